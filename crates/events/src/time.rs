@@ -1,0 +1,44 @@
+//! RFC 3339 UTC timestamps without a calendar dependency.
+
+/// Formats `secs.nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`,
+/// with 6 fraction digits, or 9 when `nanos_precision` is set.
+pub fn rfc3339(secs: i64, nanos: u32, nanos_precision: bool) -> String {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    if nanos_precision {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z", nanos.min(999_999_999))
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z", nanos.min(999_999_999) / 1000)
+    }
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(rfc3339(0, 0, false), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(rfc3339(1_796_014_800, 123_456_789, false), "2026-11-29T05:00:00.123456Z");
+        assert_eq!(rfc3339(1_796_014_800, 123_456_789, true), "2026-11-29T05:00:00.123456789Z");
+        // 2000-02-29 (leap day in a century leap year)
+        assert_eq!(rfc3339(951_782_400, 0, false), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(rfc3339(-1, 0, false), "1969-12-31T23:59:59.000000Z");
+    }
+}

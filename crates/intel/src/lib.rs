@@ -1,0 +1,14 @@
+//! Indicators of compromise: the model, feed readers, and the compiled,
+//! immutable [`IndicatorSet`] that the matcher queries.
+//!
+//! The set knows no protocol: callers ask "is this address listed?" and get
+//! back the indicators behind the most specific entry that covers it.
+
+pub mod feeds;
+pub mod lpm;
+pub mod model;
+pub mod set;
+
+pub use feeds::{FeedError, FeedFormat, FeedReport, LoadOptions, load_feed, load_feeds};
+pub use model::{Indicator, IndicatorId, IndicatorType};
+pub use set::{IndicatorSet, SetBuilder};

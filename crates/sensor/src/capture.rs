@@ -1,0 +1,273 @@
+//! Capture files: pcap (µs and ns, either byte order) and pcapng (several
+//! interfaces, each with its own link type and `if_tsresol`/`if_tsoffset`),
+//! read with `pcap-parser` in bounded memory.
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use wire::LinkType;
+
+/// Initial read buffer; grown up to MAX_BUFFER for oversized records.
+const BUFFER: usize = 1 << 20;
+const MAX_BUFFER: usize = 64 << 20;
+/// Bytes read up front to identify the format.
+const PREFIX: usize = 64 << 10;
+
+/// One packet as read from a capture; `data` borrows the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct CapturedPacket<'a> {
+    /// 1-based frame number (packets only, as Wireshark and tcpdump count).
+    pub frame: u64,
+    pub ts_sec: i64,
+    pub ts_nsec: u32,
+    /// True when the interface's resolution is finer than microseconds.
+    pub ts_nanos: bool,
+    pub link: LinkType,
+    pub orig_len: u32,
+    pub data: &'a [u8],
+}
+
+/// Why a capture could not be read (completely).
+#[derive(Debug)]
+pub enum CaptureError {
+    Io(std::io::Error),
+    /// Neither pcap nor pcapng.
+    NotACapture { magic: Option<[u8; 4]> },
+    /// The file ends inside a record.
+    Truncated { frame: u64, offset: u64 },
+    /// A record that cannot be parsed.
+    Malformed { frame: u64, offset: u64, reason: String },
+    /// A pcapng packet names an interface with no description block.
+    UnknownInterface { frame: u64, if_id: u32 },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Io(e) => write!(f, "cannot read: {e}"),
+            CaptureError::NotACapture { magic: Some(m) } => write!(
+                f,
+                "not a pcap or pcapng file (starts with {:02x} {:02x} {:02x} {:02x}); convert it with `editcap -F pcapng`",
+                m[0], m[1], m[2], m[3]
+            ),
+            CaptureError::NotACapture { magic: None } => write!(f, "not a pcap or pcapng file (empty or shorter than a header)"),
+            CaptureError::Truncated { frame, offset } => {
+                write!(f, "truncated capture: packet {frame} is cut short at byte {offset}")
+            }
+            CaptureError::Malformed { frame, offset, reason } => {
+                write!(f, "malformed capture at packet {frame} (byte {offset}): {reason}")
+            }
+            CaptureError::UnknownInterface { frame, if_id } => {
+                write!(f, "malformed capture at packet {frame}: interface {if_id} was never described")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    /// Units per second.
+    resolution: u64,
+    offset: i64,
+}
+
+/// What reading a capture produced, even when it ended in an error.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CaptureSummary {
+    pub packets: u64,
+    pub bytes: u64,
+    pub file_bytes: u64,
+}
+
+/// Reads every packet of `path` in order, calling `on_packet` for each and
+/// `on_progress(bytes consumed)` now and then. Returns how far it got; on a
+/// damaged file every packet before the damage has been delivered.
+pub fn read_capture(
+    path: &Path,
+    on_packet: impl FnMut(&CapturedPacket<'_>),
+    on_progress: impl FnMut(u64),
+) -> (CaptureSummary, Result<(), CaptureError>) {
+    match File::open(path) {
+        Ok(f) => read_capture_from(f, on_packet, on_progress),
+        Err(e) => (CaptureSummary::default(), Err(CaptureError::Io(e))),
+    }
+}
+
+/// As [`read_capture`], over any reader.
+pub fn read_capture_from<R: Read + Send>(
+    mut input: R,
+    mut on_packet: impl FnMut(&CapturedPacket<'_>),
+    mut on_progress: impl FnMut(u64),
+) -> (CaptureSummary, Result<(), CaptureError>) {
+    let mut summary = CaptureSummary::default();
+    // Read a prefix ourselves so "not a capture" can show the magic, and so
+    // the reader's first fill sees a whole file header.
+    let mut head = Vec::with_capacity(PREFIX);
+    if let Err(e) = (&mut input).take(PREFIX as u64).read_to_end(&mut head) {
+        return (summary, Err(CaptureError::Io(e)));
+    }
+    let known = [0xa1b2c3d4u32, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a];
+    let magic = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
+    if !magic.is_some_and(|m| known.contains(&u32::from_le_bytes(m))) {
+        return (summary, Err(CaptureError::NotACapture { magic }));
+    }
+    let chained = std::io::Cursor::new(head).chain(input);
+    let mut reader = match create_reader(BUFFER, chained) {
+        Ok(r) => r,
+        Err(PcapError::Incomplete(_)) | Err(PcapError::Eof) | Err(PcapError::UnexpectedEof) => {
+            return (summary, Err(CaptureError::Truncated { frame: 0, offset: 0 }));
+        }
+        Err(e) => {
+            return (summary, Err(CaptureError::Malformed { frame: 0, offset: 0, reason: e.to_string() }));
+        }
+    };
+    let mut legacy_link = LinkType::Ethernet;
+    let mut legacy_nanos = false;
+    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut capacity = BUFFER;
+    let mut last_progress = 0u64;
+    loop {
+        let offset_now = reader.consumed() as u64;
+        let next_frame = summary.packets + 1;
+        match reader.next() {
+            Ok((offset, block)) => {
+                let mut deliver = |p: CapturedPacket<'_>, summary: &mut CaptureSummary| {
+                    summary.packets += 1;
+                    summary.bytes += p.data.len() as u64;
+                    on_packet(&p);
+                };
+                let mut err = None;
+                match block {
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        // The upper bits may carry FCS-length flags (libpcap's LT_LINKTYPE).
+                        legacy_link = LinkType::from_linktype(h.network.0 as u32 & 0x03ff_ffff);
+                        legacy_nanos = h.is_nanosecond_precision();
+                    }
+                    PcapBlockOwned::Legacy(b) => {
+                        let (sec, nsec) = if legacy_nanos { (b.ts_sec, b.ts_usec) } else { (b.ts_sec, b.ts_usec.saturating_mul(1000)) };
+                        deliver(
+                            CapturedPacket {
+                                frame: next_frame,
+                                ts_sec: sec as i64,
+                                ts_nsec: nsec,
+                                ts_nanos: legacy_nanos,
+                                link: legacy_link,
+                                orig_len: b.origlen,
+                                data: b.data,
+                            },
+                            &mut summary,
+                        );
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => interfaces.push(Interface {
+                        link: LinkType::from_linktype(idb.linktype.0 as u32),
+                        resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                        offset: idb.ts_offset(),
+                    }),
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => match interfaces.get(epb.if_id as usize) {
+                        Some(ifc) => {
+                            let (sec, nsec) = pcapng_ts(epb.ts_high, epb.ts_low, ifc);
+                            let caplen = (epb.caplen as usize).min(epb.data.len());
+                            deliver(
+                                CapturedPacket {
+                                    frame: next_frame,
+                                    ts_sec: sec,
+                                    ts_nsec: nsec,
+                                    ts_nanos: ifc.resolution > 1_000_000,
+                                    link: ifc.link,
+                                    orig_len: epb.origlen,
+                                    data: &epb.data[..caplen],
+                                },
+                                &mut summary,
+                            );
+                        }
+                        None => err = Some(CaptureError::UnknownInterface { frame: next_frame, if_id: epb.if_id }),
+                    },
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
+                        Some(ifc) => {
+                            let caplen = (spb.origlen as usize).min(spb.data.len());
+                            deliver(
+                                CapturedPacket {
+                                    frame: next_frame,
+                                    ts_sec: 0,
+                                    ts_nsec: 0,
+                                    ts_nanos: false,
+                                    link: ifc.link,
+                                    orig_len: spb.origlen,
+                                    data: &spb.data[..caplen],
+                                },
+                                &mut summary,
+                            );
+                        }
+                        None => err = Some(CaptureError::UnknownInterface { frame: next_frame, if_id: 0 }),
+                    },
+                    PcapBlockOwned::NG(_) => {}
+                }
+                reader.consume(offset);
+                if let Some(e) = err {
+                    summary.file_bytes = reader.consumed() as u64;
+                    return (summary, Err(e));
+                }
+                let consumed = reader.consumed() as u64;
+                if consumed - last_progress >= 1 << 20 {
+                    last_progress = consumed;
+                    on_progress(consumed);
+                }
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                if let Err(e) = reader.refill() {
+                    summary.file_bytes = offset_now;
+                    return (summary, Err(CaptureError::Malformed { frame: next_frame, offset: offset_now, reason: e.to_string() }));
+                }
+            }
+            Err(PcapError::BufferTooSmall) => {
+                if capacity >= MAX_BUFFER || !reader.grow(capacity * 2) {
+                    summary.file_bytes = offset_now;
+                    return (
+                        summary,
+                        Err(CaptureError::Malformed {
+                            frame: next_frame,
+                            offset: offset_now,
+                            reason: format!("record larger than {} MiB (corrupt length field?)", MAX_BUFFER >> 20),
+                        }),
+                    );
+                }
+                capacity *= 2;
+                if let Err(e) = reader.refill() {
+                    summary.file_bytes = offset_now;
+                    return (summary, Err(CaptureError::Malformed { frame: next_frame, offset: offset_now, reason: e.to_string() }));
+                }
+            }
+            Err(PcapError::UnexpectedEof) => {
+                summary.file_bytes = offset_now;
+                return (summary, Err(CaptureError::Truncated { frame: next_frame, offset: offset_now }));
+            }
+            Err(e) => {
+                summary.file_bytes = offset_now;
+                let reason = e.to_string();
+                return (summary, Err(CaptureError::Malformed { frame: next_frame, offset: offset_now, reason }));
+            }
+        }
+    }
+    summary.file_bytes = reader.consumed() as u64;
+    on_progress(summary.file_bytes);
+    (summary, Ok(()))
+}
+
+/// pcapng timestamp: 64-bit count of `resolution` units plus `if_tsoffset`
+/// seconds.
+fn pcapng_ts(high: u32, low: u32, ifc: &Interface) -> (i64, u32) {
+    let units = ((high as u64) << 32) | low as u64;
+    let res = ifc.resolution.max(1);
+    let sec = (units / res) as i64 + ifc.offset;
+    let frac = units % res;
+    let nsec = ((frac as u128) * 1_000_000_000 / res as u128) as u32;
+    (sec, nsec)
+}

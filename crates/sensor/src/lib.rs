@@ -1,0 +1,14 @@
+//! Sources, the per-packet pipeline (decode → observe → match) and counters.
+
+pub mod capture;
+pub mod counters;
+pub mod event;
+pub mod observe;
+pub mod pipeline;
+
+pub use capture::{CaptureError, CapturedPacket, read_capture};
+pub use counters::Counters;
+pub use pipeline::{Hit, Pipeline};
+pub mod bench;
+pub mod synth;
+pub mod replay;

@@ -1,0 +1,77 @@
+//! The per-packet pipeline: decode → observe → match, counting as it goes.
+//! Allocation-free in steady state: hits go to a reused buffer.
+
+use crate::counters::Counters;
+use crate::observe::{self, Observation};
+use core::net::IpAddr;
+use intel::{IndicatorId, IndicatorSet};
+use std::sync::Arc;
+use wire::{Decoded, Fragment, LinkType};
+
+/// One indicator matched by one observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub indicator: IndicatorId,
+    pub location: &'static str,
+    pub value: IpAddr,
+}
+
+pub struct Pipeline {
+    set: Arc<IndicatorSet>,
+    pub counters: Counters,
+    hits: Vec<Hit>,
+}
+
+impl Pipeline {
+    pub fn new(set: Arc<IndicatorSet>) -> Self {
+        Pipeline { set, counters: Counters::default(), hits: Vec::with_capacity(16) }
+    }
+
+    pub fn set(&self) -> &IndicatorSet {
+        &self.set
+    }
+
+    /// Decodes and matches one frame. The hits are valid until the next call.
+    #[inline]
+    pub fn process<'p>(&mut self, link: LinkType, frame: &'p [u8]) -> (Decoded<'p>, &[Hit]) {
+        self.counters.count_packet(link, frame.len());
+        let d = wire::decode(link, frame);
+        if let Some(e) = &d.error {
+            self.counters.count_error(e);
+        }
+        self.hits.clear();
+        match observe::packet_addresses(&d) {
+            Some(obs) => {
+                if d.ip.is_some_and(|ip| ip.fragment == Fragment::NonFirst) {
+                    self.counters.fragments += 1;
+                }
+                for o in obs {
+                    self.match_observation(o);
+                }
+            }
+            None => {
+                if d.error.is_none() {
+                    self.counters.non_ip += 1;
+                }
+            }
+        }
+        if !self.hits.is_empty() {
+            self.counters.packets_with_hits += 1;
+            self.counters.hits += self.hits.len() as u64;
+        }
+        (d, &self.hits)
+    }
+
+    /// Records every indicator behind the most specific entry covering the
+    /// observed value, once per (indicator, location).
+    #[inline]
+    fn match_observation(&mut self, o: Observation) {
+        let (ids, _) = self.set.match_ip(o.value);
+        for &indicator in ids {
+            let hit = Hit { indicator, location: o.location, value: o.value };
+            if !self.hits.contains(&hit) {
+                self.hits.push(hit);
+            }
+        }
+    }
+}

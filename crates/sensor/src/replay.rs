@@ -1,0 +1,35 @@
+//! Offline analysis of capture files: read → decode → match → events.
+
+use crate::capture::{CaptureError, CaptureSummary, read_capture};
+use crate::event::packet_hit_event;
+use crate::pipeline::Pipeline;
+use events::{Event, EventIds};
+use std::path::Path;
+
+/// Replays one capture through `pipeline`, handing each event to `emit`.
+/// Every packet before a damaged record is processed and its events emitted
+/// before the error is returned.
+pub fn replay_capture(
+    path: &Path,
+    pipeline: &mut Pipeline,
+    ids: &mut EventIds,
+    mut emit: impl FnMut(Event),
+    on_progress: impl FnMut(u64),
+) -> (CaptureSummary, Result<(), CaptureError>) {
+    let name = path.display().to_string();
+    read_capture(
+        path,
+        |pkt| {
+            let (decoded, hits) = pipeline.process(pkt.link, pkt.data);
+            if hits.is_empty() {
+                return;
+            }
+            // Hits are few; copy them out so the pipeline can be borrowed again.
+            let hits: Vec<_> = hits.to_vec();
+            for hit in &hits {
+                emit(packet_hit_event(ids, pipeline.set(), pkt, &decoded, hit, Some(&name)));
+            }
+        },
+        on_progress,
+    )
+}

@@ -1,0 +1,185 @@
+//! Synthetic frames and indicators for benchmarks and tests. Deterministic:
+//! everything comes from a seeded xorshift generator.
+
+use core::net::IpAddr;
+use intel::set::IpKey;
+use intel::{Indicator, IndicatorType, SetBuilder};
+use std::sync::Arc;
+
+/// xorshift64*: small, fast, reproducible.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    pub fn v4(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    pub fn v6(&mut self) -> u128 {
+        // Global unicast 2000::/3, as real traffic would be.
+        let hi = (self.next_u64() & 0x1fff_ffff_ffff_ffff) | 0x2000_0000_0000_0000;
+        ((hi as u128) << 64) | self.next_u64() as u128
+    }
+}
+
+/// Builds frames layer by layer. Checksums are left zero (the decoder does
+/// not verify them, as NIC offload makes them meaningless in captures).
+pub struct FrameBuilder {
+    pub buf: Vec<u8>,
+}
+
+impl FrameBuilder {
+    pub fn ethernet(vlans: &[(u16, u16)], ethertype: u16) -> Self {
+        let mut buf = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        for (tpid, vid) in vlans {
+            buf.extend_from_slice(&tpid.to_be_bytes());
+            buf.extend_from_slice(&vid.to_be_bytes());
+        }
+        buf.extend_from_slice(&ethertype.to_be_bytes());
+        FrameBuilder { buf }
+    }
+
+    pub fn raw() -> Self {
+        FrameBuilder { buf: Vec::new() }
+    }
+
+    /// IPv4 header with the given L4 protocol and payload length to follow.
+    pub fn ipv4(mut self, src: u32, dst: u32, proto: u8, l4_len: usize) -> Self {
+        let total = (20 + l4_len) as u16;
+        self.buf.extend_from_slice(&[0x45, 0]);
+        self.buf.extend_from_slice(&total.to_be_bytes());
+        self.buf.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+        self.buf.extend_from_slice(&src.to_be_bytes());
+        self.buf.extend_from_slice(&dst.to_be_bytes());
+        self
+    }
+
+    pub fn ipv6(mut self, src: u128, dst: u128, next: u8, payload_len: usize) -> Self {
+        self.buf.extend_from_slice(&[0x60, 0, 0, 0]);
+        self.buf.extend_from_slice(&(payload_len as u16).to_be_bytes());
+        self.buf.extend_from_slice(&[next, 64]);
+        self.buf.extend_from_slice(&src.to_be_bytes());
+        self.buf.extend_from_slice(&dst.to_be_bytes());
+        self
+    }
+
+    pub fn tcp(mut self, sport: u16, dport: u16, flags: u8, payload: usize) -> Self {
+        self.buf.extend_from_slice(&sport.to_be_bytes());
+        self.buf.extend_from_slice(&dport.to_be_bytes());
+        self.buf.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        self.buf.resize(self.buf.len() + payload, 0);
+        self
+    }
+
+    pub fn udp(mut self, sport: u16, dport: u16, payload: usize) -> Self {
+        self.buf.extend_from_slice(&sport.to_be_bytes());
+        self.buf.extend_from_slice(&dport.to_be_bytes());
+        self.buf.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+        self.buf.extend_from_slice(&[0, 0]);
+        self.buf.resize(self.buf.len() + payload, 0);
+        self
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// A synthetic indicator population like a large aggregated feed.
+pub struct SyntheticIntel {
+    pub builder: SetBuilder,
+    /// Some listed addresses, for traffic that should hit.
+    pub listed: Vec<IpAddr>,
+}
+
+/// `total` indicators: 2/3 IPv4 hosts, 1/5 IPv6 hosts, 1/10 IPv4 CIDRs
+/// (/8–/30, mostly /24), the rest IPv6 CIDRs (/32–/64).
+pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
+    let mut rng = Rng::new(seed);
+    let feed: Arc<str> = Arc::from("synthetic");
+    let threat: Arc<str> = Arc::from("bench");
+    let mut builder = SetBuilder::new();
+    let mut listed = Vec::new();
+    let n_v4 = total * 2 / 3;
+    let n_v6 = total / 5;
+    let n_c4 = total / 10;
+    for i in 0..total {
+        let key = if i < n_v4 {
+            IpKey::V4(rng.v4(), 32)
+        } else if i < n_v4 + n_v6 {
+            IpKey::V6(rng.v6(), 128)
+        } else if i < n_v4 + n_v6 + n_c4 {
+            let len = if rng.below(4) == 0 { 8 + rng.below(23) as u8 } else { 24 };
+            IpKey::V4(intel::lpm::Key::mask(rng.v4(), len), len)
+        } else {
+            let len = 32 + rng.below(33) as u8;
+            IpKey::V6(intel::lpm::Key::mask(rng.v6(), len), len)
+        };
+        if i % 1000 == 0 {
+            listed.push(match key {
+                IpKey::V4(a, _) => IpAddr::from(core::net::Ipv4Addr::from(a)),
+                IpKey::V6(a, _) => IpAddr::from(core::net::Ipv6Addr::from(a)),
+            });
+        }
+        let value: Box<str> = key.to_string().into();
+        let kind = if key.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr };
+        builder.add(
+            Indicator { id: format!("s{i}").into(), kind, value, threat_type: Some(threat.clone()), feed: feed.clone(), confidence: None },
+            Some(key),
+        );
+    }
+    SyntheticIntel { builder, listed }
+}
+
+/// A mixed corpus of Ethernet frames: IPv4 TCP/UDP, IPv6 TCP/UDP, 802.1Q
+/// and QinQ tags, sizes 64–1514. About `hit_per_mille`/1000 of the packets
+/// carry a listed address.
+pub fn synthetic_corpus(count: usize, listed: &[IpAddr], hit_per_mille: u64, seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let shape = rng.below(100);
+        let payload = match rng.below(10) {
+            0..=4 => 0,
+            5..=7 => rng.below(200) as usize,
+            _ => 1000 + rng.below(400) as usize,
+        };
+        let hit = !listed.is_empty() && rng.below(1000) < hit_per_mille;
+        let pick_v4 = |rng: &mut Rng| -> u32 {
+            if hit {
+                for _ in 0..16 {
+                    if let IpAddr::V4(a) = listed[rng.below(listed.len() as u64) as usize] {
+                        return u32::from(a);
+                    }
+                }
+            }
+            rng.v4()
+        };
+        let src4 = pick_v4(&mut rng);
+        let dst4 = rng.v4();
+        let (sport, dport) = (1024 + rng.below(60000) as u16, [80, 443, 53, 22, 8080][rng.below(5) as usize]);
+        let frame = match shape {
+            0..=54 => FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 6, 20 + payload).tcp(sport, dport, 0x18, payload),
+            55..=74 => FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 17, 8 + payload).udp(sport, dport, payload),
+            75..=84 => FrameBuilder::ethernet(&[], 0x86dd).ipv6(rng.v6(), rng.v6(), 6, 20 + payload).tcp(sport, dport, 0x10, payload),
+            85..=89 => FrameBuilder::ethernet(&[], 0x86dd).ipv6(rng.v6(), rng.v6(), 17, 8 + payload).udp(sport, dport, payload),
+            90..=96 => FrameBuilder::ethernet(&[(0x8100, 100)], 0x0800).ipv4(src4, dst4, 17, 8 + payload).udp(sport, dport, payload),
+            _ => FrameBuilder::ethernet(&[(0x88a8, 200), (0x8100, 2001)], 0x0800).ipv4(src4, dst4, 6, 20 + payload).tcp(sport, dport, 0x02, payload),
+        };
+        out.push(frame.finish());
+    }
+    out
+}

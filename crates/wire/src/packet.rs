@@ -1,0 +1,331 @@
+//! Whole-frame decoding: link layer to transport, into a flat summary.
+
+use crate::error::{DecodeError, Layer};
+use crate::ethernet::{self, ethertype};
+use crate::ip::protocol;
+use crate::link::LinkType;
+use crate::{icmp, ipv4, ipv6, mpls, null, sll, tcp, udp};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// VLAN ids kept per frame; deeper tags are walked and counted but not kept.
+pub const MAX_VLANS: usize = 8;
+/// Tags / labels walked before a frame is reported as too deep.
+pub const MAX_STACK: usize = 32;
+
+/// Fragmentation state of the IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fragment {
+    #[default]
+    None,
+    /// Offset 0 with more fragments to come: the transport header is here.
+    First,
+    /// Offset > 0: no transport header, not decoded further.
+    NonFirst,
+}
+
+/// The transport header, when decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    #[default]
+    None,
+    Tcp { src_port: u16, dst_port: u16, flags: u8 },
+    Udp { src_port: u16, dst_port: u16 },
+    Icmp { icmp_type: u8, code: u8 },
+    Icmpv6 { icmp_type: u8, code: u8 },
+}
+
+impl Transport {
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match *self {
+            Transport::Tcp { src_port, dst_port, .. } | Transport::Udp { src_port, dst_port } => {
+                Some((src_port, dst_port))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The network-layer summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpHeader {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Upper-layer protocol (after IPv6 extension headers).
+    pub protocol: u8,
+    pub ttl: u8,
+    pub fragment: Fragment,
+}
+
+/// A frame decoded as far as it goes. When `error` is set, everything decoded
+/// before the damaged layer is still valid (a truncated TCP header leaves the
+/// IP addresses usable).
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'a> {
+    pub link: LinkType,
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
+    vlans: [u16; MAX_VLANS],
+    /// Number of VLAN tags walked (may exceed MAX_VLANS).
+    pub vlan_depth: u8,
+    pub mpls_labels: u8,
+    /// The innermost ethertype (or equivalent), when there is one.
+    pub ethertype: Option<u16>,
+    pub ip: Option<IpHeader>,
+    pub transport: Transport,
+    /// The transport payload (or the IP payload when the transport is not
+    /// decoded), as captured.
+    pub payload: &'a [u8],
+    pub error: Option<DecodeError>,
+}
+
+impl<'a> Decoded<'a> {
+    fn new(link: LinkType) -> Self {
+        Decoded {
+            link,
+            src_mac: None,
+            dst_mac: None,
+            vlans: [0; MAX_VLANS],
+            vlan_depth: 0,
+            mpls_labels: 0,
+            ethertype: None,
+            ip: None,
+            transport: Transport::None,
+            payload: &[],
+            error: None,
+        }
+    }
+
+    /// VLAN ids, outermost first (at most MAX_VLANS).
+    pub fn vlans(&self) -> &[u16] {
+        &self.vlans[..(self.vlan_depth as usize).min(MAX_VLANS)]
+    }
+
+    fn fail(mut self, e: DecodeError) -> Self {
+        self.error = Some(e);
+        self
+    }
+}
+
+/// Decodes one captured frame. Never panics; the first damaged layer is
+/// reported in `error`.
+pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
+    let d = Decoded::new(link);
+    match link {
+        LinkType::Ethernet => decode_ethernet(d, frame),
+        LinkType::RawIp => decode_ip_by_nibble(d, frame),
+        LinkType::Ipv4 => decode_ipv4(d, frame),
+        LinkType::Ipv6 => decode_ipv6(d, frame),
+        LinkType::Null => match null::parse_null(frame) {
+            Ok((4, rest)) => decode_ipv4(d, rest),
+            Ok((_, rest)) => decode_ipv6(d, rest),
+            Err(e) => d.fail(e),
+        },
+        LinkType::Loop => match null::parse_loop(frame) {
+            Ok((4, rest)) => decode_ipv4(d, rest),
+            Ok((_, rest)) => decode_ipv6(d, rest),
+            Err(e) => d.fail(e),
+        },
+        LinkType::LinuxSll | LinkType::LinuxSll2 => {
+            let parsed = if link == LinkType::LinuxSll {
+                sll::parse_sll(frame)
+            } else {
+                sll::parse_sll2(frame)
+            };
+            match parsed {
+                Ok(c) => {
+                    let mut d = d;
+                    d.src_mac = c.src_mac;
+                    decode_ethertype(d, c.protocol, c.payload, 0)
+                }
+                Err(e) => d.fail(e),
+            }
+        }
+        LinkType::Other(n) => d.fail(DecodeError::UnsupportedLinkType(n)),
+    }
+}
+
+fn decode_ethernet<'a>(mut d: Decoded<'a>, frame: &'a [u8]) -> Decoded<'a> {
+    let eth = match ethernet::Frame::new_checked(frame) {
+        Ok(e) => e,
+        Err(e) => return d.fail(e),
+    };
+    d.src_mac = Some(eth.src());
+    d.dst_mac = Some(eth.dst());
+    decode_type_or_len(d, eth.type_or_len(), eth.payload(), 0)
+}
+
+/// An Ethernet type/length field: 802.3 lengths lead to LLC/SNAP.
+fn decode_type_or_len<'a>(d: Decoded<'a>, tl: u16, rest: &'a [u8], depth: usize) -> Decoded<'a> {
+    if tl < 0x0600 {
+        return match ethernet::llc_snap(rest) {
+            Some((t, payload)) => decode_ethertype(d, t, payload, depth + 1),
+            None => d,
+        };
+    }
+    decode_ethertype(d, tl, rest, depth)
+}
+
+fn decode_ethertype<'a>(mut d: Decoded<'a>, mut ty: u16, mut rest: &'a [u8], mut depth: usize) -> Decoded<'a> {
+    loop {
+        if depth >= MAX_STACK {
+            return d.fail(DecodeError::TooDeep(Layer::Vlan));
+        }
+        depth += 1;
+        if ethertype::is_vlan(ty) {
+            let tag = match ethernet::VlanTag::new_checked(rest) {
+                Ok(t) => t,
+                Err(e) => return d.fail(e),
+            };
+            if (d.vlan_depth as usize) < MAX_VLANS {
+                d.vlans[d.vlan_depth as usize] = tag.vid();
+            }
+            d.vlan_depth = d.vlan_depth.saturating_add(1);
+            ty = tag.inner_type();
+            rest = tag.payload();
+            if ty < 0x0600 {
+                return decode_type_or_len(d, ty, rest, depth);
+            }
+            continue;
+        }
+        d.ethertype = Some(ty);
+        return match ty {
+            ethertype::IPV4 => decode_ipv4(d, rest),
+            ethertype::IPV6 => decode_ipv6(d, rest),
+            ethertype::MPLS_UC | ethertype::MPLS_MC => decode_mpls(d, rest, depth),
+            ethertype::PPPOE_SESSION => match ethernet::pppoe_session(rest) {
+                Ok((Some(t), payload)) => decode_ethertype(d, t, payload, depth),
+                Ok((None, _)) => d,
+                Err(e) => d.fail(e),
+            },
+            _ => d,
+        };
+    }
+}
+
+fn decode_mpls<'a>(mut d: Decoded<'a>, mut rest: &'a [u8], depth: usize) -> Decoded<'a> {
+    loop {
+        if d.mpls_labels as usize >= MAX_STACK {
+            return d.fail(DecodeError::TooDeep(Layer::Mpls));
+        }
+        let entry = match mpls::LabelEntry::new_checked(rest) {
+            Ok(e) => e,
+            Err(e) => return d.fail(e),
+        };
+        d.mpls_labels += 1;
+        rest = entry.payload();
+        if entry.bottom_of_stack() {
+            break;
+        }
+    }
+    // MPLS does not say what it carries: guess from the first nibble, as
+    // tcpdump and Wireshark do. 0 is a pseudowire control word before an
+    // Ethernet frame (RFC 4448).
+    match rest.first().map(|b| b >> 4) {
+        Some(4) => decode_ipv4(d, rest),
+        Some(6) => decode_ipv6(d, rest),
+        Some(0) if rest.len() >= 4 => match ethernet::Frame::new_checked(&rest[4..]) {
+            Ok(eth) => decode_type_or_len(d, eth.type_or_len(), eth.payload(), depth + 1),
+            Err(e) => d.fail(e),
+        },
+        _ => d,
+    }
+}
+
+fn decode_ip_by_nibble<'a>(d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+    match buf.first().map(|b| b >> 4) {
+        Some(6) => decode_ipv6(d, buf),
+        None => d.fail(DecodeError::Truncated(Layer::Ipv4)),
+        _ => decode_ipv4(d, buf),
+    }
+}
+
+fn decode_ipv4<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+    let p = match ipv4::Packet::new_checked(buf) {
+        Ok(p) => p,
+        Err(e) => return d.fail(e),
+    };
+    let fragment = if p.frag_offset() != 0 {
+        Fragment::NonFirst
+    } else if p.more_frags() {
+        Fragment::First
+    } else {
+        Fragment::None
+    };
+    d.ethertype.get_or_insert(ethertype::IPV4);
+    d.ip = Some(IpHeader {
+        src: IpAddr::V4(Ipv4Addr::from(p.src_u32())),
+        dst: IpAddr::V4(Ipv4Addr::from(p.dst_u32())),
+        protocol: p.protocol(),
+        ttl: p.ttl(),
+        fragment,
+    });
+    if fragment == Fragment::NonFirst {
+        d.payload = p.payload();
+        return d;
+    }
+    decode_transport(d, p.protocol(), p.payload(), false)
+}
+
+fn decode_ipv6<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+    let p = match ipv6::Packet::new_checked(buf) {
+        Ok(p) => p,
+        Err(e) => return d.fail(e),
+    };
+    d.ethertype.get_or_insert(ethertype::IPV6);
+    let mut ip = IpHeader {
+        src: IpAddr::V6(Ipv6Addr::from(p.src_bytes())),
+        dst: IpAddr::V6(Ipv6Addr::from(p.dst_bytes())),
+        protocol: p.next_header(),
+        ttl: p.hop_limit(),
+        fragment: Fragment::None,
+    };
+    let upper = match ipv6::walk_extensions(p.next_header(), p.payload()) {
+        Ok(u) => u,
+        Err(e) => {
+            d.ip = Some(ip);
+            return d.fail(e);
+        }
+    };
+    ip.protocol = upper.protocol;
+    ip.fragment = match upper.fragment {
+        Some(f) if f.offset != 0 => Fragment::NonFirst,
+        Some(f) if f.more => Fragment::First,
+        _ => Fragment::None,
+    };
+    d.ip = Some(ip);
+    if ip.fragment == Fragment::NonFirst {
+        d.payload = upper.payload;
+        return d;
+    }
+    decode_transport(d, upper.protocol, upper.payload, true)
+}
+
+fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) -> Decoded<'a> {
+    d.payload = buf;
+    let result = match proto {
+        protocol::TCP => tcp::Segment::new_checked(buf).map(|s| {
+            d.payload = s.payload();
+            Transport::Tcp { src_port: s.src_port(), dst_port: s.dst_port(), flags: s.flags() }
+        }),
+        protocol::UDP => udp::Datagram::new_checked(buf).map(|u| {
+            d.payload = u.payload();
+            Transport::Udp { src_port: u.src_port(), dst_port: u.dst_port() }
+        }),
+        protocol::ICMP if !v6 => icmp::Message::new_checked(buf, Layer::Icmp).map(|m| {
+            d.payload = m.payload();
+            Transport::Icmp { icmp_type: m.msg_type(), code: m.code() }
+        }),
+        protocol::ICMPV6 if v6 => icmp::Message::new_checked(buf, Layer::Icmpv6).map(|m| {
+            d.payload = m.payload();
+            Transport::Icmpv6 { icmp_type: m.msg_type(), code: m.code() }
+        }),
+        _ => Ok(Transport::None),
+    };
+    match result {
+        Ok(t) => {
+            d.transport = t;
+            d
+        }
+        Err(e) => d.fail(e),
+    }
+}

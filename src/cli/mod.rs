@@ -1,0 +1,68 @@
+//! Subcommands.
+
+mod bench;
+mod replay;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "sdn-sensor", version, about = "Threat-intelligence event sensor: packets, flows and syslog matched against indicators")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse pcap/pcapng files offline: events to stdout (or -o FILE), a summary to stderr.
+    Replay(ReplayArgs),
+    /// Throughput benchmarks; the last stdout line is `SUITE: N UNIT/s per core`.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Capture files (pcap or pcapng), read in the order given.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Indicator feeds: the original CSV (id,type,threat_type,ip,dns,value) or one IP/CIDR per line.
+    #[arg(long = "intel", value_name = "FEED", num_args = 1.., required = true)]
+    pub intel: Vec<PathBuf>,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Sensor name in events (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
+    /// Treat a bad feed line as fatal instead of skipping it.
+    #[arg(long)]
+    pub strict_intel: bool,
+    /// No progress bar and no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Suite to run (this version: packets).
+    #[arg(value_parser = ["packets"])]
+    pub suite: String,
+    /// Synthetic indicators loaded (IPv4/IPv6 hosts and CIDRs).
+    #[arg(long, default_value_t = 1_500_000)]
+    pub indicators: usize,
+    /// Frames in the in-memory corpus.
+    #[arg(long, default_value_t = 16_384)]
+    pub corpus: usize,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay(a) => replay::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

@@ -1,0 +1,133 @@
+//! `sdn-sensor replay CAPTURE... --intel FEED... [-o FILE]`.
+
+use super::ReplayArgs;
+use anyhow::Context;
+use events::{EventIds, JsonlWriter};
+use indicatif::{ProgressBar, ProgressStyle};
+use intel::{LoadOptions, load_feeds};
+use sensor::Pipeline;
+use sensor::replay::replay_capture;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let (set, reports) = load_feeds(&a.intel, LoadOptions { strict: a.strict_intel, format: None })?;
+    for r in &reports {
+        for e in &r.errors {
+            eprintln!("sdn-sensor: warning: {e} (line skipped)");
+        }
+        if r.skipped > r.errors.len() {
+            eprintln!("sdn-sensor: warning: {}: {} more bad lines not listed", r.feed, r.skipped - r.errors.len());
+        }
+    }
+    let skipped: usize = reports.iter().map(|r| r.skipped).sum();
+    if !a.quiet {
+        eprintln!(
+            "intel: {} indicators from {} feed(s){}",
+            set.len(),
+            reports.len(),
+            if skipped > 0 { format!(", {skipped} bad line(s) skipped") } else { String::new() }
+        );
+    }
+
+    let out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(File::create(p).with_context(|| format!("{}: cannot create output file", p.display()))?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut writer = JsonlWriter::new(BufWriter::with_capacity(1 << 16, out));
+    let sensor_name = a.sensor.clone().unwrap_or_else(hostname);
+    let mut ids = EventIds::new(&sensor_name, id_base());
+    let mut pipeline = Pipeline::new(Arc::new(set));
+
+    let total_bytes: u64 = a.captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let bar = if !a.quiet && io::stderr().is_terminal() {
+        let b = ProgressBar::new(total_bytes);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let started = Instant::now();
+    let mut failures = 0usize;
+    let mut write_error: Option<io::Error> = None;
+    let mut done_before = 0u64;
+    for path in &a.captures {
+        bar.set_message(path.display().to_string());
+        let (summary, result) = replay_capture(
+            path,
+            &mut pipeline,
+            &mut ids,
+            |ev| {
+                if write_error.is_none() {
+                    if let Err(e) = writer.write(&ev) {
+                        write_error = Some(e);
+                    }
+                }
+            },
+            |pos| bar.set_position(done_before + pos),
+        );
+        done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(summary.file_bytes);
+        bar.set_position(done_before);
+        if let Err(e) = result {
+            failures += 1;
+            bar.suspend(|| eprintln!("sdn-sensor: error: {}: {e}", path.display()));
+        }
+        if write_error.is_some() {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let flushed = writer.flush();
+    if let Some(e) = write_error.or(flushed.err()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            anyhow::bail!("cannot write events: {e}");
+        }
+    }
+
+    if !a.quiet {
+        print_summary(&pipeline, a.captures.len(), writer.written(), started.elapsed().as_secs_f64());
+    }
+    Ok(if failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
+    let c = &p.counters;
+    let rate = if secs > 0.0 { c.packets as f64 / secs } else { 0.0 };
+    eprintln!(
+        "replay: {captures} capture(s), {} packets, {} bytes in {secs:.3} s ({rate:.0} packets/s)",
+        c.packets, c.bytes
+    );
+    let links: Vec<String> = c.links().into_iter().map(|(l, n)| format!("{l} {n}")).collect();
+    eprintln!("  link types: {}", if links.is_empty() { "none".to_string() } else { links.join(", ") });
+    let errors: Vec<String> = c.errors().map(|(r, n)| format!("{r} {n}")).collect();
+    eprintln!(
+        "  decode errors: {}{}",
+        c.error_total(),
+        if errors.is_empty() { String::new() } else { format!(" ({})", errors.join(", ")) }
+    );
+    eprintln!("  non-IP frames: {}, non-first fragments: {}", c.non_ip, c.fragments);
+    eprintln!("  hits: {} in {} packets; events written: {events}", c.hits, c.packets_with_hits);
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "sensor".to_string())
+}
+
+/// Event ids continue from the start time in ms, shifted so each run has
+/// 2^22 ids per millisecond of head start over the next run: ids from
+/// successive runs of one sensor do not collide.
+fn id_base() -> u64 {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    ms << 22
+}
