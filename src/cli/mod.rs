@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "sdn-sensor", version, about = "Threat-intelligence event sensor: packets, flows and syslog matched against indicators")]
+#[command(
+    name = "sdn-sensor",
+    version,
+    about = "Threat-intelligence event sensor: packets, flows and syslog matched against indicators"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

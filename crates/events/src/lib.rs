@@ -149,7 +149,10 @@ pub struct EventIds {
 
 impl EventIds {
     pub fn new(sensor: &str, start: u64) -> Self {
-        EventIds { sensor: sensor.to_string(), next: start }
+        EventIds {
+            sensor: sensor.to_string(),
+            next: start,
+        }
     }
 
     pub fn next_id(&mut self) -> String {
@@ -166,7 +169,15 @@ impl EventIds {
 /// `E`/`W` for ECE/CWR.
 pub fn tcp_flags_string(flags: u8) -> String {
     let mut s = String::with_capacity(8);
-    for (bit, c) in [(0x01, 'F'), (0x02, 'S'), (0x04, 'R'), (0x08, 'P'), (0x20, 'U'), (0x40, 'E'), (0x80, 'W')] {
+    for (bit, c) in [
+        (0x01, 'F'),
+        (0x02, 'S'),
+        (0x04, 'R'),
+        (0x08, 'P'),
+        (0x20, 'U'),
+        (0x40, 'E'),
+        (0x80, 'W'),
+    ] {
         if flags & bit != 0 {
             s.push(c);
         }
@@ -181,7 +192,10 @@ pub fn tcp_flags_string(flags: u8) -> String {
 }
 
 pub fn mac_string(m: [u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }
 
 /// Writes events as JSON Lines.

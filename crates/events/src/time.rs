@@ -8,9 +8,15 @@ pub fn rfc3339(secs: i64, nanos: u32, nanos_precision: bool) -> String {
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
     if nanos_precision {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z", nanos.min(999_999_999))
+        format!(
+            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z",
+            nanos.min(999_999_999)
+        )
     } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z", nanos.min(999_999_999) / 1000)
+        format!(
+            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z",
+            nanos.min(999_999_999) / 1000
+        )
     }
 }
 
@@ -35,10 +41,19 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(rfc3339(0, 0, false), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(rfc3339(1_796_014_800, 123_456_789, false), "2026-11-29T05:00:00.123456Z");
-        assert_eq!(rfc3339(1_796_014_800, 123_456_789, true), "2026-11-29T05:00:00.123456789Z");
+        assert_eq!(
+            rfc3339(1_795_928_400, 123_456_789, false),
+            "2026-11-29T05:00:00.123456Z"
+        );
+        assert_eq!(
+            rfc3339(1_795_928_400, 123_456_789, true),
+            "2026-11-29T05:00:00.123456789Z"
+        );
         // 2000-02-29 (leap day in a century leap year)
-        assert_eq!(rfc3339(951_782_400, 0, false), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339(951_782_400, 0, false),
+            "2000-02-29T00:00:00.000000Z"
+        );
         assert_eq!(rfc3339(-1, 0, false), "1969-12-31T23:59:59.000000Z");
     }
 }

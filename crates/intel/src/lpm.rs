@@ -24,10 +24,12 @@ impl Key for u32 {
     const BITS: u32 = 32;
     const ZERO: Self = 0;
     fn mask(self, len: u8) -> Self {
-        if len == 0 { 0 } else { self & (u32::MAX << (32 - len as u32)) }
+        self & u32::MAX
+            .checked_shl(32u32.saturating_sub(len as u32))
+            .unwrap_or(0)
     }
     fn last(self, len: u8) -> Self {
-        if len == 0 { u32::MAX } else { self.mask(len) | (u32::MAX >> len as u32) }
+        self.mask(len) | u32::MAX.checked_shr(len as u32).unwrap_or(0)
     }
     fn checked_inc(self) -> Option<Self> {
         self.checked_add(1)
@@ -44,10 +46,12 @@ impl Key for u128 {
     const BITS: u32 = 128;
     const ZERO: Self = 0;
     fn mask(self, len: u8) -> Self {
-        if len == 0 { 0 } else { self & (u128::MAX << (128 - len as u32)) }
+        self & u128::MAX
+            .checked_shl(128u32.saturating_sub(len as u32))
+            .unwrap_or(0)
     }
     fn last(self, len: u8) -> Self {
-        if len == 0 { u128::MAX } else { self.mask(len) | (u128::MAX >> len as u32) }
+        self.mask(len) | u128::MAX.checked_shr(len as u32).unwrap_or(0)
     }
     fn checked_inc(self) -> Option<Self> {
         self.checked_add(1)
@@ -91,7 +95,7 @@ impl<K: Key> Lpm<K> {
         }
         // Shorter prefixes first at equal starts, so containers precede
         // what they contain; equal prefixes keep input order (stable sort).
-        prefixes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        prefixes.sort_by_key(|p| (p.0, p.1));
         let mut dedup: Vec<(K, u8, u32)> = Vec::with_capacity(prefixes.len());
         for p in prefixes {
             match dedup.last_mut() {
@@ -99,7 +103,10 @@ impl<K: Key> Lpm<K> {
                 _ => dedup.push(p),
             }
         }
-        let mut b = Flattener { starts: vec![K::ZERO], values: vec![NONE] };
+        let mut b = Flattener {
+            starts: vec![K::ZERO],
+            values: vec![NONE],
+        };
         // Stack of open prefixes: (last address, value).
         let mut stack: Vec<(K, u32)> = Vec::new();
         // Next address not yet assigned; None once past the top of the space.
@@ -131,7 +138,12 @@ impl<K: Key> Lpm<K> {
         if let Some(c) = cursor {
             b.emit(c, NONE);
         }
-        let mut lpm = Lpm { starts: b.starts, values: b.values, block: Vec::new(), prefixes: dedup.len() };
+        let mut lpm = Lpm {
+            starts: b.starts,
+            values: b.values,
+            block: Vec::new(),
+            prefixes: dedup.len(),
+        };
         if K::BITS == 32 {
             lpm.block = (0..=65536usize)
                 .map(|h| {
@@ -204,5 +216,131 @@ impl<K: Key> Flattener<K> {
         }
         self.starts.push(start);
         self.values.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Longest-prefix match by brute force, for comparison.
+    fn naive<K: Key>(prefixes: &[(K, u8, u32)], addr: K) -> Option<u32> {
+        let mut best: Option<(u8, u32)> = None;
+        for &(net, len, v) in prefixes {
+            let len = len.min(K::BITS as u8);
+            if addr.mask(len) == net.mask(len) && best.is_none_or(|b| len >= b.0) {
+                best = Some((len, v));
+            }
+        }
+        best.map(|b| b.1)
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn nested_and_adjacent_prefixes() {
+        let p = vec![
+            (0x0a00_0000u32, 8, 1),
+            (0x0a01_0000, 16, 2),
+            (0x0a01_0100, 24, 3),
+            (0x0a01_0200, 24, 4),
+            (0xffff_ff00, 24, 5),
+            (0, 0, 6),
+        ];
+        let lpm = Lpm::build(p.clone());
+        for a in [
+            0u32,
+            0x0a00_0001,
+            0x0a01_0001,
+            0x0a01_0101,
+            0x0a01_0201,
+            0x0a01_0301,
+            0x0b00_0000,
+            0xffff_fffe,
+            u32::MAX,
+        ] {
+            assert_eq!(lpm.lookup(a), naive(&p, a), "{a:#x}");
+        }
+        assert_eq!(Lpm::<u32>::default().lookup(1), None);
+    }
+
+    #[test]
+    fn random_v4_agrees_with_brute_force() {
+        let mut r = Rng(0x1234_5678);
+        for round in 0..50 {
+            let n = 1 + (r.next() % 200) as usize;
+            // Cluster prefixes in a few /8s so they nest and touch.
+            let p: Vec<(u32, u8, u32)> = (0..n)
+                .map(|i| {
+                    let base = ((r.next() % 3) as u32) << 24;
+                    let len = (r.next() % 33) as u8;
+                    (
+                        (base | (r.next() as u32 & 0x00ff_ffff)).mask(len),
+                        len,
+                        i as u32,
+                    )
+                })
+                .collect();
+            // Later duplicates win in Lpm::build; keep the brute force in step.
+            let mut dedup: Vec<(u32, u8, u32)> = Vec::new();
+            for q in &p {
+                dedup.retain(|d| !(d.0 == q.0 && d.1 == q.1));
+                dedup.push(*q);
+            }
+            let lpm = Lpm::build(p.clone());
+            for _ in 0..2000 {
+                let a = if r.next().is_multiple_of(2) {
+                    r.next() as u32
+                } else {
+                    (((r.next() % 3) as u32) << 24) | (r.next() as u32 & 0x00ff_ffff)
+                };
+                assert_eq!(lpm.lookup(a), naive(&dedup, a), "round {round} addr {a:#x}");
+            }
+            for d in &dedup {
+                assert_eq!(lpm.lookup(d.0), naive(&dedup, d.0));
+                assert_eq!(lpm.lookup(d.0.last(d.1)), naive(&dedup, d.0.last(d.1)));
+            }
+        }
+    }
+
+    #[test]
+    fn random_v6_agrees_with_brute_force() {
+        let mut r = Rng(0x9abc_def0);
+        for _ in 0..30 {
+            let n = 1 + (r.next() % 100) as usize;
+            let p: Vec<(u128, u8, u32)> = (0..n)
+                .map(|i| {
+                    let a = (0x2001_0db8u128 << 96)
+                        | (((r.next() % 4) as u128) << 80)
+                        | r.next() as u128;
+                    let len = 16 + (r.next() % 113) as u8;
+                    (a.mask(len), len, i as u32)
+                })
+                .collect();
+            let mut dedup: Vec<(u128, u8, u32)> = Vec::new();
+            for q in &p {
+                dedup.retain(|d| !(d.0 == q.0 && d.1 == q.1));
+                dedup.push(*q);
+            }
+            let lpm = Lpm::build(p);
+            for d in &dedup {
+                for a in [
+                    d.0,
+                    d.0.last(d.1),
+                    d.0.wrapping_sub(1),
+                    d.0.last(d.1).wrapping_add(1),
+                ] {
+                    assert_eq!(lpm.lookup(a), naive(&dedup, a));
+                }
+            }
+        }
     }
 }

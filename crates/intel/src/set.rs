@@ -48,7 +48,10 @@ impl IpKey {
             None => (s, None),
         };
         // Brackets appear around IPv6 in some feeds.
-        let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
+        let addr = addr
+            .strip_prefix('[')
+            .and_then(|a| a.strip_suffix(']'))
+            .unwrap_or(addr);
         match addr.parse::<IpAddr>().ok()? {
             IpAddr::V4(a) => {
                 let len = len.unwrap_or(32);
@@ -57,10 +60,8 @@ impl IpKey {
             IpAddr::V6(a) => {
                 let len = len.unwrap_or(128);
                 // An IPv4-mapped address is the IPv4 address.
-                if len == 128 {
-                    if let Some(v4) = a.to_ipv4_mapped() {
-                        return Some(IpKey::V4(u32::from(v4), 32));
-                    }
+                if let Some(v4) = a.to_ipv4_mapped().filter(|_| len == 128) {
+                    return Some(IpKey::V4(u32::from(v4), 32));
                 }
                 (len <= 128).then(|| IpKey::V6(crate::lpm::Key::mask(u128::from(a), len), len))
             }
@@ -125,14 +126,30 @@ impl SetBuilder {
         for i in &self.indicators {
             counts[i.kind as usize] += 1;
         }
-        IndicatorSet { indicators: self.indicators, members, groups, exact_v4, exact_v6, cidr_v4, cidr_v6, counts }
+        IndicatorSet {
+            indicators: self.indicators,
+            members,
+            groups,
+            exact_v4,
+            exact_v6,
+            cidr_v4,
+            cidr_v6,
+            counts,
+        }
     }
 }
 
-fn push_group(ids: impl Iterator<Item = IndicatorId>, members: &mut Vec<IndicatorId>, groups: &mut Vec<Group>) -> u32 {
+fn push_group(
+    ids: impl Iterator<Item = IndicatorId>,
+    members: &mut Vec<IndicatorId>,
+    groups: &mut Vec<Group>,
+) -> u32 {
     let start = members.len() as u32;
     members.extend(ids);
-    groups.push(Group { start, len: members.len() as u32 - start });
+    groups.push(Group {
+        start,
+        len: members.len() as u32 - start,
+    });
     (groups.len() - 1) as u32
 }
 
@@ -158,7 +175,13 @@ fn group_prefixes<K: Copy + Ord>(
     entries.sort_unstable();
     entries
         .chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
-        .map(|run| (run[0].0, run[0].1, push_group(run.iter().map(|e| e.2), members, groups)))
+        .map(|run| {
+            (
+                run[0].0,
+                run[0].1,
+                push_group(run.iter().map(|e| e.2), members, groups),
+            )
+        })
         .collect()
 }
 
@@ -244,5 +267,96 @@ impl IndicatorSet {
             Some(g) => (self.members(g), IpMatchKind::Prefix),
             None => (&[], IpMatchKind::Prefix),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn ind(id: &str, kind: IndicatorType, value: &str) -> Indicator {
+        Indicator {
+            id: id.into(),
+            kind,
+            value: value.into(),
+            threat_type: None,
+            feed: Arc::from("t"),
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn parses_addresses_and_prefixes() {
+        assert_eq!(IpKey::parse("192.0.2.1"), Some(IpKey::V4(0xc000_0201, 32)));
+        assert_eq!(
+            IpKey::parse(" 192.0.2.77/24 "),
+            Some(IpKey::V4(0xc000_0200, 24))
+        );
+        assert_eq!(
+            IpKey::parse("::ffff:192.0.2.1"),
+            Some(IpKey::V4(0xc000_0201, 32))
+        );
+        assert_eq!(
+            IpKey::parse("[2001:db8::1]"),
+            Some(IpKey::V6(0x2001_0db8 << 96 | 1, 128))
+        );
+        for bad in [
+            "",
+            "300.1.2.3",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0.0/-1",
+            "2001:db8::/129",
+            "example.com",
+            "1.2.3",
+        ] {
+            assert_eq!(IpKey::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            IpKey::parse("2001:db8::/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+    }
+
+    #[test]
+    fn exact_beats_prefix_and_duplicates_all_report() {
+        let mut b = SetBuilder::new();
+        for (id, v) in [
+            ("a", "10.0.0.0/8"),
+            ("b", "10.1.0.0/16"),
+            ("c", "10.1.2.3"),
+            ("d", "10.1.2.3"),
+            ("e", "2001:db8::/32"),
+        ] {
+            let k = IpKey::parse(v).unwrap();
+            b.add(
+                ind(
+                    id,
+                    if k.is_host() {
+                        IndicatorType::Ip
+                    } else {
+                        IndicatorType::Cidr
+                    },
+                    v,
+                ),
+                Some(k),
+            );
+        }
+        let set = b.build();
+        let names = |addr: &str| -> Vec<&str> {
+            set.match_ip(addr.parse().unwrap())
+                .0
+                .iter()
+                .map(|i| &*set.get(*i).id)
+                .collect()
+        };
+        assert_eq!(names("10.1.2.3"), ["c", "d"]);
+        assert_eq!(names("10.1.2.4"), ["b"]);
+        assert_eq!(names("10.2.0.1"), ["a"]);
+        assert_eq!(names("11.0.0.1"), Vec::<&str>::new());
+        assert_eq!(names("2001:db8:1::5"), ["e"]);
+        assert_eq!(names("::ffff:10.1.2.3"), ["c", "d"]);
+        assert_eq!(set.count(IndicatorType::Cidr), 3);
     }
 }

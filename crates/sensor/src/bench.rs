@@ -17,7 +17,12 @@ pub struct PacketBenchConfig {
 
 impl Default for PacketBenchConfig {
     fn default() -> Self {
-        PacketBenchConfig { indicators: 1_500_000, corpus: 16_384, seconds: 3.0, hit_per_mille: 10 }
+        PacketBenchConfig {
+            indicators: 1_500_000,
+            corpus: 16_384,
+            seconds: 3.0,
+            hit_per_mille: 10,
+        }
     }
 }
 
@@ -71,7 +76,9 @@ pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
         let mut acc = 0u64;
         for f in &corpus {
             let d = wire::decode(LinkType::Ethernet, std::hint::black_box(f));
-            acc = acc.wrapping_add(d.transport.ports().map_or(0, |p| p.0 as u64) + d.payload.len() as u64);
+            acc = acc.wrapping_add(
+                d.transport.ports().map_or(0, |p| p.0 as u64) + d.payload.len() as u64,
+            );
         }
         acc
     });

@@ -35,13 +35,25 @@ pub struct CapturedPacket<'a> {
 pub enum CaptureError {
     Io(std::io::Error),
     /// Neither pcap nor pcapng.
-    NotACapture { magic: Option<[u8; 4]> },
+    NotACapture {
+        magic: Option<[u8; 4]>,
+    },
     /// The file ends inside a record.
-    Truncated { frame: u64, offset: u64 },
+    Truncated {
+        frame: u64,
+        offset: u64,
+    },
     /// A record that cannot be parsed.
-    Malformed { frame: u64, offset: u64, reason: String },
+    Malformed {
+        frame: u64,
+        offset: u64,
+        reason: String,
+    },
     /// A pcapng packet names an interface with no description block.
-    UnknownInterface { frame: u64, if_id: u32 },
+    UnknownInterface {
+        frame: u64,
+        if_id: u32,
+    },
 }
 
 impl fmt::Display for CaptureError {
@@ -53,15 +65,31 @@ impl fmt::Display for CaptureError {
                 "not a pcap or pcapng file (starts with {:02x} {:02x} {:02x} {:02x}); convert it with `editcap -F pcapng`",
                 m[0], m[1], m[2], m[3]
             ),
-            CaptureError::NotACapture { magic: None } => write!(f, "not a pcap or pcapng file (empty or shorter than a header)"),
+            CaptureError::NotACapture { magic: None } => write!(
+                f,
+                "not a pcap or pcapng file (empty or shorter than a header)"
+            ),
             CaptureError::Truncated { frame, offset } => {
-                write!(f, "truncated capture: packet {frame} is cut short at byte {offset}")
+                write!(
+                    f,
+                    "truncated capture: packet {frame} is cut short at byte {offset}"
+                )
             }
-            CaptureError::Malformed { frame, offset, reason } => {
-                write!(f, "malformed capture at packet {frame} (byte {offset}): {reason}")
+            CaptureError::Malformed {
+                frame,
+                offset,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "malformed capture at packet {frame} (byte {offset}): {reason}"
+                )
             }
             CaptureError::UnknownInterface { frame, if_id } => {
-                write!(f, "malformed capture at packet {frame}: interface {if_id} was never described")
+                write!(
+                    f,
+                    "malformed capture at packet {frame}: interface {if_id} was never described"
+                )
             }
         }
     }
@@ -112,7 +140,13 @@ pub fn read_capture_from<R: Read + Send>(
     if let Err(e) = (&mut input).take(PREFIX as u64).read_to_end(&mut head) {
         return (summary, Err(CaptureError::Io(e)));
     }
-    let known = [0xa1b2c3d4u32, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a];
+    let known = [
+        0xa1b2c3d4u32,
+        0xd4c3b2a1,
+        0xa1b23c4d,
+        0x4d3cb2a1,
+        0x0a0d0d0a,
+    ];
     let magic = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
     if !magic.is_some_and(|m| known.contains(&u32::from_le_bytes(m))) {
         return (summary, Err(CaptureError::NotACapture { magic }));
@@ -121,10 +155,23 @@ pub fn read_capture_from<R: Read + Send>(
     let mut reader = match create_reader(BUFFER, chained) {
         Ok(r) => r,
         Err(PcapError::Incomplete(_)) | Err(PcapError::Eof) | Err(PcapError::UnexpectedEof) => {
-            return (summary, Err(CaptureError::Truncated { frame: 0, offset: 0 }));
+            return (
+                summary,
+                Err(CaptureError::Truncated {
+                    frame: 0,
+                    offset: 0,
+                }),
+            );
         }
         Err(e) => {
-            return (summary, Err(CaptureError::Malformed { frame: 0, offset: 0, reason: e.to_string() }));
+            return (
+                summary,
+                Err(CaptureError::Malformed {
+                    frame: 0,
+                    offset: 0,
+                    reason: e.to_string(),
+                }),
+            );
         }
     };
     let mut legacy_link = LinkType::Ethernet;
@@ -150,7 +197,11 @@ pub fn read_capture_from<R: Read + Send>(
                         legacy_nanos = h.is_nanosecond_precision();
                     }
                     PcapBlockOwned::Legacy(b) => {
-                        let (sec, nsec) = if legacy_nanos { (b.ts_sec, b.ts_usec) } else { (b.ts_sec, b.ts_usec.saturating_mul(1000)) };
+                        let (sec, nsec) = if legacy_nanos {
+                            (b.ts_sec, b.ts_usec)
+                        } else {
+                            (b.ts_sec, b.ts_usec.saturating_mul(1000))
+                        };
                         deliver(
                             CapturedPacket {
                                 frame: next_frame,
@@ -165,30 +216,39 @@ pub fn read_capture_from<R: Read + Send>(
                         );
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => interfaces.push(Interface {
-                        link: LinkType::from_linktype(idb.linktype.0 as u32),
-                        resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                        offset: idb.ts_offset(),
-                    }),
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => match interfaces.get(epb.if_id as usize) {
-                        Some(ifc) => {
-                            let (sec, nsec) = pcapng_ts(epb.ts_high, epb.ts_low, ifc);
-                            let caplen = (epb.caplen as usize).min(epb.data.len());
-                            deliver(
-                                CapturedPacket {
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        interfaces.push(Interface {
+                            link: LinkType::from_linktype(idb.linktype.0 as u32),
+                            resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                            offset: idb.ts_offset(),
+                        })
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        match interfaces.get(epb.if_id as usize) {
+                            Some(ifc) => {
+                                let (sec, nsec) = pcapng_ts(epb.ts_high, epb.ts_low, ifc);
+                                let caplen = (epb.caplen as usize).min(epb.data.len());
+                                deliver(
+                                    CapturedPacket {
+                                        frame: next_frame,
+                                        ts_sec: sec,
+                                        ts_nsec: nsec,
+                                        ts_nanos: ifc.resolution > 1_000_000,
+                                        link: ifc.link,
+                                        orig_len: epb.origlen,
+                                        data: &epb.data[..caplen],
+                                    },
+                                    &mut summary,
+                                );
+                            }
+                            None => {
+                                err = Some(CaptureError::UnknownInterface {
                                     frame: next_frame,
-                                    ts_sec: sec,
-                                    ts_nsec: nsec,
-                                    ts_nanos: ifc.resolution > 1_000_000,
-                                    link: ifc.link,
-                                    orig_len: epb.origlen,
-                                    data: &epb.data[..caplen],
-                                },
-                                &mut summary,
-                            );
+                                    if_id: epb.if_id,
+                                })
+                            }
                         }
-                        None => err = Some(CaptureError::UnknownInterface { frame: next_frame, if_id: epb.if_id }),
-                    },
+                    }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
                         Some(ifc) => {
                             let caplen = (spb.origlen as usize).min(spb.data.len());
@@ -205,7 +265,12 @@ pub fn read_capture_from<R: Read + Send>(
                                 &mut summary,
                             );
                         }
-                        None => err = Some(CaptureError::UnknownInterface { frame: next_frame, if_id: 0 }),
+                        None => {
+                            err = Some(CaptureError::UnknownInterface {
+                                frame: next_frame,
+                                if_id: 0,
+                            })
+                        }
                     },
                     PcapBlockOwned::NG(_) => {}
                 }
@@ -224,7 +289,14 @@ pub fn read_capture_from<R: Read + Send>(
             Err(PcapError::Incomplete(_)) => {
                 if let Err(e) = reader.refill() {
                     summary.file_bytes = offset_now;
-                    return (summary, Err(CaptureError::Malformed { frame: next_frame, offset: offset_now, reason: e.to_string() }));
+                    return (
+                        summary,
+                        Err(CaptureError::Malformed {
+                            frame: next_frame,
+                            offset: offset_now,
+                            reason: e.to_string(),
+                        }),
+                    );
                 }
             }
             Err(PcapError::BufferTooSmall) => {
@@ -235,24 +307,47 @@ pub fn read_capture_from<R: Read + Send>(
                         Err(CaptureError::Malformed {
                             frame: next_frame,
                             offset: offset_now,
-                            reason: format!("record larger than {} MiB (corrupt length field?)", MAX_BUFFER >> 20),
+                            reason: format!(
+                                "record larger than {} MiB (corrupt length field?)",
+                                MAX_BUFFER >> 20
+                            ),
                         }),
                     );
                 }
                 capacity *= 2;
                 if let Err(e) = reader.refill() {
                     summary.file_bytes = offset_now;
-                    return (summary, Err(CaptureError::Malformed { frame: next_frame, offset: offset_now, reason: e.to_string() }));
+                    return (
+                        summary,
+                        Err(CaptureError::Malformed {
+                            frame: next_frame,
+                            offset: offset_now,
+                            reason: e.to_string(),
+                        }),
+                    );
                 }
             }
             Err(PcapError::UnexpectedEof) => {
                 summary.file_bytes = offset_now;
-                return (summary, Err(CaptureError::Truncated { frame: next_frame, offset: offset_now }));
+                return (
+                    summary,
+                    Err(CaptureError::Truncated {
+                        frame: next_frame,
+                        offset: offset_now,
+                    }),
+                );
             }
             Err(e) => {
                 summary.file_bytes = offset_now;
                 let reason = e.to_string();
-                return (summary, Err(CaptureError::Malformed { frame: next_frame, offset: offset_now, reason }));
+                return (
+                    summary,
+                    Err(CaptureError::Malformed {
+                        frame: next_frame,
+                        offset: offset_now,
+                        reason,
+                    }),
+                );
             }
         }
     }

@@ -2,7 +2,10 @@
 
 use crate::capture::CapturedPacket;
 use crate::pipeline::Hit;
-use events::{Event, EventIds, Flow, IndicatorRef, Input, Kind, Match, PacketDetail, mac_string, tcp_flags_string};
+use events::{
+    Event, EventIds, Flow, IndicatorRef, Input, Kind, Match, PacketDetail, mac_string,
+    tcp_flags_string,
+};
 use intel::IndicatorSet;
 use wire::{Decoded, Fragment, Transport};
 
@@ -15,14 +18,21 @@ pub fn flow_of(d: &Decoded<'_>) -> Option<Flow> {
         src_port: ports.map(|p| p.0),
         dst_ip: ip.dst.to_string(),
         dst_port: ports.map(|p| p.1),
-        proto: wire::ip::protocol::name(ip.protocol).map_or_else(|| ip.protocol.to_string(), str::to_string),
+        proto: wire::ip::protocol::name(ip.protocol)
+            .map_or_else(|| ip.protocol.to_string(), str::to_string),
         vlan: d.vlans().to_vec(),
     })
 }
 
-pub fn packet_detail(p: &CapturedPacket<'_>, d: &Decoded<'_>, capture: Option<&str>) -> PacketDetail {
+pub fn packet_detail(
+    p: &CapturedPacket<'_>,
+    d: &Decoded<'_>,
+    capture: Option<&str>,
+) -> PacketDetail {
     let (icmp_type, icmp_code) = match d.transport {
-        Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code } => (Some(icmp_type), Some(code)),
+        Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code } => {
+            (Some(icmp_type), Some(code))
+        }
         _ => (None, None),
     };
     PacketDetail {
@@ -71,7 +81,10 @@ pub fn packet_hit_event(
         sensor: ids.sensor().to_string(),
         kind: Kind::Intel,
         input: Input::Packet,
-        matched: Match { location: hit.location, value: hit.value.to_string() },
+        matched: Match {
+            location: hit.location,
+            value: hit.value.to_string(),
+        },
         indicator: Some(IndicatorRef::from(set.get(hit.indicator))),
         flow: flow_of(d),
         packet: Some(packet_detail(p, d, capture)),

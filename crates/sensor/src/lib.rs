@@ -10,5 +10,5 @@ pub use capture::{CaptureError, CapturedPacket, read_capture};
 pub use counters::Counters;
 pub use pipeline::{Hit, Pipeline};
 pub mod bench;
-pub mod synth;
 pub mod replay;
+pub mod synth;

@@ -22,7 +22,13 @@ pub struct Observation {
 pub fn packet_addresses(d: &Decoded<'_>) -> Option<[Observation; 2]> {
     let ip = d.ip.as_ref()?;
     Some([
-        Observation { location: location::IP_SRC, value: ip.src },
-        Observation { location: location::IP_DST, value: ip.dst },
+        Observation {
+            location: location::IP_SRC,
+            value: ip.src,
+        },
+        Observation {
+            location: location::IP_DST,
+            value: ip.dst,
+        },
     ])
 }

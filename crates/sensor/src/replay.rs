@@ -27,7 +27,14 @@ pub fn replay_capture(
             // Hits are few; copy them out so the pipeline can be borrowed again.
             let hits: Vec<_> = hits.to_vec();
             for hit in &hits {
-                emit(packet_hit_event(ids, pipeline.set(), pkt, &decoded, hit, Some(&name)));
+                emit(packet_hit_event(
+                    ids,
+                    pipeline.set(),
+                    pkt,
+                    &decoded,
+                    hit,
+                    Some(&name),
+                ));
             }
         },
         on_progress,

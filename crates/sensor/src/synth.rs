@@ -61,7 +61,8 @@ impl FrameBuilder {
         let total = (20 + l4_len) as u16;
         self.buf.extend_from_slice(&[0x45, 0]);
         self.buf.extend_from_slice(&total.to_be_bytes());
-        self.buf.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+        self.buf
+            .extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
         self.buf.extend_from_slice(&src.to_be_bytes());
         self.buf.extend_from_slice(&dst.to_be_bytes());
         self
@@ -69,7 +70,8 @@ impl FrameBuilder {
 
     pub fn ipv6(mut self, src: u128, dst: u128, next: u8, payload_len: usize) -> Self {
         self.buf.extend_from_slice(&[0x60, 0, 0, 0]);
-        self.buf.extend_from_slice(&(payload_len as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(payload_len as u16).to_be_bytes());
         self.buf.extend_from_slice(&[next, 64]);
         self.buf.extend_from_slice(&src.to_be_bytes());
         self.buf.extend_from_slice(&dst.to_be_bytes());
@@ -79,7 +81,8 @@ impl FrameBuilder {
     pub fn tcp(mut self, sport: u16, dport: u16, flags: u8, payload: usize) -> Self {
         self.buf.extend_from_slice(&sport.to_be_bytes());
         self.buf.extend_from_slice(&dport.to_be_bytes());
-        self.buf.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        self.buf
+            .extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
         self.buf.resize(self.buf.len() + payload, 0);
         self
     }
@@ -87,7 +90,8 @@ impl FrameBuilder {
     pub fn udp(mut self, sport: u16, dport: u16, payload: usize) -> Self {
         self.buf.extend_from_slice(&sport.to_be_bytes());
         self.buf.extend_from_slice(&dport.to_be_bytes());
-        self.buf.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&((8 + payload) as u16).to_be_bytes());
         self.buf.extend_from_slice(&[0, 0]);
         self.buf.resize(self.buf.len() + payload, 0);
         self
@@ -106,7 +110,8 @@ pub struct SyntheticIntel {
 }
 
 /// `total` indicators: 2/3 IPv4 hosts, 1/5 IPv6 hosts, 1/10 IPv4 CIDRs
-/// (/8–/30, mostly /24), the rest IPv6 CIDRs (/32–/64).
+/// (/8–/30, mostly /24), the rest IPv6 CIDRs (/32–/64). One in 1000 is
+/// also returned in `listed`, for traffic that should hit.
 pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
     let mut rng = Rng::new(seed);
     let feed: Arc<str> = Arc::from("synthetic");
@@ -122,7 +127,14 @@ pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
         } else if i < n_v4 + n_v6 {
             IpKey::V6(rng.v6(), 128)
         } else if i < n_v4 + n_v6 + n_c4 {
-            let len = if rng.below(4) == 0 { 8 + rng.below(23) as u8 } else { 24 };
+            // Shaped like DROP-style lists: mostly /24, some /16–/23 and
+            // /25–/30, a handful of very short prefixes.
+            let len = match rng.below(1000) {
+                0 => 8 + rng.below(8) as u8,
+                1..=50 => 16 + rng.below(8) as u8,
+                51..=300 => 25 + rng.below(6) as u8,
+                _ => 24,
+            };
             IpKey::V4(intel::lpm::Key::mask(rng.v4(), len), len)
         } else {
             let len = 32 + rng.below(33) as u8;
@@ -135,9 +147,20 @@ pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
             });
         }
         let value: Box<str> = key.to_string().into();
-        let kind = if key.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr };
+        let kind = if key.is_host() {
+            IndicatorType::Ip
+        } else {
+            IndicatorType::Cidr
+        };
         builder.add(
-            Indicator { id: format!("s{i}").into(), kind, value, threat_type: Some(threat.clone()), feed: feed.clone(), confidence: None },
+            Indicator {
+                id: format!("s{i}").into(),
+                kind,
+                value,
+                threat_type: Some(threat.clone()),
+                feed: feed.clone(),
+                confidence: None,
+            },
             Some(key),
         );
     }
@@ -147,7 +170,12 @@ pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
 /// A mixed corpus of Ethernet frames: IPv4 TCP/UDP, IPv6 TCP/UDP, 802.1Q
 /// and QinQ tags, sizes 64–1514. About `hit_per_mille`/1000 of the packets
 /// carry a listed address.
-pub fn synthetic_corpus(count: usize, listed: &[IpAddr], hit_per_mille: u64, seed: u64) -> Vec<Vec<u8>> {
+pub fn synthetic_corpus(
+    count: usize,
+    listed: &[IpAddr],
+    hit_per_mille: u64,
+    seed: u64,
+) -> Vec<Vec<u8>> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
@@ -170,14 +198,29 @@ pub fn synthetic_corpus(count: usize, listed: &[IpAddr], hit_per_mille: u64, see
         };
         let src4 = pick_v4(&mut rng);
         let dst4 = rng.v4();
-        let (sport, dport) = (1024 + rng.below(60000) as u16, [80, 443, 53, 22, 8080][rng.below(5) as usize]);
+        let (sport, dport) = (
+            1024 + rng.below(60000) as u16,
+            [80, 443, 53, 22, 8080][rng.below(5) as usize],
+        );
         let frame = match shape {
-            0..=54 => FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 6, 20 + payload).tcp(sport, dport, 0x18, payload),
-            55..=74 => FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 17, 8 + payload).udp(sport, dport, payload),
-            75..=84 => FrameBuilder::ethernet(&[], 0x86dd).ipv6(rng.v6(), rng.v6(), 6, 20 + payload).tcp(sport, dport, 0x10, payload),
-            85..=89 => FrameBuilder::ethernet(&[], 0x86dd).ipv6(rng.v6(), rng.v6(), 17, 8 + payload).udp(sport, dport, payload),
-            90..=96 => FrameBuilder::ethernet(&[(0x8100, 100)], 0x0800).ipv4(src4, dst4, 17, 8 + payload).udp(sport, dport, payload),
-            _ => FrameBuilder::ethernet(&[(0x88a8, 200), (0x8100, 2001)], 0x0800).ipv4(src4, dst4, 6, 20 + payload).tcp(sport, dport, 0x02, payload),
+            0..=54 => FrameBuilder::ethernet(&[], 0x0800)
+                .ipv4(src4, dst4, 6, 20 + payload)
+                .tcp(sport, dport, 0x18, payload),
+            55..=74 => FrameBuilder::ethernet(&[], 0x0800)
+                .ipv4(src4, dst4, 17, 8 + payload)
+                .udp(sport, dport, payload),
+            75..=84 => FrameBuilder::ethernet(&[], 0x86dd)
+                .ipv6(rng.v6(), rng.v6(), 6, 20 + payload)
+                .tcp(sport, dport, 0x10, payload),
+            85..=89 => FrameBuilder::ethernet(&[], 0x86dd)
+                .ipv6(rng.v6(), rng.v6(), 17, 8 + payload)
+                .udp(sport, dport, payload),
+            90..=96 => FrameBuilder::ethernet(&[(0x8100, 100)], 0x0800)
+                .ipv4(src4, dst4, 17, 8 + payload)
+                .udp(sport, dport, payload),
+            _ => FrameBuilder::ethernet(&[(0x88a8, 200), (0x8100, 2001)], 0x0800)
+                .ipv4(src4, dst4, 6, 20 + payload)
+                .tcp(sport, dport, 0x02, payload),
         };
         out.push(frame.finish());
     }

@@ -1,7 +1,7 @@
 //! Ethernet II / 802.3 frames and 802.1Q / 802.1ad tags.
 
-use crate::error::{DecodeError, Layer, Result};
 use crate::be16;
+use crate::error::{DecodeError, Layer, Result};
 
 pub mod ethertype {
     pub const IPV4: u16 = 0x0800;
@@ -100,7 +100,9 @@ impl<'a> VlanTag<'a> {
 /// ethertype and payload, or None for other LLC frames (STP, IPX, ...).
 pub fn llc_snap(buf: &[u8]) -> Option<(u16, &[u8])> {
     match buf {
-        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => Some((u16::from_be_bytes([*t0, *t1]), rest)),
+        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => {
+            Some((u16::from_be_bytes([*t0, *t1]), rest))
+        }
         _ => None,
     }
 }

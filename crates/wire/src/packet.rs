@@ -28,18 +28,41 @@ pub enum Fragment {
 pub enum Transport {
     #[default]
     None,
-    Tcp { src_port: u16, dst_port: u16, flags: u8 },
-    Udp { src_port: u16, dst_port: u16 },
-    Icmp { icmp_type: u8, code: u8 },
-    Icmpv6 { icmp_type: u8, code: u8 },
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        flags: u8,
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+    },
+    Icmpv6 {
+        icmp_type: u8,
+        code: u8,
+    },
+    /// A TCP/UDP header cut short after its ports (as tcpdump, we keep them).
+    PortsOnly {
+        protocol: u8,
+        src_port: u16,
+        dst_port: u16,
+    },
 }
 
 impl Transport {
     pub fn ports(&self) -> Option<(u16, u16)> {
         match *self {
-            Transport::Tcp { src_port, dst_port, .. } | Transport::Udp { src_port, dst_port } => {
-                Some((src_port, dst_port))
+            Transport::Tcp {
+                src_port, dst_port, ..
             }
+            | Transport::Udp { src_port, dst_port }
+            | Transport::PortsOnly {
+                src_port, dst_port, ..
+            } => Some((src_port, dst_port)),
             _ => None,
         }
     }
@@ -165,7 +188,12 @@ fn decode_type_or_len<'a>(d: Decoded<'a>, tl: u16, rest: &'a [u8], depth: usize)
     decode_ethertype(d, tl, rest, depth)
 }
 
-fn decode_ethertype<'a>(mut d: Decoded<'a>, mut ty: u16, mut rest: &'a [u8], mut depth: usize) -> Decoded<'a> {
+fn decode_ethertype<'a>(
+    mut d: Decoded<'a>,
+    mut ty: u16,
+    mut rest: &'a [u8],
+    mut depth: usize,
+) -> Decoded<'a> {
     loop {
         if depth >= MAX_STACK {
             return d.fail(DecodeError::TooDeep(Layer::Vlan));
@@ -305,19 +333,32 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
     let result = match proto {
         protocol::TCP => tcp::Segment::new_checked(buf).map(|s| {
             d.payload = s.payload();
-            Transport::Tcp { src_port: s.src_port(), dst_port: s.dst_port(), flags: s.flags() }
+            Transport::Tcp {
+                src_port: s.src_port(),
+                dst_port: s.dst_port(),
+                flags: s.flags(),
+            }
         }),
         protocol::UDP => udp::Datagram::new_checked(buf).map(|u| {
             d.payload = u.payload();
-            Transport::Udp { src_port: u.src_port(), dst_port: u.dst_port() }
+            Transport::Udp {
+                src_port: u.src_port(),
+                dst_port: u.dst_port(),
+            }
         }),
         protocol::ICMP if !v6 => icmp::Message::new_checked(buf, Layer::Icmp).map(|m| {
             d.payload = m.payload();
-            Transport::Icmp { icmp_type: m.msg_type(), code: m.code() }
+            Transport::Icmp {
+                icmp_type: m.msg_type(),
+                code: m.code(),
+            }
         }),
         protocol::ICMPV6 if v6 => icmp::Message::new_checked(buf, Layer::Icmpv6).map(|m| {
             d.payload = m.payload();
-            Transport::Icmpv6 { icmp_type: m.msg_type(), code: m.code() }
+            Transport::Icmpv6 {
+                icmp_type: m.msg_type(),
+                code: m.code(),
+            }
         }),
         _ => Ok(Transport::None),
     };
@@ -326,6 +367,18 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
             d.transport = t;
             d
         }
-        Err(e) => d.fail(e),
+        Err(e) => {
+            if matches!(e, DecodeError::Truncated(_))
+                && matches!(proto, protocol::TCP | protocol::UDP)
+                && buf.len() >= 4
+            {
+                d.transport = Transport::PortsOnly {
+                    protocol: proto,
+                    src_port: u16::from_be_bytes([buf[0], buf[1]]),
+                    dst_port: u16::from_be_bytes([buf[2], buf[3]]),
+                };
+            }
+            d.fail(e)
+        }
     }
 }

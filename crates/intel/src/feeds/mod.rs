@@ -107,7 +107,11 @@ impl LineSink<'_> {
     }
 
     pub(crate) fn reject(&mut self, line: usize, reason: String) {
-        let e = FeedError { file: self.report.feed.clone(), line, reason };
+        let e = FeedError {
+            file: self.report.feed.clone(),
+            line,
+            reason,
+        };
         if self.strict && self.fatal.is_none() {
             self.fatal = Some(e.clone());
         }
@@ -124,7 +128,11 @@ impl LineSink<'_> {
 
 /// Reads one feed file into `builder`. Unreadable files are an error; bad
 /// lines are skipped and reported, or fatal with `strict`.
-pub fn load_feed(path: &Path, builder: &mut SetBuilder, opts: LoadOptions) -> Result<FeedReport, FeedError> {
+pub fn load_feed(
+    path: &Path,
+    builder: &mut SetBuilder,
+    opts: LoadOptions,
+) -> Result<FeedReport, FeedError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| FeedError {
         file: name.clone(),
@@ -136,22 +144,45 @@ pub fn load_feed(path: &Path, builder: &mut SetBuilder, opts: LoadOptions) -> Re
 }
 
 /// Reads feed text (already in memory) named `name`.
-pub fn load_text(name: &str, text: &str, builder: &mut SetBuilder, opts: LoadOptions) -> Result<FeedReport, FeedError> {
+pub fn load_text(
+    name: &str,
+    text: &str,
+    builder: &mut SetBuilder,
+    opts: LoadOptions,
+) -> Result<FeedReport, FeedError> {
     let format = opts.format.unwrap_or_else(|| FeedFormat::detect(text));
-    let mut report = FeedReport { feed: name.to_string(), format, loaded: 0, skipped: 0, errors: Vec::new() };
-    let mut sink = LineSink { builder, report: &mut report, strict: opts.strict, feed: Arc::from(name), fatal: None };
+    let mut report = FeedReport {
+        feed: name.to_string(),
+        format,
+        loaded: 0,
+        skipped: 0,
+        errors: Vec::new(),
+    };
+    let mut sink = LineSink {
+        builder,
+        report: &mut report,
+        strict: opts.strict,
+        feed: Arc::from(name),
+        fatal: None,
+    };
     match format {
         FeedFormat::OriginalCsv => original_csv::read(text, &mut sink),
         FeedFormat::PlainList => plain::read(text, &mut sink),
     }
     if let Some(e) = sink.fatal.take() {
-        return Err(FeedError { reason: format!("{} (strict mode: fix or remove the line)", e.reason), ..e });
+        return Err(FeedError {
+            reason: format!("{} (strict mode: fix or remove the line)", e.reason),
+            ..e
+        });
     }
     Ok(report)
 }
 
 /// Loads several feeds into one compiled set.
-pub fn load_feeds<P: AsRef<Path>>(paths: &[P], opts: LoadOptions) -> Result<(IndicatorSet, Vec<FeedReport>), FeedError> {
+pub fn load_feeds<P: AsRef<Path>>(
+    paths: &[P],
+    opts: LoadOptions,
+) -> Result<(IndicatorSet, Vec<FeedReport>), FeedError> {
     let mut builder = SetBuilder::new();
     let mut reports = Vec::with_capacity(paths.len());
     for p in paths {
