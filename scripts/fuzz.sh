@@ -12,6 +12,8 @@
 # Crashes land in fuzz/artifacts/TARGET/; minimize one with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin TARGET fuzz/artifacts/TARGET/crash-...
 # (run from the repo root with the same CARGO_TARGET_DIR as below).
+# Environment: FUZZ_SANITIZER (default address), CARGO_TARGET_DIR,
+# SDN_TESTDATA.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,7 +50,7 @@ build_seeds() {
 target="${1:-}"
 case "$target" in
     "" | -h | --help)
-        sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
     seeds)
@@ -75,5 +77,8 @@ fi
 build_seeds
 cd "$repo"
 # -timeout: one input running longer than this is reported as a hang.
-exec cargo fuzz run "$target" "fuzz/corpus/$target" -- \
+# FUZZ_SANITIZER=none builds without AddressSanitizer: far faster for the
+# allocation-heavy targets (capture_reader, intel_feed), and the code under
+# test is safe Rust, so overflow checks and panics are still caught.
+exec cargo fuzz run --sanitizer "${FUZZ_SANITIZER:-address}" "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 "$@"

@@ -116,6 +116,12 @@ impl SetBuilder {
     pub fn build(self) -> IndicatorSet {
         let mut members = Vec::with_capacity(self.indicators.len());
         let mut groups = Vec::new();
+        let mut present_v4 = Presence::new();
+        self.exact_v4.iter().for_each(|e| present_v4.insert(e.0));
+        let mut present_v6 = Presence::new();
+        self.exact_v6
+            .iter()
+            .for_each(|e| present_v6.insert(Presence::v6_key(e.0)));
         let exact_v4 = group_exact(self.exact_v4, &mut members, &mut groups);
         let exact_v6 = group_exact(self.exact_v6, &mut members, &mut groups);
         let cidr_v4 = Lpm::build(group_prefixes(self.cidr_v4, &mut members, &mut groups));
@@ -130,7 +136,9 @@ impl SetBuilder {
             indicators: self.indicators,
             members,
             groups,
+            present_v4,
             exact_v4,
+            present_v6,
             exact_v6,
             cidr_v4,
             cidr_v6,
@@ -185,6 +193,49 @@ fn group_prefixes<K: Copy + Ord>(
         .collect()
 }
 
+/// One bit per IPv4 /24 (2 MiB): "is any exact IPv4 indicator in this /24?"
+/// Most traffic is not listed, and this answer fits in cache where the hash
+/// map (tens of MiB at millions of entries) does not.
+#[derive(Debug, Clone)]
+struct Presence {
+    bits: Vec<u64>,
+}
+
+impl Presence {
+    const BITS: u32 = 24;
+
+    fn new() -> Self {
+        Presence {
+            bits: vec![0; 1 << (Self::BITS - 6)],
+        }
+    }
+
+    #[inline]
+    fn slot(key: u32) -> (usize, u64) {
+        let k = (key >> (32 - Self::BITS)) as usize;
+        (k >> 6, 1u64 << (k & 63))
+    }
+
+    fn insert(&mut self, key: u32) {
+        let (w, b) = Self::slot(key);
+        self.bits[w] |= b;
+    }
+
+    #[inline]
+    fn may_contain(&self, key: u32) -> bool {
+        let (w, b) = Self::slot(key);
+        self.bits[w] & b != 0
+    }
+
+    /// The key for an IPv6 address: a hash of its top 64 bits (the /64),
+    /// folded to 32 bits.
+    #[inline]
+    fn v6_key(a: u128) -> u32 {
+        let h = ((a >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 32) as u32
+    }
+}
+
 /// Where an address matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpMatchKind {
@@ -199,7 +250,9 @@ pub struct IndicatorSet {
     indicators: Vec<Indicator>,
     members: Vec<IndicatorId>,
     groups: Vec<Group>,
+    present_v4: Presence,
     exact_v4: FastMap<u32, u32>,
+    present_v6: Presence,
     exact_v6: FastMap<u128, u32>,
     cidr_v4: Lpm<u32>,
     cidr_v6: Lpm<u128>,
@@ -249,7 +302,9 @@ impl IndicatorSet {
 
     #[inline]
     pub fn match_v4(&self, a: u32) -> (&[IndicatorId], IpMatchKind) {
-        if let Some(&g) = self.exact_v4.get(&a) {
+        if self.present_v4.may_contain(a)
+            && let Some(&g) = self.exact_v4.get(&a)
+        {
             return (self.members(g), IpMatchKind::Exact);
         }
         match self.cidr_v4.lookup(a) {
@@ -260,7 +315,9 @@ impl IndicatorSet {
 
     #[inline]
     pub fn match_v6(&self, a: u128) -> (&[IndicatorId], IpMatchKind) {
-        if let Some(&g) = self.exact_v6.get(&a) {
+        if self.present_v6.may_contain(Presence::v6_key(a))
+            && let Some(&g) = self.exact_v6.get(&a)
+        {
             return (self.members(g), IpMatchKind::Exact);
         }
         match self.cidr_v6.lookup(a) {
