@@ -1,7 +1,12 @@
 //! `sdn-sensor bench SUITE`.
 
 use super::BenchArgs;
+use anyhow::Context;
 use sensor::bench::{PacketBenchConfig, packets};
+use sensor::synth;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -11,6 +16,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         a.seconds
     );
     anyhow::ensure!(a.corpus > 0, "--corpus must be at least 1");
+    if let Some(dir) = &a.write_corpus {
+        return write_corpus(dir, &a);
+    }
     let cfg = PacketBenchConfig {
         indicators: a.indicators,
         corpus: a.corpus,
@@ -44,5 +52,38 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         r.hits_per_pass
     );
     println!("packets: {:.0} packets/s per core", r.pipeline_pps);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_corpus(dir: &Path, a: &BenchArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    let cfg = PacketBenchConfig::default();
+    let listed = synth::synthetic_intel(a.indicators, cfg.intel_seed).listed;
+    let frames = synth::synthetic_corpus(
+        a.capture_packets,
+        &listed,
+        cfg.hit_per_mille,
+        cfg.corpus_seed,
+    );
+    let pcap = dir.join("corpus.pcap");
+    let feed = dir.join("feed.csv");
+    let mut out = BufWriter::new(
+        File::create(&pcap).with_context(|| format!("{}: cannot create", pcap.display()))?,
+    );
+    synth::write_pcap(&mut out, &frames)?;
+    out.flush()?;
+    let mut out = BufWriter::new(
+        File::create(&feed).with_context(|| format!("{}: cannot create", feed.display()))?,
+    );
+    synth::write_feed(&mut out, a.indicators, cfg.intel_seed)?;
+    out.flush()?;
+    println!(
+        "wrote {} ({} frames) and {} ({} indicators)",
+        pcap.display(),
+        frames.len(),
+        feed.display(),
+        a.indicators
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -62,6 +62,14 @@ pub struct BenchArgs {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
+    /// Instead of measuring, write DIR/corpus.pcap (--capture-packets frames
+    /// of the same traffic mix) and DIR/feed.csv (the same indicators), for
+    /// comparing `replay` with other tools on one file.
+    #[arg(long, value_name = "DIR")]
+    pub write_corpus: Option<std::path::PathBuf>,
+    /// Frames in the written corpus.pcap.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub capture_packets: usize,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

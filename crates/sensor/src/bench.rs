@@ -13,6 +13,8 @@ pub struct PacketBenchConfig {
     pub corpus: usize,
     pub seconds: f64,
     pub hit_per_mille: u64,
+    pub intel_seed: u64,
+    pub corpus_seed: u64,
 }
 
 impl Default for PacketBenchConfig {
@@ -22,6 +24,8 @@ impl Default for PacketBenchConfig {
             corpus: 16_384,
             seconds: 3.0,
             hit_per_mille: 10,
+            intel_seed: 0x5eed,
+            corpus_seed: 0xc0ff_ee,
         }
     }
 }
@@ -57,11 +61,11 @@ fn run_for<F: FnMut() -> u64>(seconds: f64, packets_per_pass: usize, mut pass: F
 
 pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
     let t = Instant::now();
-    let intel = synth::synthetic_intel(cfg.indicators, 0x5eed);
+    let intel = synth::synthetic_intel(cfg.indicators, cfg.intel_seed);
     let listed = intel.listed.clone();
     let set = Arc::new(intel.builder.build());
     let load_seconds = t.elapsed().as_secs_f64();
-    let corpus = synth::synthetic_corpus(cfg.corpus, &listed, cfg.hit_per_mille, 0xc0ffee);
+    let corpus = synth::synthetic_corpus(cfg.corpus, &listed, cfg.hit_per_mille, cfg.corpus_seed);
     let corpus_bytes = corpus.iter().map(Vec::len).sum();
 
     let (baseline_touch_pps, s0) = run_for(cfg.seconds, corpus.len(), || {

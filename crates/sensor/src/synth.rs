@@ -4,6 +4,7 @@
 use core::net::IpAddr;
 use intel::set::IpKey;
 use intel::{Indicator, IndicatorType, SetBuilder};
+use std::io::{self, Write};
 use std::sync::Arc;
 
 /// xorshift64*: small, fast, reproducible.
@@ -109,62 +110,100 @@ pub struct SyntheticIntel {
     pub listed: Vec<IpAddr>,
 }
 
-/// `total` indicators: 2/3 IPv4 hosts, 1/5 IPv6 hosts, 1/10 IPv4 CIDRs
-/// (/8–/30, mostly /24), the rest IPv6 CIDRs (/32–/64). One in 1000 is
-/// also returned in `listed`, for traffic that should hit.
-pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
+/// `total` indicator values: 2/3 IPv4 hosts, 1/5 IPv6 hosts, 1/10 IPv4
+/// CIDRs (/8–/30, mostly /24), the rest IPv6 CIDRs (/32–/64).
+pub fn synthetic_keys(total: usize, seed: u64) -> Vec<IpKey> {
     let mut rng = Rng::new(seed);
+    let n_v4 = total * 2 / 3;
+    let n_v6 = total / 5;
+    let n_c4 = total / 10;
+    (0..total)
+        .map(|i| {
+            if i < n_v4 {
+                IpKey::V4(rng.v4(), 32)
+            } else if i < n_v4 + n_v6 {
+                IpKey::V6(rng.v6(), 128)
+            } else if i < n_v4 + n_v6 + n_c4 {
+                // Shaped like DROP-style lists: mostly /24, some /16–/23 and
+                // /25–/30, a handful of very short prefixes.
+                let len = match rng.below(1000) {
+                    0 => 8 + rng.below(8) as u8,
+                    1..=50 => 16 + rng.below(8) as u8,
+                    51..=300 => 25 + rng.below(6) as u8,
+                    _ => 24,
+                };
+                IpKey::V4(intel::lpm::Key::mask(rng.v4(), len), len)
+            } else {
+                let len = 32 + rng.below(33) as u8;
+                IpKey::V6(intel::lpm::Key::mask(rng.v6(), len), len)
+            }
+        })
+        .collect()
+}
+
+fn kind_of(key: &IpKey) -> IndicatorType {
+    if key.is_host() {
+        IndicatorType::Ip
+    } else {
+        IndicatorType::Cidr
+    }
+}
+
+/// [`synthetic_keys`] compiled into a builder. One value in 1000 is also
+/// returned in `listed`, for traffic that should hit.
+pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
     let feed: Arc<str> = Arc::from("synthetic");
     let threat: Arc<str> = Arc::from("bench");
     let mut builder = SetBuilder::new();
     let mut listed = Vec::new();
-    let n_v4 = total * 2 / 3;
-    let n_v6 = total / 5;
-    let n_c4 = total / 10;
-    for i in 0..total {
-        let key = if i < n_v4 {
-            IpKey::V4(rng.v4(), 32)
-        } else if i < n_v4 + n_v6 {
-            IpKey::V6(rng.v6(), 128)
-        } else if i < n_v4 + n_v6 + n_c4 {
-            // Shaped like DROP-style lists: mostly /24, some /16–/23 and
-            // /25–/30, a handful of very short prefixes.
-            let len = match rng.below(1000) {
-                0 => 8 + rng.below(8) as u8,
-                1..=50 => 16 + rng.below(8) as u8,
-                51..=300 => 25 + rng.below(6) as u8,
-                _ => 24,
-            };
-            IpKey::V4(intel::lpm::Key::mask(rng.v4(), len), len)
-        } else {
-            let len = 32 + rng.below(33) as u8;
-            IpKey::V6(intel::lpm::Key::mask(rng.v6(), len), len)
-        };
+    for (i, key) in synthetic_keys(total, seed).into_iter().enumerate() {
         if i % 1000 == 0 {
             listed.push(match key {
                 IpKey::V4(a, _) => IpAddr::from(core::net::Ipv4Addr::from(a)),
                 IpKey::V6(a, _) => IpAddr::from(core::net::Ipv6Addr::from(a)),
             });
         }
-        let value: Box<str> = key.to_string().into();
-        let kind = if key.is_host() {
-            IndicatorType::Ip
-        } else {
-            IndicatorType::Cidr
+        let indicator = Indicator {
+            id: format!("s{i}").into(),
+            kind: kind_of(&key),
+            value: key.to_string().into(),
+            threat_type: Some(threat.clone()),
+            feed: feed.clone(),
+            confidence: None,
         };
-        builder.add(
-            Indicator {
-                id: format!("s{i}").into(),
-                kind,
-                value,
-                threat_type: Some(threat.clone()),
-                feed: feed.clone(),
-                confidence: None,
-            },
-            Some(key),
-        );
+        builder.add(indicator, Some(key));
     }
     SyntheticIntel { builder, listed }
+}
+
+/// Writes [`synthetic_keys`] as an original-format CSV feed.
+pub fn write_feed(out: &mut impl Write, total: usize, seed: u64) -> io::Result<()> {
+    writeln!(out, "id,type,threat_type,ip,dns,value")?;
+    for (i, key) in synthetic_keys(total, seed).iter().enumerate() {
+        writeln!(out, "s{i},{},bench,,,{key}", kind_of(key).name())?;
+    }
+    Ok(())
+}
+
+/// Writes frames as a little-endian microsecond pcap (Ethernet), 1 µs apart.
+pub fn write_pcap(out: &mut impl Write, frames: &[Vec<u8>]) -> io::Result<()> {
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        out.write_all(&v.to_le_bytes())?;
+    }
+    let start = 1_795_928_400u64 * 1_000_000;
+    for (i, f) in frames.iter().enumerate() {
+        let t = start + i as u64;
+        for v in [
+            (t / 1_000_000) as u32,
+            (t % 1_000_000) as u32,
+            f.len() as u32,
+            f.len() as u32,
+        ] {
+            out.write_all(&v.to_le_bytes())?;
+        }
+        out.write_all(f)?;
+    }
+    Ok(())
 }
 
 /// A mixed corpus of Ethernet frames: IPv4 TCP/UDP, IPv6 TCP/UDP, 802.1Q
