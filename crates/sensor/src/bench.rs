@@ -25,7 +25,7 @@ impl Default for PacketBenchConfig {
             seconds: 3.0,
             hit_per_mille: 10,
             intel_seed: 0x5eed,
-            corpus_seed: 0xc0ff_ee,
+            corpus_seed: 0x00c0_ffee,
         }
     }
 }
