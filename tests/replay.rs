@@ -372,3 +372,38 @@ fn bundled_sample_gives_the_documented_hits() {
     let validator = schema();
     evs.iter().for_each(|e| assert_valid(&validator, e));
 }
+
+#[test]
+fn tunneled_packets_match_inner_and_outer_addresses() {
+    let capture = testdata().join("suricata-verify/bug-4571-03/ipv6_over_ipv6.pcap");
+    let dir = std::env::temp_dir().join(format!("sdn-sensor-tunnel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.txt");
+    std::fs::write(
+        &feed,
+        "2001:db8:85a3::8a2e:370:8335\n2001:db8:85a3::8a2e:370:7334\n",
+    )
+    .unwrap();
+    let out = sensor(&[
+        "replay",
+        capture.to_str().unwrap(),
+        "--intel",
+        feed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let evs = events(&out);
+    let wheres: Vec<&str> = evs
+        .iter()
+        .map(|e| e["match"]["where"].as_str().unwrap())
+        .collect();
+    assert_eq!(wheres, ["ip.dst", "tunnel.src"]);
+    let validator = schema();
+    for e in &evs {
+        assert_valid(&validator, e);
+        assert_eq!(e["flow"]["src_ip"], "2001:db8:85a3::8a2e:370:8334");
+        assert_eq!(e["packet"]["tunnel"]["type"], "ipip");
+        assert_eq!(e["packet"]["tunnel"]["src"], "2001:db8:85a3::8a2e:370:7334");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tunneled: 1"));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -167,8 +167,8 @@ fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
         }
     );
     eprintln!(
-        "  non-IP frames: {}, non-first fragments: {}",
-        c.non_ip, c.fragments
+        "  non-IP frames: {}, non-first fragments: {}, tunneled: {}",
+        c.non_ip, c.fragments, c.tunneled
     );
     eprintln!(
         "  hits: {} in {} packets; events written: {events}",

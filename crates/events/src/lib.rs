@@ -120,6 +120,22 @@ pub struct PacketDetail {
     /// Set when a layer above IP was damaged (the addresses are still good).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decode_error: Option<&'static str>,
+    /// Set when the addresses came from inside a tunnel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<TunnelDetail>,
+}
+
+/// `packet.tunnel`: the outermost encapsulation looked through.
+#[derive(Debug, Clone, Serialize)]
+pub struct TunnelDetail {
+    /// `ipip`, `gre`, `erspan` or `vxlan`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The outermost IP header's addresses.
+    pub src: String,
+    pub dst: String,
+    /// Encapsulations removed.
+    pub depth: u8,
 }
 
 /// One event. Field order is the contract's.

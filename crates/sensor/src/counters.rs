@@ -30,6 +30,8 @@ pub struct Counters {
     pub non_ip: u64,
     /// IP fragments with offset > 0 (not L4-decoded).
     pub fragments: u64,
+    /// Frames whose addresses came from inside a tunnel.
+    pub tunneled: u64,
     /// Packets with at least one hit, and hits in total.
     pub packets_with_hits: u64,
     pub hits: u64,
@@ -97,6 +99,7 @@ impl Counters {
         }
         self.non_ip += o.non_ip;
         self.fragments += o.fragments;
+        self.tunneled += o.tunneled;
         self.packets_with_hits += o.packets_with_hits;
         self.hits += o.hits;
     }

@@ -3,15 +3,16 @@
 use crate::capture::CapturedPacket;
 use crate::pipeline::Hit;
 use events::{
-    Event, EventIds, Flow, IndicatorRef, Input, Kind, Match, PacketDetail, mac_string,
-    tcp_flags_string,
+    Event, EventIds, Flow, IndicatorRef, Input, Kind, Match, PacketDetail, TunnelDetail,
+    mac_string, tcp_flags_string,
 };
 use intel::IndicatorSet;
 use wire::{Decoded, Fragment, Transport};
 
 /// The `flow` object of a decoded frame, when it has an IP layer.
 pub fn flow_of(d: &Decoded<'_>) -> Option<Flow> {
-    let ip = d.ip?;
+    // The innermost tuple; the tunnel's when the inner packet was unreadable.
+    let ip = d.ip.or(d.outer)?;
     let ports = d.transport.ports();
     Some(Flow {
         src_ip: ip.src.to_string(),
@@ -45,12 +46,12 @@ pub fn packet_detail(
         dst_mac: d.dst_mac.map(mac_string),
         ethertype: d.ethertype,
         mpls_labels: (d.mpls_labels > 0).then_some(d.mpls_labels),
-        ip_version: match d.ip.map(|ip| ip.src) {
+        ip_version: match d.ip.or(d.outer).map(|ip| ip.src) {
             Some(core::net::IpAddr::V4(_)) => 4,
             Some(core::net::IpAddr::V6(_)) => 6,
             None => 0,
         },
-        ttl: d.ip.map_or(0, |ip| ip.ttl),
+        ttl: d.ip.or(d.outer).map_or(0, |ip| ip.ttl),
         tcp_flags: match d.transport {
             Transport::Tcp { flags, .. } => Some(tcp_flags_string(flags)),
             _ => None,
@@ -63,6 +64,12 @@ pub fn packet_detail(
             _ => None,
         },
         decode_error: d.error.as_ref().map(|e| e.reason()),
+        tunnel: d.tunnel.zip(d.outer).map(|(kind, outer)| TunnelDetail {
+            kind: kind.name(),
+            src: outer.src.to_string(),
+            dst: outer.dst.to_string(),
+            depth: d.tunnel_depth,
+        }),
     }
 }
 

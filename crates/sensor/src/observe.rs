@@ -4,10 +4,15 @@
 use core::net::IpAddr;
 use wire::Decoded;
 
-/// `match.where` names (DESIGN.md §3).
+/// `match.where` names (DESIGN.md §3; `tunnel.*` are ours, see
+/// docs/EVENTS.md).
 pub mod location {
+    /// The innermost IP header's addresses.
     pub const IP_SRC: &str = "ip.src";
     pub const IP_DST: &str = "ip.dst";
+    /// The outermost IP header's, when tunnels were looked through.
+    pub const TUNNEL_SRC: &str = "tunnel.src";
+    pub const TUNNEL_DST: &str = "tunnel.dst";
 }
 
 /// One observed value and where it was seen.
@@ -17,18 +22,28 @@ pub struct Observation {
     pub value: IpAddr,
 }
 
-/// The address observations of a decoded frame (none without an IP layer).
+/// The address observations of a decoded frame: the innermost addresses,
+/// then the tunnel endpoints. Nothing without an IP layer.
 #[inline]
-pub fn packet_addresses(d: &Decoded<'_>) -> Option<[Observation; 2]> {
-    let ip = d.ip.as_ref()?;
-    Some([
-        Observation {
-            location: location::IP_SRC,
-            value: ip.src,
-        },
-        Observation {
-            location: location::IP_DST,
-            value: ip.dst,
-        },
-    ])
+pub fn packet_addresses(d: &Decoded<'_>) -> impl Iterator<Item = Observation> {
+    let pair = |ip: wire::packet::IpHeader, src, dst| {
+        [
+            Observation {
+                location: src,
+                value: ip.src,
+            },
+            Observation {
+                location: dst,
+                value: ip.dst,
+            },
+        ]
+    };
+    let inner = d.ip.map(|ip| pair(ip, location::IP_SRC, location::IP_DST));
+    let outer = d
+        .outer
+        .map(|ip| pair(ip, location::TUNNEL_SRC, location::TUNNEL_DST));
+    inner
+        .into_iter()
+        .flatten()
+        .chain(outer.into_iter().flatten())
 }

@@ -44,20 +44,17 @@ impl Pipeline {
             self.counters.count_error(e);
         }
         self.hits.clear();
-        match observe::packet_addresses(&d) {
-            Some(obs) => {
-                if d.ip.is_some_and(|ip| ip.fragment == Fragment::NonFirst) {
-                    self.counters.fragments += 1;
-                }
-                for o in obs {
-                    self.match_observation(o);
-                }
-            }
-            None => {
-                if d.error.is_none() {
-                    self.counters.non_ip += 1;
-                }
-            }
+        if d.ip.is_some_and(|ip| ip.fragment == Fragment::NonFirst) {
+            self.counters.fragments += 1;
+        }
+        if d.ip.is_none() && d.outer.is_none() && d.error.is_none() {
+            self.counters.non_ip += 1;
+        }
+        if d.tunnel.is_some() {
+            self.counters.tunneled += 1;
+        }
+        for o in observe::packet_addresses(&d) {
+            self.match_observation(o);
         }
         if !self.hits.is_empty() {
             self.counters.packets_with_hits += 1;

@@ -20,6 +20,9 @@ pub enum Layer {
     Udp,
     Icmp,
     Icmpv6,
+    Gre,
+    Vxlan,
+    Tunnel,
 }
 
 impl Layer {
@@ -39,6 +42,9 @@ impl Layer {
             Layer::Udp => "udp",
             Layer::Icmp => "icmp",
             Layer::Icmpv6 => "icmpv6",
+            Layer::Gre => "gre",
+            Layer::Vxlan => "vxlan",
+            Layer::Tunnel => "tunnel",
         }
     }
 }
@@ -85,6 +91,9 @@ impl DecodeError {
                 Udp => "udp.truncated",
                 Icmp => "icmp.truncated",
                 Icmpv6 => "icmpv6.truncated",
+                Gre => "gre.truncated",
+                Vxlan => "vxlan.truncated",
+                Tunnel => "tunnel.truncated",
             },
             BadVersion(Ipv4) => "ipv4.bad_version",
             BadVersion(Ipv6) => "ipv6.bad_version",
@@ -100,6 +109,7 @@ impl DecodeError {
             TooDeep(Vlan) => "vlan.too_deep",
             TooDeep(Mpls) => "mpls.too_deep",
             TooDeep(Ipv6Ext) => "ipv6_ext.too_deep",
+            TooDeep(Tunnel) => "tunnel.too_deep",
             TooDeep(_) => "header.too_deep",
             UnsupportedLinkType(_) => "link.unsupported",
             UnknownFamily => "null.unknown_family",

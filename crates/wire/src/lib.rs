@@ -18,6 +18,7 @@ pub mod null;
 pub mod packet;
 pub mod sll;
 pub mod tcp;
+pub mod tunnel;
 pub mod udp;
 
 pub use error::{DecodeError, Layer};

@@ -4,6 +4,7 @@ use crate::error::{DecodeError, Layer};
 use crate::ethernet::{self, ethertype};
 use crate::ip::protocol;
 use crate::link::LinkType;
+use crate::tunnel::{self, GreInner};
 use crate::{icmp, ipv4, ipv6, mpls, null, sll, tcp, udp};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -11,6 +12,8 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub const MAX_VLANS: usize = 8;
 /// Tags / labels walked before a frame is reported as too deep.
 pub const MAX_STACK: usize = 32;
+/// Encapsulations looked through before a frame is reported as too deep.
+pub const MAX_TUNNELS: u8 = 4;
 
 /// Fragmentation state of the IP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,7 +96,13 @@ pub struct Decoded<'a> {
     pub mpls_labels: u8,
     /// The innermost ethertype (or equivalent), when there is one.
     pub ethertype: Option<u16>,
+    /// The innermost IP header.
     pub ip: Option<IpHeader>,
+    /// The outermost IP header, when tunnels were looked through.
+    pub outer: Option<IpHeader>,
+    /// The outermost encapsulation removed, and how many were.
+    pub tunnel: Option<tunnel::Kind>,
+    pub tunnel_depth: u8,
     pub transport: Transport,
     /// The transport payload (or the IP payload when the transport is not
     /// decoded), as captured.
@@ -112,6 +121,9 @@ impl<'a> Decoded<'a> {
             mpls_labels: 0,
             ethertype: None,
             ip: None,
+            outer: None,
+            tunnel: None,
+            tunnel_depth: 0,
             transport: Transport::None,
             payload: &[],
             error: None,
@@ -126,6 +138,23 @@ impl<'a> Decoded<'a> {
     fn fail(mut self, e: DecodeError) -> Self {
         self.error = Some(e);
         self
+    }
+
+    /// Moves the current IP header aside before decoding an encapsulated
+    /// packet; false (with the error set) when the nesting is too deep.
+    fn enter_tunnel(&mut self, kind: tunnel::Kind) -> bool {
+        if self.tunnel_depth >= MAX_TUNNELS {
+            self.error = Some(DecodeError::TooDeep(Layer::Tunnel));
+            return false;
+        }
+        if self.outer.is_none() {
+            self.outer = self.ip;
+        }
+        self.tunnel.get_or_insert(kind);
+        self.tunnel_depth += 1;
+        self.ip = None;
+        self.transport = Transport::None;
+        true
     }
 }
 
@@ -330,6 +359,20 @@ fn decode_ipv6<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
 
 fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) -> Decoded<'a> {
     d.payload = buf;
+    match proto {
+        protocol::IPIP | protocol::IPV6 => {
+            if !d.enter_tunnel(tunnel::Kind::IpInIp) {
+                return d;
+            }
+            return if proto == protocol::IPIP {
+                decode_ipv4(d, buf)
+            } else {
+                decode_ipv6(d, buf)
+            };
+        }
+        protocol::GRE => return decode_gre(d, buf),
+        _ => {}
+    }
     let result = match proto {
         protocol::TCP => tcp::Segment::new_checked(buf).map(|s| {
             d.payload = s.payload();
@@ -339,13 +382,30 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
                 flags: s.flags(),
             }
         }),
-        protocol::UDP => udp::Datagram::new_checked(buf).map(|u| {
-            d.payload = u.payload();
-            Transport::Udp {
-                src_port: u.src_port(),
-                dst_port: u.dst_port(),
+        protocol::UDP => match udp::Datagram::new_checked(buf) {
+            Ok(u) if u.dst_port() == tunnel::VXLAN_PORT => {
+                if let Ok(Some(inner)) = tunnel::parse_vxlan(u.payload()) {
+                    return if d.enter_tunnel(tunnel::Kind::Vxlan) {
+                        decode_ethernet(d, inner)
+                    } else {
+                        d
+                    };
+                }
+                d.payload = u.payload();
+                Ok(Transport::Udp {
+                    src_port: u.src_port(),
+                    dst_port: u.dst_port(),
+                })
             }
-        }),
+            Ok(u) => {
+                d.payload = u.payload();
+                Ok(Transport::Udp {
+                    src_port: u.src_port(),
+                    dst_port: u.dst_port(),
+                })
+            }
+            Err(e) => Err(e),
+        },
         protocol::ICMP if !v6 => icmp::Message::new_checked(buf, Layer::Icmp).map(|m| {
             d.payload = m.payload();
             Transport::Icmp {
@@ -380,5 +440,26 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
             }
             d.fail(e)
         }
+    }
+}
+
+fn decode_gre<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+    let inner = match tunnel::parse_gre(buf) {
+        Ok(inner) => inner,
+        Err(e) => return d.fail(e),
+    };
+    match inner {
+        GreInner::Ethertype(0x6558, frame) if d.enter_tunnel(tunnel::Kind::Gre) => {
+            decode_ethernet(d, frame)
+        }
+        GreInner::Ethertype(t @ (ethertype::IPV4 | ethertype::IPV6 | ethertype::MPLS_UC), rest)
+            if d.enter_tunnel(tunnel::Kind::Gre) =>
+        {
+            decode_ethertype(d, t, rest, 0)
+        }
+        GreInner::ErspanEthernet(frame) if d.enter_tunnel(tunnel::Kind::Erspan) => {
+            decode_ethernet(d, frame)
+        }
+        _ => d,
     }
 }

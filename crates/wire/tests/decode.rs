@@ -436,3 +436,95 @@ fn every_prefix_of_a_frame_decodes_without_panic() {
         );
     }
 }
+
+#[test]
+fn tunnels_are_looked_through() {
+    use wire::tunnel::Kind;
+    let inner = ipv6(6, &tcp(1111, 443, 0x02));
+    // IPv6 in IPv4.
+    let frame = ipv4(41, &inner);
+    let d = decode(LinkType::RawIp, &frame);
+    assert_eq!(
+        (d.tunnel, d.tunnel_depth, d.error),
+        (Some(Kind::IpInIp), 1, None)
+    );
+    assert_eq!(d.outer.unwrap().src, v4("192.0.2.1"));
+    assert_eq!(d.ip.unwrap().dst, "2001:db8::2".parse::<IpAddr>().unwrap());
+    assert_eq!(d.transport.ports(), Some((1111, 443)));
+    // GRE with key and sequence number, carrying IPv4.
+    let gre = [
+        &[0x30u8, 0, 0x08, 0x00, 0, 0, 0, 7, 0, 0, 0, 1][..],
+        &ipv4(17, &udp(5, 6, &[])),
+    ]
+    .concat();
+    let frame = ether(&[], 0x0800, &ipv4(47, &gre));
+    let d = decode(LinkType::Ethernet, &frame);
+    assert_eq!(
+        (d.tunnel, d.transport),
+        (
+            Some(Kind::Gre),
+            Transport::Udp {
+                src_port: 5,
+                dst_port: 6
+            }
+        )
+    );
+    // ERSPAN type II carrying a VLAN-tagged Ethernet frame.
+    let mirrored = ether(&[(0x8100, 42)], 0x86dd, &inner);
+    let erspan = [
+        &[0x10u8, 0, 0x88, 0xbe, 0, 0, 0, 1][..],
+        &[0x10, 0, 0, 1, 0, 0, 0, 0],
+        &mirrored,
+    ]
+    .concat();
+    let frame = ether(&[], 0x0800, &ipv4(47, &erspan));
+    let d = decode(LinkType::Ethernet, &frame);
+    assert_eq!((d.tunnel, d.vlans()), (Some(Kind::Erspan), &[42u16][..]));
+    assert_eq!(d.transport.ports(), Some((1111, 443)));
+    // VXLAN (UDP 4789, I flag) carrying Ethernet.
+    let vx = [
+        &[0x08u8, 0, 0, 0, 0, 0, 100, 0][..],
+        &ether(&[], 0x0800, &ipv4(17, &udp(53, 53, b"q"))),
+    ]
+    .concat();
+    let frame = ether(&[], 0x0800, &ipv4(17, &udp(40000, 4789, &vx)));
+    let d = decode(LinkType::Ethernet, &frame);
+    assert_eq!(
+        (d.tunnel, d.transport, d.payload),
+        (
+            Some(Kind::Vxlan),
+            Transport::Udp {
+                src_port: 53,
+                dst_port: 53
+            },
+            &b"q"[..]
+        )
+    );
+    // UDP to 4789 without the I flag is plain UDP.
+    let frame = ipv4(17, &udp(40000, 4789, &[0u8; 8]));
+    assert_eq!(decode(LinkType::RawIp, &frame).tunnel, None);
+    // A damaged inner packet keeps the tunnel endpoints.
+    let frame = ipv4(4, &[0x45, 0, 0]);
+    let d = decode(LinkType::RawIp, &frame);
+    assert_eq!(
+        (d.error, d.ip, d.outer.map(|o| o.dst)),
+        (
+            Some(DecodeError::Truncated(Layer::Ipv4)),
+            None,
+            Some(v4("198.51.100.7"))
+        )
+    );
+    // Nesting is bounded.
+    let mut nested = ipv4(17, &udp(1, 2, &[]));
+    for _ in 0..10 {
+        nested = ipv4(4, &nested);
+    }
+    assert_eq!(
+        decode(LinkType::RawIp, &nested).error,
+        Some(DecodeError::TooDeep(Layer::Tunnel))
+    );
+    // PPTP's enhanced GRE (version 1) is left alone.
+    let frame = ipv4(47, &[0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 0]);
+    let d = decode(LinkType::RawIp, &frame);
+    assert_eq!((d.tunnel, d.error), (None, None));
+}
