@@ -90,7 +90,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             &mut ids,
             |ev| {
                 if write_error.is_none()
-                    && let Err(e) = writer.write(&ev)
+                    && let Err(e) = writer.write(ev)
                 {
                     write_error = Some(e);
                 }

@@ -1,14 +1,19 @@
 //! The event contract: JSON Lines, one event per line (DESIGN.md §4,
 //! docs/EVENTS.md, schema/event.schema.json).
 //!
-//! Events are built only for hits, never per packet, so this crate is off
-//! the hot path; it favours a fixed field order and exact formatting.
+//! Events are built only for hits, never per packet. They borrow what they
+//! describe (the indicator, the decoded frame) and format addresses, MACs,
+//! ids and timestamps straight into the output, so writing one allocates
+//! nothing.
 
 pub mod time;
 
+use core::fmt;
+use core::net::IpAddr;
 use intel::Indicator;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::io::{self, Write};
+pub use time::Timestamp;
 
 /// `kind`: why the event exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,60 +42,141 @@ pub enum Input {
 
 /// `match`: where the value was seen and the value itself.
 #[derive(Debug, Clone, Serialize)]
-pub struct Match {
+pub struct Match<'a> {
     #[serde(rename = "where")]
     pub location: &'static str,
-    pub value: String,
+    pub value: Value<'a>,
 }
 
-/// `indicator`: the indicator that matched.
+/// An observed value: an address (formatted without allocating) or text.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum Value<'a> {
+    Ip(IpAddr),
+    Text(&'a str),
+}
+
+/// `indicator`: the indicator that matched, borrowed from the set.
 #[derive(Debug, Clone, Serialize)]
-pub struct IndicatorRef {
-    pub id: String,
+pub struct IndicatorRef<'a> {
+    pub id: &'a str,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub value: String,
+    pub value: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub threat_type: Option<String>,
-    pub feed: String,
+    pub threat_type: Option<&'a str>,
+    pub feed: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<u8>,
 }
 
-impl From<&Indicator> for IndicatorRef {
-    fn from(i: &Indicator) -> Self {
+impl<'a> From<&'a Indicator> for IndicatorRef<'a> {
+    fn from(i: &'a Indicator) -> Self {
         IndicatorRef {
-            id: i.id.to_string(),
+            id: &i.id,
             kind: i.kind.name(),
-            value: i.value.to_string(),
-            threat_type: i.threat_type.as_deref().map(str::to_string),
-            feed: i.feed.to_string(),
+            value: &i.value,
+            threat_type: i.threat_type.as_deref(),
+            feed: &i.feed,
             confidence: i.confidence,
+        }
+    }
+}
+
+/// An IP protocol number, written as its name (`tcp`) or in decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proto(pub u8, pub Option<&'static str>);
+
+impl Serialize for Proto {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.1 {
+            Some(name) => s.serialize_str(name),
+            None => s.collect_str(&self.0),
         }
     }
 }
 
 /// `flow`: the connection tuple, when addresses are known.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Flow {
-    pub src_ip: String,
+pub struct Flow<'a> {
+    pub src_ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_port: Option<u16>,
-    pub dst_ip: String,
+    pub dst_ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dst_port: Option<u16>,
     /// `tcp`, `udp`, `icmp`, `icmpv6`, ... or the protocol number.
-    pub proto: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub vlan: Vec<u16>,
+    pub proto: Proto,
+    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
+    pub vlan: &'a [u16],
+}
+
+/// A MAC address, written `xx:xx:xx:xx:xx:xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// TCP flags as tcpdump's letters (`S`, `S.`, `FP.`, ...), with `E`/`W`
+/// for ECE/CWR, `none` when no flag is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpFlags(pub u8);
+
+impl fmt::Display for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 8];
+        let mut n = 0;
+        for (bit, c) in [
+            (0x01, b'F'),
+            (0x02, b'S'),
+            (0x04, b'R'),
+            (0x08, b'P'),
+            (0x20, b'U'),
+            (0x40, b'E'),
+            (0x80, b'W'),
+            (0x10, b'.'),
+        ] {
+            if self.0 & bit != 0 {
+                buf[n] = c;
+                n += 1;
+            }
+        }
+        // Only ASCII letters were written.
+        f.write_str(if n == 0 {
+            "none"
+        } else {
+            core::str::from_utf8(&buf[..n]).unwrap_or("none")
+        })
+    }
+}
+
+impl Serialize for TcpFlags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// `packet`: frame-level detail for `input: "packet"` events.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct PacketDetail {
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketDetail<'a> {
     /// The capture file (replay) or interface (live).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture: Option<String>,
+    pub capture: Option<&'a str>,
     /// 1-based frame number within the capture.
     pub frame: u64,
     /// Length on the wire.
@@ -99,9 +185,9 @@ pub struct PacketDetail {
     pub caplen: u32,
     pub link: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_mac: Option<String>,
+    pub src_mac: Option<Mac>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_mac: Option<String>,
+    pub dst_mac: Option<Mac>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ethertype: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +195,7 @@ pub struct PacketDetail {
     pub ip_version: u8,
     pub ttl: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tcp_flags: Option<String>,
+    pub tcp_flags: Option<TcpFlags>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_type: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,31 +218,51 @@ pub struct TunnelDetail {
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The outermost IP header's addresses.
-    pub src: String,
-    pub dst: String,
+    pub src: IpAddr,
+    pub dst: IpAddr,
     /// Encapsulations removed.
     pub depth: u8,
 }
 
-/// One event. Field order is the contract's.
+/// An event id: `SENSOR:` and a 16-hex-digit counter.
+#[derive(Debug, Clone, Copy)]
+pub struct EventId<'a> {
+    pub sensor: &'a str,
+    pub counter: u64,
+}
+
+impl fmt::Display for EventId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{:016x}", self.sensor, self.counter)
+    }
+}
+
+impl Serialize for EventId<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One event, borrowing what it describes; built and written per hit
+/// without allocating. Field order is the contract's.
 #[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub id: String,
-    pub ts: String,
-    pub sensor: String,
+pub struct Event<'a> {
+    pub id: EventId<'a>,
+    pub ts: Timestamp,
+    pub sensor: &'a str,
     pub kind: Kind,
     pub input: Input,
     #[serde(rename = "match")]
-    pub matched: Match,
+    pub matched: Match<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub indicator: Option<IndicatorRef>,
+    pub indicator: Option<IndicatorRef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flow: Option<Flow>,
+    pub flow: Option<Flow<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub packet: Option<PacketDetail>,
+    pub packet: Option<PacketDetail<'a>>,
 }
 
-/// Issues unique event ids: `SENSOR:COUNTER` with a 16-hex-digit counter.
+/// Issues unique event ids for one sensor.
 #[derive(Debug, Clone)]
 pub struct EventIds {
     sensor: String,
@@ -164,6 +270,7 @@ pub struct EventIds {
 }
 
 impl EventIds {
+    /// Ids continue from `start` + 1.
     pub fn new(sensor: &str, start: u64) -> Self {
         EventIds {
             sensor: sensor.to_string(),
@@ -171,47 +278,17 @@ impl EventIds {
         }
     }
 
-    pub fn next_id(&mut self) -> String {
+    pub fn next_id(&mut self) -> EventId<'_> {
         self.next += 1;
-        format!("{}:{:016x}", self.sensor, self.next)
+        EventId {
+            sensor: &self.sensor,
+            counter: self.next,
+        }
     }
 
     pub fn sensor(&self) -> &str {
         &self.sensor
     }
-}
-
-/// Formats TCP flags as tcpdump's letters (`S`, `S.`, `FP.`, ...), with
-/// `E`/`W` for ECE/CWR.
-pub fn tcp_flags_string(flags: u8) -> String {
-    let mut s = String::with_capacity(8);
-    for (bit, c) in [
-        (0x01, 'F'),
-        (0x02, 'S'),
-        (0x04, 'R'),
-        (0x08, 'P'),
-        (0x20, 'U'),
-        (0x40, 'E'),
-        (0x80, 'W'),
-    ] {
-        if flags & bit != 0 {
-            s.push(c);
-        }
-    }
-    if flags & 0x10 != 0 {
-        s.push('.');
-    }
-    if s.is_empty() {
-        s.push_str("none");
-    }
-    s
-}
-
-pub fn mac_string(m: [u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
 }
 
 /// Writes events as JSON Lines.
@@ -225,7 +302,7 @@ impl<W: Write> JsonlWriter<W> {
         JsonlWriter { out, written: 0 }
     }
 
-    pub fn write(&mut self, event: &Event) -> io::Result<()> {
+    pub fn write(&mut self, event: &Event<'_>) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, event)?;
         self.out.write_all(b"\n")?;
         self.written += 1;

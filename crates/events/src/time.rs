@@ -1,23 +1,48 @@
 //! RFC 3339 UTC timestamps without a calendar dependency.
 
+use core::fmt;
+use serde::{Serialize, Serializer};
+
+/// A UTC instant written as RFC 3339 with 6 fraction digits, or 9 when the
+/// source has nanosecond resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+    pub nanos_precision: bool,
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.secs.div_euclid(86_400);
+        let sod = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+        let nanos = self.nanos.min(999_999_999);
+        write!(f, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.")?;
+        if self.nanos_precision {
+            write!(f, "{nanos:09}Z")
+        } else {
+            write!(f, "{:06}Z", nanos / 1000)
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Formats `secs.nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`,
 /// with 6 fraction digits, or 9 when `nanos_precision` is set.
 pub fn rfc3339(secs: i64, nanos: u32, nanos_precision: bool) -> String {
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
-    if nanos_precision {
-        format!(
-            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:09}Z",
-            nanos.min(999_999_999)
-        )
-    } else {
-        format!(
-            "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z",
-            nanos.min(999_999_999) / 1000
-        )
+    Timestamp {
+        secs,
+        nanos,
+        nanos_precision,
     }
+    .to_string()
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).

@@ -70,8 +70,9 @@ const NONE: u32 = u32::MAX;
 /// An immutable longest-prefix-match table mapping prefixes to a `u32` value.
 #[derive(Debug, Clone)]
 pub struct Lpm<K: Key> {
-    starts: Vec<K>,
-    values: Vec<u32>,
+    /// (interval start, value), sorted by start. Kept together so the
+    /// binary search's last probe has already fetched the value.
+    intervals: Vec<(K, u32)>,
     /// IPv4 only: for each /16 block, the index of the interval holding the
     /// block's first address; one extra entry at the end.
     block: Vec<u32>,
@@ -139,8 +140,7 @@ impl<K: Key> Lpm<K> {
             b.emit(c, NONE);
         }
         let mut lpm = Lpm {
-            starts: b.starts,
-            values: b.values,
+            intervals: b.starts.into_iter().zip(b.values).collect(),
             block: Vec::new(),
             prefixes: dedup.len(),
         };
@@ -148,20 +148,18 @@ impl<K: Key> Lpm<K> {
             lpm.block = (0..=65536usize)
                 .map(|h| {
                     if h == 65536 {
-                        (lpm.starts.len() - 1) as u32
+                        (lpm.intervals.len() - 1) as u32
                     } else {
                         lpm.interval_of(K::block16_start(h)) as u32
                     }
                 })
                 .collect();
         }
-        lpm.starts.shrink_to_fit();
-        lpm.values.shrink_to_fit();
         lpm
     }
 
     fn interval_of(&self, addr: K) -> usize {
-        self.starts.partition_point(|s| *s <= addr) - 1
+        self.intervals.partition_point(|s| s.0 <= addr) - 1
     }
 
     /// Number of distinct prefixes.
@@ -180,14 +178,14 @@ impl<K: Key> Lpm<K> {
             return None;
         }
         let (lo, hi) = if self.block.is_empty() {
-            (0, self.starts.len())
+            (0, self.intervals.len())
         } else {
             let h = addr.block16();
             (self.block[h] as usize, self.block[h + 1] as usize + 1)
         };
-        let window = &self.starts[lo..hi];
-        let i = lo + window.partition_point(|s| *s <= addr) - 1;
-        match self.values[i] {
+        let window = &self.intervals[lo..hi];
+        let i = window.partition_point(|s| s.0 <= addr) - 1;
+        match window[i].1 {
             NONE => None,
             v => Some(v),
         }

@@ -1,59 +1,59 @@
-//! Turning a packet hit into an event.
+//! Turning a packet hit into an event (borrowing, not copying).
 
 use crate::capture::CapturedPacket;
 use crate::pipeline::Hit;
 use events::{
-    Event, EventIds, Flow, IndicatorRef, Input, Kind, Match, PacketDetail, TunnelDetail,
-    mac_string, tcp_flags_string,
+    Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, TcpFlags,
+    Timestamp, TunnelDetail, Value,
 };
 use intel::IndicatorSet;
 use wire::{Decoded, Fragment, Transport};
 
 /// The `flow` object of a decoded frame, when it has an IP layer.
-pub fn flow_of(d: &Decoded<'_>) -> Option<Flow> {
+pub fn flow_of<'a>(d: &'a Decoded<'_>) -> Option<Flow<'a>> {
     // The innermost tuple; the tunnel's when the inner packet was unreadable.
     let ip = d.ip.or(d.outer)?;
     let ports = d.transport.ports();
     Some(Flow {
-        src_ip: ip.src.to_string(),
+        src_ip: ip.src,
         src_port: ports.map(|p| p.0),
-        dst_ip: ip.dst.to_string(),
+        dst_ip: ip.dst,
         dst_port: ports.map(|p| p.1),
-        proto: wire::ip::protocol::name(ip.protocol)
-            .map_or_else(|| ip.protocol.to_string(), str::to_string),
-        vlan: d.vlans().to_vec(),
+        proto: Proto(ip.protocol, wire::ip::protocol::name(ip.protocol)),
+        vlan: d.vlans(),
     })
 }
 
-pub fn packet_detail(
+pub fn packet_detail<'a>(
     p: &CapturedPacket<'_>,
     d: &Decoded<'_>,
-    capture: Option<&str>,
-) -> PacketDetail {
+    capture: Option<&'a str>,
+) -> PacketDetail<'a> {
     let (icmp_type, icmp_code) = match d.transport {
         Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code } => {
             (Some(icmp_type), Some(code))
         }
         _ => (None, None),
     };
+    let ip = d.ip.or(d.outer);
     PacketDetail {
-        capture: capture.map(str::to_string),
+        capture,
         frame: p.frame,
         length: p.orig_len,
         caplen: p.data.len() as u32,
         link: p.link.name(),
-        src_mac: d.src_mac.map(mac_string),
-        dst_mac: d.dst_mac.map(mac_string),
+        src_mac: d.src_mac.map(Mac),
+        dst_mac: d.dst_mac.map(Mac),
         ethertype: d.ethertype,
         mpls_labels: (d.mpls_labels > 0).then_some(d.mpls_labels),
-        ip_version: match d.ip.or(d.outer).map(|ip| ip.src) {
+        ip_version: match ip.map(|ip| ip.src) {
             Some(core::net::IpAddr::V4(_)) => 4,
             Some(core::net::IpAddr::V6(_)) => 6,
             None => 0,
         },
-        ttl: d.ip.or(d.outer).map_or(0, |ip| ip.ttl),
+        ttl: ip.map_or(0, |ip| ip.ttl),
         tcp_flags: match d.transport {
-            Transport::Tcp { flags, .. } => Some(tcp_flags_string(flags)),
+            Transport::Tcp { flags, .. } => Some(TcpFlags(flags)),
             _ => None,
         },
         icmp_type,
@@ -66,31 +66,36 @@ pub fn packet_detail(
         decode_error: d.error.as_ref().map(|e| e.reason()),
         tunnel: d.tunnel.zip(d.outer).map(|(kind, outer)| TunnelDetail {
             kind: kind.name(),
-            src: outer.src.to_string(),
-            dst: outer.dst.to_string(),
+            src: outer.src,
+            dst: outer.dst,
             depth: d.tunnel_depth,
         }),
     }
 }
 
 /// Builds the `kind: "intel"`, `input: "packet"` event for one hit.
-pub fn packet_hit_event(
-    ids: &mut EventIds,
-    set: &IndicatorSet,
+pub fn packet_hit_event<'a>(
+    ids: &'a mut EventIds,
+    set: &'a IndicatorSet,
     p: &CapturedPacket<'_>,
-    d: &Decoded<'_>,
+    d: &'a Decoded<'_>,
     hit: &Hit,
-    capture: Option<&str>,
-) -> Event {
+    capture: Option<&'a str>,
+) -> Event<'a> {
+    let id = ids.next_id();
     Event {
-        id: ids.next_id(),
-        ts: events::time::rfc3339(p.ts_sec, p.ts_nsec, p.ts_nanos),
-        sensor: ids.sensor().to_string(),
+        sensor: id.sensor,
+        id,
+        ts: Timestamp {
+            secs: p.ts_sec,
+            nanos: p.ts_nsec,
+            nanos_precision: p.ts_nanos,
+        },
         kind: Kind::Intel,
         input: Input::Packet,
         matched: Match {
             location: hit.location,
-            value: hit.value.to_string(),
+            value: Value::Ip(hit.value),
         },
         indicator: Some(IndicatorRef::from(set.get(hit.indicator))),
         flow: flow_of(d),

@@ -35,6 +35,11 @@ impl Pipeline {
         &self.set
     }
 
+    /// The set, for use while the pipeline is borrowed.
+    pub fn shared_set(&self) -> Arc<IndicatorSet> {
+        Arc::clone(&self.set)
+    }
+
     /// Decodes and matches one frame. The hits are valid until the next call.
     #[inline]
     pub fn process<'p>(&mut self, link: LinkType, frame: &'p [u8]) -> (Decoded<'p>, &[Hit]) {

@@ -13,23 +13,19 @@ pub fn replay_capture(
     path: &Path,
     pipeline: &mut Pipeline,
     ids: &mut EventIds,
-    mut emit: impl FnMut(Event),
+    mut emit: impl FnMut(&Event<'_>),
     on_progress: impl FnMut(u64),
 ) -> (CaptureSummary, Result<(), CaptureError>) {
     let name = path.display().to_string();
+    let set = pipeline.shared_set();
     read_capture(
         path,
         |pkt| {
             let (decoded, hits) = pipeline.process(pkt.link, pkt.data);
-            if hits.is_empty() {
-                return;
-            }
-            // Hits are few; copy them out so the pipeline can be borrowed again.
-            let hits: Vec<_> = hits.to_vec();
-            for hit in &hits {
-                emit(packet_hit_event(
+            for hit in hits {
+                emit(&packet_hit_event(
                     ids,
-                    pipeline.set(),
+                    &set,
                     pkt,
                     &decoded,
                     hit,

@@ -126,10 +126,10 @@ pub fn synthetic_keys(total: usize, seed: u64) -> Vec<IpKey> {
             } else if i < n_v4 + n_v6 + n_c4 {
                 // Shaped like DROP-style lists: mostly /24, some /16–/23 and
                 // /25–/30, a handful of very short prefixes.
-                let len = match rng.below(1000) {
+                let len = match rng.below(10_000) {
                     0 => 8 + rng.below(8) as u8,
-                    1..=50 => 16 + rng.below(8) as u8,
-                    51..=300 => 25 + rng.below(6) as u8,
+                    1..=500 => 16 + rng.below(8) as u8,
+                    501..=3000 => 25 + rng.below(6) as u8,
                     _ => 24,
                 };
                 IpKey::V4(intel::lpm::Key::mask(rng.v4(), len), len)
