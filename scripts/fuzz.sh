@@ -22,7 +22,13 @@ fuzz="$repo/fuzz"
 # Stable rustc accepts the -Z flags cargo-fuzz passes only with this set.
 export RUSTC_BOOTSTRAP=1
 # A target dir of its own, so fuzz builds never lock or churn the main one.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sdn-sensor-fuzz-target}"
+# Each sanitizer gets its own, as the flags differ and would rebuild everything.
+sanitizer="${FUZZ_SANITIZER:-address}"
+if [[ "$sanitizer" == address ]]; then
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sdn-sensor-fuzz-target}"
+else
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sdn-sensor-fuzz-target-$sanitizer}"
+fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz.sh: installing cargo-fuzz" >&2
@@ -80,5 +86,5 @@ cd "$repo"
 # FUZZ_SANITIZER=none builds without AddressSanitizer: far faster for the
 # allocation-heavy targets (capture_reader, intel_feed), and the code under
 # test is safe Rust, so overflow checks and panics are still caught.
-exec cargo fuzz run --sanitizer "${FUZZ_SANITIZER:-address}" "$target" "fuzz/corpus/$target" -- \
+exec cargo fuzz run --sanitizer "$sanitizer" "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 "$@"

@@ -14,8 +14,11 @@ pub struct Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.secs.div_euclid(86_400);
-        let sod = self.secs.rem_euclid(86_400);
+        // RFC 3339 has four-digit years: clamp to 0001-01-01 .. 9999-12-31
+        // (only corrupt captures get there).
+        let secs = self.secs.clamp(-62_135_596_800, 253_402_300_799);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
         let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
         let nanos = self.nanos.min(999_999_999);
@@ -80,5 +83,7 @@ mod tests {
             "2000-02-29T00:00:00.000000Z"
         );
         assert_eq!(rfc3339(-1, 0, false), "1969-12-31T23:59:59.000000Z");
+        assert_eq!(rfc3339(i64::MAX, 0, false), "9999-12-31T23:59:59.000000Z");
+        assert_eq!(rfc3339(i64::MIN, 0, true), "0001-01-01T00:00:00.000000000Z");
     }
 }
