@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Builds the fuzz seed corpora from real captures and feeds (stdlib only).
+
+usage: make_seeds.py TESTDATA_DIR CORPUS_DIR
+
+Writes, idempotently (file names are content hashes):
+  CORPUS_DIR/capture_reader/  small whole captures (pcap and pcapng)
+  CORPUS_DIR/decode_frame/    one file per frame: link-type selector byte + frame
+  CORPUS_DIR/intel_feed/      the heads of a few feeds, plus crafted CSV
+"""
+import hashlib
+import os
+import struct
+import sys
+
+# Must match LINKTYPES in fuzz_targets/decode_frame.rs (the selector byte is
+# the index into it).
+LINKTYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 10]
+SELECTOR = {lt: i for i, lt in enumerate(LINKTYPES)}
+
+CAPTURE_DIRS = ["tcpdump", "zeek", "generated/pcapng", "crafted", "suricata-verify", "pktvisor"]
+MAX_CAPTURE_SEED = 8 << 10     # whole captures kept for capture_reader
+MAX_FRAMES_PER_FILE = 24
+
+
+def put(dirname, data):
+    os.makedirs(dirname, exist_ok=True)
+    path = os.path.join(dirname, hashlib.sha1(data).hexdigest())
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
+        return 1
+    return 0
+
+
+def pcap_frames(buf):
+    magic = buf[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        return
+    if len(buf) < 24:
+        return
+    linktype = struct.unpack(e + "I", buf[20:24])[0] & 0x03FFFFFF
+    off = 24
+    while off + 16 <= len(buf):
+        caplen = struct.unpack(e + "I", buf[off + 8:off + 12])[0]
+        data = buf[off + 16:off + 16 + caplen]
+        if len(data) < caplen:
+            return
+        yield linktype, data
+        off += 16 + caplen
+
+
+def pcapng_frames(buf):
+    off = 0
+    e = "<"
+    links = []
+    while off + 12 <= len(buf):
+        btype = struct.unpack("<I", buf[off:off + 4])[0]
+        if btype == 0x0A0D0D0A:
+            bom = buf[off + 8:off + 12]
+            e = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+            links = []
+        else:
+            btype = struct.unpack(e + "I", buf[off:off + 4])[0]
+        blen = struct.unpack(e + "I", buf[off + 4:off + 8])[0]
+        if blen < 12 or off + blen > len(buf):
+            return
+        body = buf[off + 8:off + blen - 4]
+        if btype == 1 and len(body) >= 8:
+            links.append(struct.unpack(e + "H", body[:2])[0])
+        elif btype == 6 and len(body) >= 20:
+            if_id, _, _, caplen, _ = struct.unpack(e + "IIIII", body[:20])
+            if if_id < len(links):
+                yield links[if_id], body[20:20 + caplen]
+        elif btype == 3 and len(body) >= 4 and links:
+            origlen = struct.unpack(e + "I", body[:4])[0]
+            yield links[0], body[4:4 + origlen]
+        off += blen
+
+
+def frames(buf):
+    if buf[:4] == b"\x0a\x0d\x0d\x0a":
+        return pcapng_frames(buf)
+    return pcap_frames(buf)
+
+
+def captures(testdata):
+    for d in CAPTURE_DIRS:
+        root = os.path.join(testdata, d)
+        for dirpath, _, files in os.walk(root):
+            for name in sorted(files):
+                if name.endswith((".pcap", ".pcapng", ".cap")):
+                    yield os.path.join(dirpath, name)
+
+
+CRAFTED_CSV = b"""id,type,threat_type,ip,dns,value
+1,ip,c2,192.0.2.1,,
+2,cidr,scanner,198.51.100.0/24,,
+3,ip,c2,,,2001:db8::1
+4,cidr,,,,2001:db8::/32
+5,domain,phishing,,evil.example.com,
+6,url,malware,,,"http://evil.example/a,b"
+7,email,spam,,,bad@example.org
+8,md5,,,,d41d8cd98f00b204e9800998ecf8427e
+9,sha1,,,,da39a3ee5e6b4b0d3255bfef95601890afd80709
+10,sha256,,,,e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+11,ip,c2,[::ffff:203.0.113.9],,
+12,cidr,,10.0.0.0/8,,
+13,cidr,,10.1.0.0/16,,
+14,ip,,10.1.2.3,,
+"""
+
+CRAFTED_PLAIN = b"""# comment
+192.0.2.1
+198.51.100.0/24 # trailing note
+203.0.113.7\t5
+2001:db8::/32
+[2001:db8::2]
+0.0.0.0/0
+::/0
+10.0.0.0/8
+10.1.0.0/16
+10.1.2.0/24
+10.1.2.3
+"""
+
+FEEDS = [
+    "ioc/ipsum/level8.txt",
+    "ioc/maltrail/mass_scanner_cidr.txt",
+    "ioc/maltrail/lokibot.txt",
+    "ioc/abuse-ch-format-samples/sslblacklist_sample.csv",
+    "ioc/abuse-ch-format-samples/threatfox_csv_full.sample.csv",
+    "ioc/zeek-intel/lockbit_ip.intel",
+]
+
+
+def main():
+    testdata, corpus = sys.argv[1], sys.argv[2]
+    n = {"capture_reader": 0, "decode_frame": 0, "intel_feed": 0}
+    if os.path.isdir(testdata):
+        for path in captures(testdata):
+            with open(path, "rb") as f:
+                buf = f.read()
+            if len(buf) <= MAX_CAPTURE_SEED:
+                n["capture_reader"] += put(os.path.join(corpus, "capture_reader"), buf)
+            try:
+                for i, (lt, frame) in enumerate(frames(buf)):
+                    if i >= MAX_FRAMES_PER_FILE:
+                        break
+                    if lt in SELECTOR:
+                        n["decode_frame"] += put(os.path.join(corpus, "decode_frame"), bytes([SELECTOR[lt]]) + frame)
+            except struct.error:
+                pass
+        for rel in FEEDS:
+            path = os.path.join(testdata, rel)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    head = b"".join(f.readlines()[:40])
+                n["intel_feed"] += put(os.path.join(corpus, "intel_feed"), head)
+    else:
+        print(f"make_seeds: {testdata} not found; crafted seeds only", file=sys.stderr)
+    for seed in (CRAFTED_CSV, CRAFTED_PLAIN):
+        n["intel_feed"] += put(os.path.join(corpus, "intel_feed"), seed)
+    print("make_seeds: new seeds " + ", ".join(f"{k}={v}" for k, v in n.items()), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
