@@ -3,6 +3,7 @@
 //! read with `pcap-parser` in bounded memory.
 
 use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 use std::fmt;
 use std::fs::File;
@@ -129,174 +130,181 @@ pub fn read_capture(
 
 /// As [`read_capture`], over any reader.
 pub fn read_capture_from<R: Read + Send>(
-    mut input: R,
-    mut on_packet: impl FnMut(&CapturedPacket<'_>),
-    mut on_progress: impl FnMut(u64),
+    input: R,
+    on_packet: impl FnMut(&CapturedPacket<'_>),
+    on_progress: impl FnMut(u64),
 ) -> (CaptureSummary, Result<(), CaptureError>) {
     let mut summary = CaptureSummary::default();
+    let result = read_all(input, &mut summary, on_packet, on_progress);
+    (summary, result)
+}
+
+/// Identifies the format from the first bytes and opens pcap-parser on it.
+fn open_reader<'r, R: Read + Send + 'r>(
+    mut input: R,
+) -> Result<Box<dyn PcapReaderIterator + Send + 'r>, CaptureError> {
     // Read a prefix ourselves so "not a capture" can show the magic, and so
     // the reader's first fill sees a whole file header.
     let mut head = Vec::with_capacity(PREFIX);
-    if let Err(e) = (&mut input).take(PREFIX as u64).read_to_end(&mut head) {
-        return (summary, Err(CaptureError::Io(e)));
-    }
-    let known = [
-        0xa1b2c3d4u32,
-        0xd4c3b2a1,
-        0xa1b23c4d,
-        0x4d3cb2a1,
-        0x0a0d0d0a,
+    (&mut input)
+        .take(PREFIX as u64)
+        .read_to_end(&mut head)
+        .map_err(CaptureError::Io)?;
+    const MAGICS: [u32; 5] = [
+        0xa1b2_c3d4,
+        0xd4c3_b2a1,
+        0xa1b2_3c4d,
+        0x4d3c_b2a1,
+        0x0a0d_0d0a,
     ];
     let magic = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
-    if !magic.is_some_and(|m| known.contains(&u32::from_le_bytes(m))) {
-        return (summary, Err(CaptureError::NotACapture { magic }));
+    if !magic.is_some_and(|m| MAGICS.contains(&u32::from_le_bytes(m))) {
+        return Err(CaptureError::NotACapture { magic });
     }
-    let chained = std::io::Cursor::new(head).chain(input);
-    let mut reader = match create_reader(BUFFER, chained) {
-        Ok(r) => r,
-        Err(PcapError::Incomplete(_)) | Err(PcapError::Eof) | Err(PcapError::UnexpectedEof) => {
-            return (
-                summary,
-                Err(CaptureError::Truncated {
-                    frame: 0,
-                    offset: 0,
-                }),
-            );
+    match create_reader(BUFFER, std::io::Cursor::new(head).chain(input)) {
+        Ok(r) => Ok(r),
+        Err(PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof) => {
+            Err(CaptureError::Truncated {
+                frame: 0,
+                offset: 0,
+            })
         }
-        Err(e) => {
-            return (
-                summary,
-                Err(CaptureError::Malformed {
-                    frame: 0,
-                    offset: 0,
-                    reason: e.to_string(),
-                }),
-            );
-        }
+        Err(e) => Err(CaptureError::Malformed {
+            frame: 0,
+            offset: 0,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// What the blocks read so far say about the ones to come.
+struct Context {
+    /// pcap: the file header's link type and resolution.
+    legacy_link: LinkType,
+    legacy_nanos: bool,
+    /// pcapng: the current section's interfaces and byte order.
+    interfaces: Vec<Interface>,
+    section_big_endian: Option<bool>,
+}
+
+impl Context {
+    /// Updates the context from a header block, or returns the packet a
+    /// packet block carries.
+    fn packet<'b>(
+        &mut self,
+        block: PcapBlockOwned<'b>,
+        frame: u64,
+    ) -> Result<Option<CapturedPacket<'b>>, CaptureError> {
+        let packet = match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                // The upper bits may carry FCS-length flags (libpcap's LT_LINKTYPE).
+                self.legacy_link = LinkType::from_linktype(h.network.0 as u32 & 0x03ff_ffff);
+                self.legacy_nanos = h.is_nanosecond_precision();
+                return Ok(None);
+            }
+            PcapBlockOwned::Legacy(b) => CapturedPacket {
+                frame,
+                ts_sec: b.ts_sec as i64,
+                ts_nsec: if self.legacy_nanos {
+                    b.ts_usec
+                } else {
+                    b.ts_usec.saturating_mul(1000)
+                },
+                ts_nanos: self.legacy_nanos,
+                link: self.legacy_link,
+                orig_len: b.origlen,
+                data: b.data,
+            },
+            PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                self.interfaces.clear();
+                self.section_big_endian = Some(shb.big_endian());
+                return Ok(None);
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.interfaces.push(Interface {
+                    link: LinkType::from_linktype(idb.linktype.0 as u32),
+                    resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                    offset: idb.ts_offset(),
+                });
+                return Ok(None);
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let Some(ifc) = self.interfaces.get(epb.if_id as usize) else {
+                    return Err(CaptureError::UnknownInterface {
+                        frame,
+                        if_id: epb.if_id,
+                    });
+                };
+                let (ts_sec, ts_nsec) = pcapng_ts(epb.ts_high, epb.ts_low, ifc);
+                // The block's data includes padding to 4 bytes.
+                let caplen = (epb.caplen as usize).min(epb.data.len());
+                CapturedPacket {
+                    frame,
+                    ts_sec,
+                    ts_nsec,
+                    ts_nanos: ifc.resolution > 1_000_000,
+                    link: ifc.link,
+                    orig_len: epb.origlen,
+                    data: &epb.data[..caplen],
+                }
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let Some(ifc) = self.interfaces.first() else {
+                    return Err(CaptureError::UnknownInterface { frame, if_id: 0 });
+                };
+                let caplen = (spb.origlen as usize).min(spb.data.len());
+                CapturedPacket {
+                    frame,
+                    ts_sec: 0,
+                    ts_nsec: 0,
+                    ts_nanos: false,
+                    link: ifc.link,
+                    orig_len: spb.origlen,
+                    data: &spb.data[..caplen],
+                }
+            }
+            PcapBlockOwned::NG(_) => return Ok(None),
+        };
+        Ok(Some(packet))
+    }
+}
+
+fn read_all<R: Read + Send>(
+    input: R,
+    summary: &mut CaptureSummary,
+    mut on_packet: impl FnMut(&CapturedPacket<'_>),
+    mut on_progress: impl FnMut(u64),
+) -> Result<(), CaptureError> {
+    let mut reader = open_reader(input)?;
+    let mut cx = Context {
+        legacy_link: LinkType::Ethernet,
+        legacy_nanos: false,
+        interfaces: Vec::new(),
+        section_big_endian: None,
     };
-    let mut legacy_link = LinkType::Ethernet;
-    let mut legacy_nanos = false;
-    let mut interfaces: Vec<Interface> = Vec::new();
     let mut capacity = BUFFER;
     let mut last_progress = 0u64;
-    // Byte order of the current pcapng section, once its header was read.
-    let mut section_big_endian: Option<bool> = None;
     loop {
-        let offset_now = reader.consumed() as u64;
-        let next_frame = summary.packets + 1;
-        if let Some(be) = section_big_endian
+        let (frame, offset) = (summary.packets + 1, reader.consumed() as u64);
+        summary.file_bytes = offset;
+        let malformed = |reason: String| CaptureError::Malformed {
+            frame,
+            offset,
+            reason,
+        };
+        if let Some(be) = cx.section_big_endian
             && let Some(reason) = bad_block_length(reader.data(), be)
         {
-            summary.file_bytes = offset_now;
-            return (
-                summary,
-                Err(CaptureError::Malformed {
-                    frame: next_frame,
-                    offset: offset_now,
-                    reason,
-                }),
-            );
+            return Err(malformed(reason));
         }
         match reader.next() {
-            Ok((offset, block)) => {
-                let mut deliver = |p: CapturedPacket<'_>, summary: &mut CaptureSummary| {
+            Ok((len, block)) => {
+                if let Some(p) = cx.packet(block, frame)? {
                     summary.packets += 1;
                     summary.bytes += p.data.len() as u64;
                     on_packet(&p);
-                };
-                let mut err = None;
-                match block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        // The upper bits may carry FCS-length flags (libpcap's LT_LINKTYPE).
-                        legacy_link = LinkType::from_linktype(h.network.0 as u32 & 0x03ff_ffff);
-                        legacy_nanos = h.is_nanosecond_precision();
-                    }
-                    PcapBlockOwned::Legacy(b) => {
-                        let (sec, nsec) = if legacy_nanos {
-                            (b.ts_sec, b.ts_usec)
-                        } else {
-                            (b.ts_sec, b.ts_usec.saturating_mul(1000))
-                        };
-                        deliver(
-                            CapturedPacket {
-                                frame: next_frame,
-                                ts_sec: sec as i64,
-                                ts_nsec: nsec,
-                                ts_nanos: legacy_nanos,
-                                link: legacy_link,
-                                orig_len: b.origlen,
-                                data: b.data,
-                            },
-                            &mut summary,
-                        );
-                    }
-                    PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
-                        interfaces.clear();
-                        section_big_endian = Some(shb.big_endian());
-                    }
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        interfaces.push(Interface {
-                            link: LinkType::from_linktype(idb.linktype.0 as u32),
-                            resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                            offset: idb.ts_offset(),
-                        })
-                    }
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        match interfaces.get(epb.if_id as usize) {
-                            Some(ifc) => {
-                                let (sec, nsec) = pcapng_ts(epb.ts_high, epb.ts_low, ifc);
-                                let caplen = (epb.caplen as usize).min(epb.data.len());
-                                deliver(
-                                    CapturedPacket {
-                                        frame: next_frame,
-                                        ts_sec: sec,
-                                        ts_nsec: nsec,
-                                        ts_nanos: ifc.resolution > 1_000_000,
-                                        link: ifc.link,
-                                        orig_len: epb.origlen,
-                                        data: &epb.data[..caplen],
-                                    },
-                                    &mut summary,
-                                );
-                            }
-                            None => {
-                                err = Some(CaptureError::UnknownInterface {
-                                    frame: next_frame,
-                                    if_id: epb.if_id,
-                                })
-                            }
-                        }
-                    }
-                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
-                        Some(ifc) => {
-                            let caplen = (spb.origlen as usize).min(spb.data.len());
-                            deliver(
-                                CapturedPacket {
-                                    frame: next_frame,
-                                    ts_sec: 0,
-                                    ts_nsec: 0,
-                                    ts_nanos: false,
-                                    link: ifc.link,
-                                    orig_len: spb.origlen,
-                                    data: &spb.data[..caplen],
-                                },
-                                &mut summary,
-                            );
-                        }
-                        None => {
-                            err = Some(CaptureError::UnknownInterface {
-                                frame: next_frame,
-                                if_id: 0,
-                            })
-                        }
-                    },
-                    PcapBlockOwned::NG(_) => {}
                 }
-                reader.consume(offset);
-                if let Some(e) = err {
-                    summary.file_bytes = reader.consumed() as u64;
-                    return (summary, Err(e));
-                }
+                reader.consume(len);
                 let consumed = reader.consumed() as u64;
                 if consumed - last_progress >= 1 << 20 {
                     last_progress = consumed;
@@ -305,73 +313,25 @@ pub fn read_capture_from<R: Read + Send>(
             }
             Err(PcapError::Eof) => break,
             Err(PcapError::Incomplete(_)) => {
-                if let Err(e) = reader.refill() {
-                    summary.file_bytes = offset_now;
-                    return (
-                        summary,
-                        Err(CaptureError::Malformed {
-                            frame: next_frame,
-                            offset: offset_now,
-                            reason: e.to_string(),
-                        }),
-                    );
-                }
+                reader.refill().map_err(|e| malformed(e.to_string()))?
             }
             Err(PcapError::BufferTooSmall) => {
                 if capacity >= MAX_BUFFER || !reader.grow(capacity * 2) {
-                    summary.file_bytes = offset_now;
-                    return (
-                        summary,
-                        Err(CaptureError::Malformed {
-                            frame: next_frame,
-                            offset: offset_now,
-                            reason: format!(
-                                "record larger than {} MiB (corrupt length field?)",
-                                MAX_BUFFER >> 20
-                            ),
-                        }),
-                    );
+                    let limit = MAX_BUFFER >> 20;
+                    return Err(malformed(format!(
+                        "record larger than {limit} MiB (corrupt length field?)"
+                    )));
                 }
                 capacity *= 2;
-                if let Err(e) = reader.refill() {
-                    summary.file_bytes = offset_now;
-                    return (
-                        summary,
-                        Err(CaptureError::Malformed {
-                            frame: next_frame,
-                            offset: offset_now,
-                            reason: e.to_string(),
-                        }),
-                    );
-                }
+                reader.refill().map_err(|e| malformed(e.to_string()))?;
             }
-            Err(PcapError::UnexpectedEof) => {
-                summary.file_bytes = offset_now;
-                return (
-                    summary,
-                    Err(CaptureError::Truncated {
-                        frame: next_frame,
-                        offset: offset_now,
-                    }),
-                );
-            }
-            Err(e) => {
-                summary.file_bytes = offset_now;
-                let reason = e.to_string();
-                return (
-                    summary,
-                    Err(CaptureError::Malformed {
-                        frame: next_frame,
-                        offset: offset_now,
-                        reason,
-                    }),
-                );
-            }
+            Err(PcapError::UnexpectedEof) => return Err(CaptureError::Truncated { frame, offset }),
+            Err(e) => return Err(malformed(e.to_string())),
         }
     }
     summary.file_bytes = reader.consumed() as u64;
     on_progress(summary.file_bytes);
-    (summary, Ok(()))
+    Ok(())
 }
 
 /// Rejects a pcapng block whose total length is below the 12 bytes every
