@@ -14,10 +14,7 @@ fn repo() -> &'static Path {
 }
 
 fn sensor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(args)
-        .output()
-        .expect("run sdn-sensor")
+    Command::new(env!("CARGO_BIN_EXE_sdn-sensor")).args(args).output().expect("run sdn-sensor")
 }
 
 fn events(out: &Output) -> Vec<Value> {
@@ -30,35 +27,20 @@ fn events(out: &Output) -> Vec<Value> {
 fn schema() -> jsonschema::Validator {
     let text = std::fs::read_to_string(repo().join("schema/event.schema.json")).unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("valid schema")
+    jsonschema::options().should_validate_formats(true).build(&schema).expect("valid schema")
 }
 
 fn assert_valid(validator: &jsonschema::Validator, e: &Value) {
-    let errors: Vec<String> = validator
-        .iter_errors(e)
-        .map(|err| format!("{} at {}", err, err.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "event {e} violates the schema: {errors:?}"
-    );
+    let errors: Vec<String> =
+        validator.iter_errors(e).map(|err| format!("{} at {}", err, err.instance_path())).collect();
+    assert!(errors.is_empty(), "event {e} violates the schema: {errors:?}");
 }
 
 #[test]
 fn replay_reports_exactly_the_listed_addresses() {
     let capture = testdata().join("generated/pcapng/mixed_linktypes.pcapng");
     let feed = repo().join("tests/data/acceptance_feed.csv");
-    let out = sensor(&[
-        "replay",
-        capture.to_str().unwrap(),
-        "--intel",
-        feed.to_str().unwrap(),
-        "--sensor",
-        "edge-1",
-    ]);
+    let out = sensor(&["replay", capture.to_str().unwrap(), "--intel", feed.to_str().unwrap(), "--sensor", "edge-1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let evs = events(&out);
@@ -66,106 +48,16 @@ fn replay_reports_exactly_the_listed_addresses() {
     // (frame, link, where, value, indicator id, type, indicator value, threat type, src, sport, dst, dport, proto)
     let feed_name = feed.display().to_string();
     let expected = [
-        (
-            1,
-            "linux_sll",
-            "ip.src",
-            "131.155.215.69",
-            "5",
-            "ip",
-            "131.155.215.69",
-            "botnet",
-        ),
-        (
-            1,
-            "linux_sll",
-            "ip.dst",
-            "137.116.81.94",
-            "2",
-            "cidr",
-            "137.116.80.0/22",
-            "scanner",
-        ),
-        (
-            2,
-            "linux_sll",
-            "ip.src",
-            "137.116.81.94",
-            "2",
-            "cidr",
-            "137.116.80.0/22",
-            "scanner",
-        ),
-        (
-            2,
-            "linux_sll",
-            "ip.dst",
-            "131.155.215.69",
-            "5",
-            "ip",
-            "131.155.215.69",
-            "botnet",
-        ),
-        (
-            3,
-            "linux_sll",
-            "ip.src",
-            "131.155.215.69",
-            "5",
-            "ip",
-            "131.155.215.69",
-            "botnet",
-        ),
-        (
-            3,
-            "linux_sll",
-            "ip.dst",
-            "137.116.81.94",
-            "2",
-            "cidr",
-            "137.116.80.0/22",
-            "scanner",
-        ),
-        (
-            4,
-            "ethernet",
-            "ip.dst",
-            "209.87.249.18",
-            "1",
-            "ip",
-            "209.87.249.18",
-            "c2",
-        ),
-        (
-            5,
-            "ethernet",
-            "ip.src",
-            "209.87.249.18",
-            "1",
-            "ip",
-            "209.87.249.18",
-            "c2",
-        ),
-        (
-            20,
-            "raw",
-            "ip.dst",
-            "2620:fe::9",
-            "3",
-            "ip",
-            "2620:fe::9",
-            "exfil",
-        ),
-        (
-            21,
-            "ipv6",
-            "ip.dst",
-            "2620:fe::9",
-            "3",
-            "ip",
-            "2620:fe::9",
-            "exfil",
-        ),
+        (1, "linux_sll", "ip.src", "131.155.215.69", "5", "ip", "131.155.215.69", "botnet"),
+        (1, "linux_sll", "ip.dst", "137.116.81.94", "2", "cidr", "137.116.80.0/22", "scanner"),
+        (2, "linux_sll", "ip.src", "137.116.81.94", "2", "cidr", "137.116.80.0/22", "scanner"),
+        (2, "linux_sll", "ip.dst", "131.155.215.69", "5", "ip", "131.155.215.69", "botnet"),
+        (3, "linux_sll", "ip.src", "131.155.215.69", "5", "ip", "131.155.215.69", "botnet"),
+        (3, "linux_sll", "ip.dst", "137.116.81.94", "2", "cidr", "137.116.80.0/22", "scanner"),
+        (4, "ethernet", "ip.dst", "209.87.249.18", "1", "ip", "209.87.249.18", "c2"),
+        (5, "ethernet", "ip.src", "209.87.249.18", "1", "ip", "209.87.249.18", "c2"),
+        (20, "raw", "ip.dst", "2620:fe::9", "3", "ip", "2620:fe::9", "exfil"),
+        (21, "ipv6", "ip.dst", "2620:fe::9", "3", "ip", "2620:fe::9", "exfil"),
     ];
     assert_eq!(evs.len(), expected.len(), "events: {evs:#?}");
     // Tuples as tcpdump prints them for the source captures.
@@ -190,10 +82,7 @@ fn replay_reports_exactly_the_listed_addresses() {
     for (e, want) in evs.iter().zip(expected) {
         let (frame, link, location, value, id, kind, ivalue, threat) = want;
         assert_valid(&validator, e);
-        assert!(
-            ids.insert(e["id"].as_str().unwrap().to_string()),
-            "duplicate id in {e}"
-        );
+        assert!(ids.insert(e["id"].as_str().unwrap().to_string()), "duplicate id in {e}");
         assert!(e["id"].as_str().unwrap().starts_with("edge-1:"));
         assert_eq!(e["sensor"], "edge-1");
         assert_eq!(e["kind"], "intel");
@@ -227,42 +116,21 @@ fn replay_reports_exactly_the_listed_addresses() {
     ] {
         let prefix = format!("{}:{line}: ", feed.display());
         let hit = stderr.lines().find(|l| l.contains(&prefix));
-        assert!(
-            hit.is_some_and(|l| l.contains(what)),
-            "no warning for line {line} ({what}) in:\n{stderr}"
-        );
+        assert!(hit.is_some_and(|l| l.contains(what)), "no warning for line {line} ({what}) in:\n{stderr}");
     }
-    assert!(
-        stderr.contains("intel: 5 indicators from 1 feed(s), 6 bad line(s) skipped"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hits: 10 in 7 packets; events written: 10"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("link types: null 14, ethernet 2, raw 1, linux_sll 3, ipv6 1"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("intel: 5 indicators from 1 feed(s), 6 bad line(s) skipped"), "{stderr}");
+    assert!(stderr.contains("hits: 10 in 7 packets; events written: 10"), "{stderr}");
+    assert!(stderr.contains("link types: null 14, ethernet 2, raw 1, linux_sll 3, ipv6 1"), "{stderr}");
 }
 
 #[test]
 fn strict_mode_makes_a_bad_feed_line_fatal() {
     let capture = testdata().join("tcpdump/pptp_bigendian.pcap");
     let feed = repo().join("tests/data/acceptance_feed.csv");
-    let out = sensor(&[
-        "replay",
-        capture.to_str().unwrap(),
-        "--intel",
-        feed.to_str().unwrap(),
-        "--strict-intel",
-    ]);
+    let out = sensor(&["replay", capture.to_str().unwrap(), "--intel", feed.to_str().unwrap(), "--strict-intel"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("{}:10: ", feed.display())) && stderr.contains("strict"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("{}:10: ", feed.display())) && stderr.contains("strict"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 
@@ -282,20 +150,12 @@ fn unknown_and_unreadable_files_fail_with_one_line_naming_them() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
     assert_eq!(errors.len(), 2, "{stderr}");
-    assert!(
-        errors[0].contains("Cargo.toml") && errors[0].contains("not a pcap or pcapng file"),
-        "{stderr}"
-    );
-    assert!(
-        errors[1].contains("/nonexistent/x.pcap") && errors[1].contains("cannot read"),
-        "{stderr}"
-    );
+    assert!(errors[0].contains("Cargo.toml") && errors[0].contains("not a pcap or pcapng file"), "{stderr}");
+    assert!(errors[1].contains("/nonexistent/x.pcap") && errors[1].contains("cannot read"), "{stderr}");
 
     let out = sensor(&["replay", "/dev/null", "--intel", "/nonexistent/feed.csv"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/feed.csv: cannot read feed")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/feed.csv: cannot read feed"));
 }
 
 #[test]
@@ -313,35 +173,20 @@ fn truncated_capture_emits_everything_before_the_damage() {
     std::fs::write(&cut, &src[..offset + 20]).unwrap();
     let feed = dir.join("feed.txt");
     std::fs::write(&feed, "10.1.1.10\n").unwrap();
-    let out = sensor(&[
-        "replay",
-        cut.to_str().unwrap(),
-        "--intel",
-        feed.to_str().unwrap(),
-    ]);
+    let out = sensor(&["replay", cut.to_str().unwrap(), "--intel", feed.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let evs = events(&out);
     // Every one of the 9 complete packets involves 10.1.1.10.
     assert_eq!(evs.len(), 9, "{evs:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr.lines().find(|l| l.contains("error:")).unwrap();
-    assert!(
-        line.contains("cut.pcap") && line.contains("packet 10"),
-        "{stderr}"
-    );
+    assert!(line.contains("cut.pcap") && line.contains("packet 10"), "{stderr}");
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn bundled_sample_gives_the_documented_hits() {
-    let out = sensor(&[
-        "replay",
-        "samples/sample.pcap",
-        "--intel",
-        "samples/intel.csv",
-        "--sensor",
-        "demo",
-    ]);
+    let out = sensor(&["replay", "samples/sample.pcap", "--intel", "samples/intel.csv", "--sensor", "demo"]);
     assert!(out.status.success());
     let evs = events(&out);
     let got: Vec<(u64, &str, &str)> = evs
@@ -354,18 +199,9 @@ fn bundled_sample_gives_the_documented_hits() {
             )
         })
         .collect();
-    let mut want = vec![
-        (3, "ip.dst", "1001"),
-        (4, "ip.src", "1001"),
-        (5, "ip.dst", "1001"),
-        (6, "ip.dst", "1001"),
-    ];
+    let mut want = vec![(3, "ip.dst", "1001"), (4, "ip.src", "1001"), (5, "ip.dst", "1001"), (6, "ip.dst", "1001")];
     want.extend((13..=18).map(|f| (f, "ip.dst", "1002")));
-    want.extend([
-        (19, "ip.dst", "1001"),
-        (20, "ip.dst", "1003"),
-        (23, "ip.dst", "1001"),
-    ]);
+    want.extend([(19, "ip.dst", "1001"), (20, "ip.dst", "1003"), (23, "ip.dst", "1001")]);
     assert_eq!(got, want);
     assert_eq!(evs[12]["packet"]["decode_error"], "tcp.truncated");
     assert_eq!(evs[4]["flow"]["vlan"], serde_json::json!([100]));
@@ -379,23 +215,11 @@ fn tunneled_packets_match_inner_and_outer_addresses() {
     let dir = std::env::temp_dir().join(format!("sdn-sensor-tunnel-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let feed = dir.join("feed.txt");
-    std::fs::write(
-        &feed,
-        "2001:db8:85a3::8a2e:370:8335\n2001:db8:85a3::8a2e:370:7334\n",
-    )
-    .unwrap();
-    let out = sensor(&[
-        "replay",
-        capture.to_str().unwrap(),
-        "--intel",
-        feed.to_str().unwrap(),
-    ]);
+    std::fs::write(&feed, "2001:db8:85a3::8a2e:370:8335\n2001:db8:85a3::8a2e:370:7334\n").unwrap();
+    let out = sensor(&["replay", capture.to_str().unwrap(), "--intel", feed.to_str().unwrap()]);
     assert!(out.status.success());
     let evs = events(&out);
-    let wheres: Vec<&str> = evs
-        .iter()
-        .map(|e| e["match"]["where"].as_str().unwrap())
-        .collect();
+    let wheres: Vec<&str> = evs.iter().map(|e| e["match"]["where"].as_str().unwrap()).collect();
     assert_eq!(wheres, ["ip.dst", "tunnel.src"]);
     let validator = schema();
     for e in &evs {

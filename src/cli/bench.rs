@@ -10,36 +10,22 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        a.seconds > 0.0,
-        "--seconds must be positive (got {})",
-        a.seconds
-    );
+    anyhow::ensure!(a.seconds > 0.0, "--seconds must be positive (got {})", a.seconds);
     anyhow::ensure!(a.corpus > 0, "--corpus must be at least 1");
     if let Some(dir) = &a.write_corpus {
         return write_corpus(dir, &a);
     }
-    let cfg = PacketBenchConfig {
-        indicators: a.indicators,
-        corpus: a.corpus,
-        seconds: a.seconds,
-        ..Default::default()
-    };
+    let cfg =
+        PacketBenchConfig { indicators: a.indicators, corpus: a.corpus, seconds: a.seconds, ..Default::default() };
     let r = packets(&cfg);
-    println!(
-        "indicators loaded: {} in {:.2} s",
-        r.indicators, r.load_seconds
-    );
+    println!("indicators loaded: {} in {:.2} s", r.indicators, r.load_seconds);
     println!(
         "corpus: {} frames, {} bytes (mean {} B)",
         r.corpus_packets,
         r.corpus_bytes,
         r.corpus_bytes / r.corpus_packets
     );
-    println!(
-        "baseline (read frame bytes): {:.0} packets/s",
-        r.baseline_touch_pps
-    );
+    println!("baseline (read frame bytes): {:.0} packets/s", r.baseline_touch_pps);
     println!(
         "decode only:                 {:.0} packets/s ({:.2}x baseline time)",
         r.decode_pps,
@@ -56,34 +42,18 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn write_corpus(dir: &Path, a: &BenchArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
     let cfg = PacketBenchConfig::default();
     let listed = synth::synthetic_intel(a.indicators, cfg.intel_seed).listed;
-    let frames = synth::synthetic_corpus(
-        a.capture_packets,
-        &listed,
-        cfg.hit_per_mille,
-        cfg.corpus_seed,
-    );
+    let frames = synth::synthetic_corpus(a.capture_packets, &listed, cfg.hit_per_mille, cfg.corpus_seed);
     let pcap = dir.join("corpus.pcap");
     let feed = dir.join("feed.csv");
-    let mut out = BufWriter::new(
-        File::create(&pcap).with_context(|| format!("{}: cannot create", pcap.display()))?,
-    );
+    let mut out = BufWriter::new(File::create(&pcap).with_context(|| format!("{}: cannot create", pcap.display()))?);
     synth::write_pcap(&mut out, &frames)?;
     out.flush()?;
-    let mut out = BufWriter::new(
-        File::create(&feed).with_context(|| format!("{}: cannot create", feed.display()))?,
-    );
+    let mut out = BufWriter::new(File::create(&feed).with_context(|| format!("{}: cannot create", feed.display()))?);
     synth::write_feed(&mut out, a.indicators, cfg.intel_seed)?;
     out.flush()?;
-    println!(
-        "wrote {} ({} frames) and {} ({} indicators)",
-        pcap.display(),
-        frames.len(),
-        feed.display(),
-        a.indicators
-    );
+    println!("wrote {} ({} frames) and {} ({} indicators)", pcap.display(), frames.len(), feed.display(), a.indicators);
     Ok(ExitCode::SUCCESS)
 }

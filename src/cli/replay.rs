@@ -14,23 +14,13 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let (set, reports) = load_feeds(
-        &a.intel,
-        LoadOptions {
-            strict: a.strict_intel,
-            format: None,
-        },
-    )?;
+    let (set, reports) = load_feeds(&a.intel, LoadOptions { strict: a.strict_intel, format: None })?;
     for r in &reports {
         for e in &r.errors {
             eprintln!("sdn-sensor: warning: {e} (line skipped)");
         }
         if r.skipped > r.errors.len() {
-            eprintln!(
-                "sdn-sensor: warning: {}: {} more bad lines not listed",
-                r.feed,
-                r.skipped - r.errors.len()
-            );
+            eprintln!("sdn-sensor: warning: {}: {} more bad lines not listed", r.feed, r.skipped - r.errors.len());
         }
     }
     let skipped: usize = reports.iter().map(|r| r.skipped).sum();
@@ -39,19 +29,12 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             "intel: {} indicators from {} feed(s){}",
             set.len(),
             reports.len(),
-            if skipped > 0 {
-                format!(", {skipped} bad line(s) skipped")
-            } else {
-                String::new()
-            }
+            if skipped > 0 { format!(", {skipped} bad line(s) skipped") } else { String::new() }
         );
     }
 
     let out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(
-            File::create(p)
-                .with_context(|| format!("{}: cannot create output file", p.display()))?,
-        ),
+        Some(p) => Box::new(File::create(p).with_context(|| format!("{}: cannot create output file", p.display()))?),
         None => Box::new(io::stdout().lock()),
     };
     let mut writer = JsonlWriter::new(BufWriter::with_capacity(1 << 16, out));
@@ -59,19 +42,12 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut ids = EventIds::new(&sensor_name, id_base());
     let mut pipeline = Pipeline::new(Arc::new(set));
 
-    let total_bytes: u64 = a
-        .captures
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let total_bytes: u64 = a.captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = if !a.quiet && io::stderr().is_terminal() {
         let b = ProgressBar::new(total_bytes);
         b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{spinner} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b
     } else {
@@ -97,9 +73,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             },
             |pos| bar.set_position(done_before + pos),
         );
-        done_before += std::fs::metadata(path)
-            .map(|m| m.len())
-            .unwrap_or(summary.file_bytes);
+        done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(summary.file_bytes);
         bar.set_position(done_before);
         if let Err(e) = result {
             failures += 1;
@@ -118,62 +92,28 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
 
     if !a.quiet {
-        print_summary(
-            &pipeline,
-            a.captures.len(),
-            writer.written(),
-            started.elapsed().as_secs_f64(),
-        );
+        print_summary(&pipeline, a.captures.len(), writer.written(), started.elapsed().as_secs_f64());
     }
-    Ok(if failures > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
     let c = &p.counters;
-    let rate = if secs > 0.0 {
-        c.packets as f64 / secs
-    } else {
-        0.0
-    };
+    let rate = if secs > 0.0 { c.packets as f64 / secs } else { 0.0 };
     eprintln!(
         "replay: {captures} capture(s), {} packets, {} bytes in {secs:.3} s ({rate:.0} packets/s)",
         c.packets, c.bytes
     );
-    let links: Vec<String> = c
-        .links()
-        .into_iter()
-        .map(|(l, n)| format!("{l} {n}"))
-        .collect();
-    eprintln!(
-        "  link types: {}",
-        if links.is_empty() {
-            "none".to_string()
-        } else {
-            links.join(", ")
-        }
-    );
+    let links: Vec<String> = c.links().into_iter().map(|(l, n)| format!("{l} {n}")).collect();
+    eprintln!("  link types: {}", if links.is_empty() { "none".to_string() } else { links.join(", ") });
     let errors: Vec<String> = c.errors().map(|(r, n)| format!("{r} {n}")).collect();
     eprintln!(
         "  decode errors: {}{}",
         c.error_total(),
-        if errors.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", errors.join(", "))
-        }
+        if errors.is_empty() { String::new() } else { format!(" ({})", errors.join(", ")) }
     );
-    eprintln!(
-        "  non-IP frames: {}, non-first fragments: {}, tunneled: {}",
-        c.non_ip, c.fragments, c.tunneled
-    );
-    eprintln!(
-        "  hits: {} in {} packets; events written: {events}",
-        c.hits, c.packets_with_hits
-    );
+    eprintln!("  non-IP frames: {}, non-first fragments: {}, tunneled: {}", c.non_ip, c.fragments, c.tunneled);
+    eprintln!("  hits: {} in {} packets; events written: {events}", c.hits, c.packets_with_hits);
 }
 
 fn hostname() -> String {
@@ -188,8 +128,6 @@ fn hostname() -> String {
 /// 2^22 ids per millisecond of head start over the next run: ids from
 /// successive runs of one sensor do not collide.
 fn id_base() -> u64 {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     ms << 22
 }

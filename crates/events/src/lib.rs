@@ -118,11 +118,7 @@ pub struct Mac(pub [u8; 6]);
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
 }
 
@@ -157,11 +153,7 @@ impl fmt::Display for TcpFlags {
             }
         }
         // Only ASCII letters were written.
-        f.write_str(if n == 0 {
-            "none"
-        } else {
-            core::str::from_utf8(&buf[..n]).unwrap_or("none")
-        })
+        f.write_str(if n == 0 { "none" } else { core::str::from_utf8(&buf[..n]).unwrap_or("none") })
     }
 }
 
@@ -272,18 +264,12 @@ pub struct EventIds {
 impl EventIds {
     /// Ids continue from `start` + 1.
     pub fn new(sensor: &str, start: u64) -> Self {
-        EventIds {
-            sensor: sensor.to_string(),
-            next: start,
-        }
+        EventIds { sensor: sensor.to_string(), next: start }
     }
 
     pub fn next_id(&mut self) -> EventId<'_> {
         self.next += 1;
-        EventId {
-            sensor: &self.sensor,
-            counter: self.next,
-        }
+        EventId { sensor: &self.sensor, counter: self.next }
     }
 
     pub fn sensor(&self) -> &str {

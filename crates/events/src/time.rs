@@ -23,11 +23,7 @@ impl fmt::Display for Timestamp {
         let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
         let nanos = self.nanos.min(999_999_999);
         write!(f, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.")?;
-        if self.nanos_precision {
-            write!(f, "{nanos:09}Z")
-        } else {
-            write!(f, "{:06}Z", nanos / 1000)
-        }
+        if self.nanos_precision { write!(f, "{nanos:09}Z") } else { write!(f, "{:06}Z", nanos / 1000) }
     }
 }
 
@@ -40,12 +36,7 @@ impl Serialize for Timestamp {
 /// Formats `secs.nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`,
 /// with 6 fraction digits, or 9 when `nanos_precision` is set.
 pub fn rfc3339(secs: i64, nanos: u32, nanos_precision: bool) -> String {
-    Timestamp {
-        secs,
-        nanos,
-        nanos_precision,
-    }
-    .to_string()
+    Timestamp { secs, nanos, nanos_precision }.to_string()
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
@@ -69,19 +60,10 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(rfc3339(0, 0, false), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(
-            rfc3339(1_795_928_400, 123_456_789, false),
-            "2026-11-29T05:00:00.123456Z"
-        );
-        assert_eq!(
-            rfc3339(1_795_928_400, 123_456_789, true),
-            "2026-11-29T05:00:00.123456789Z"
-        );
+        assert_eq!(rfc3339(1_795_928_400, 123_456_789, false), "2026-11-29T05:00:00.123456Z");
+        assert_eq!(rfc3339(1_795_928_400, 123_456_789, true), "2026-11-29T05:00:00.123456789Z");
         // 2000-02-29 (leap day in a century leap year)
-        assert_eq!(
-            rfc3339(951_782_400, 0, false),
-            "2000-02-29T00:00:00.000000Z"
-        );
+        assert_eq!(rfc3339(951_782_400, 0, false), "2000-02-29T00:00:00.000000Z");
         assert_eq!(rfc3339(-1, 0, false), "1969-12-31T23:59:59.000000Z");
         assert_eq!(rfc3339(i64::MAX, 0, false), "9999-12-31T23:59:59.000000Z");
         assert_eq!(rfc3339(i64::MIN, 0, true), "0001-01-01T00:00:00.000000000Z");

@@ -24,9 +24,7 @@ impl Key for u32 {
     const BITS: u32 = 32;
     const ZERO: Self = 0;
     fn mask(self, len: u8) -> Self {
-        self & u32::MAX
-            .checked_shl(32u32.saturating_sub(len as u32))
-            .unwrap_or(0)
+        self & u32::MAX.checked_shl(32u32.saturating_sub(len as u32)).unwrap_or(0)
     }
     fn last(self, len: u8) -> Self {
         self.mask(len) | u32::MAX.checked_shr(len as u32).unwrap_or(0)
@@ -46,9 +44,7 @@ impl Key for u128 {
     const BITS: u32 = 128;
     const ZERO: Self = 0;
     fn mask(self, len: u8) -> Self {
-        self & u128::MAX
-            .checked_shl(128u32.saturating_sub(len as u32))
-            .unwrap_or(0)
+        self & u128::MAX.checked_shl(128u32.saturating_sub(len as u32)).unwrap_or(0)
     }
     fn last(self, len: u8) -> Self {
         self.mask(len) | u128::MAX.checked_shr(len as u32).unwrap_or(0)
@@ -104,10 +100,7 @@ impl<K: Key> Lpm<K> {
                 _ => dedup.push(p),
             }
         }
-        let mut b = Flattener {
-            starts: vec![K::ZERO],
-            values: vec![NONE],
-        };
+        let mut b = Flattener { starts: vec![K::ZERO], values: vec![NONE] };
         // Stack of open prefixes: (last address, value).
         let mut stack: Vec<(K, u32)> = Vec::new();
         // Next address not yet assigned; None once past the top of the space.
@@ -139,11 +132,8 @@ impl<K: Key> Lpm<K> {
         if let Some(c) = cursor {
             b.emit(c, NONE);
         }
-        let mut lpm = Lpm {
-            intervals: b.starts.into_iter().zip(b.values).collect(),
-            block: Vec::new(),
-            prefixes: dedup.len(),
-        };
+        let mut lpm =
+            Lpm { intervals: b.starts.into_iter().zip(b.values).collect(), block: Vec::new(), prefixes: dedup.len() };
         if K::BITS == 32 {
             lpm.block = (0..=65536usize)
                 .map(|h| {
@@ -254,17 +244,9 @@ mod tests {
             (0, 0, 6),
         ];
         let lpm = Lpm::build(p.clone());
-        for a in [
-            0u32,
-            0x0a00_0001,
-            0x0a01_0001,
-            0x0a01_0101,
-            0x0a01_0201,
-            0x0a01_0301,
-            0x0b00_0000,
-            0xffff_fffe,
-            u32::MAX,
-        ] {
+        for a in
+            [0u32, 0x0a00_0001, 0x0a01_0001, 0x0a01_0101, 0x0a01_0201, 0x0a01_0301, 0x0b00_0000, 0xffff_fffe, u32::MAX]
+        {
             assert_eq!(lpm.lookup(a), naive(&p, a), "{a:#x}");
         }
         assert_eq!(Lpm::<u32>::default().lookup(1), None);
@@ -280,11 +262,7 @@ mod tests {
                 .map(|i| {
                     let base = ((r.next() % 3) as u32) << 24;
                     let len = (r.next() % 33) as u8;
-                    (
-                        (base | (r.next() as u32 & 0x00ff_ffff)).mask(len),
-                        len,
-                        i as u32,
-                    )
+                    ((base | (r.next() as u32 & 0x00ff_ffff)).mask(len), len, i as u32)
                 })
                 .collect();
             // Later duplicates win in Lpm::build; keep the brute force in step.
@@ -316,9 +294,7 @@ mod tests {
             let n = 1 + (r.next() % 100) as usize;
             let p: Vec<(u128, u8, u32)> = (0..n)
                 .map(|i| {
-                    let a = (0x2001_0db8u128 << 96)
-                        | (((r.next() % 4) as u128) << 80)
-                        | r.next() as u128;
+                    let a = (0x2001_0db8u128 << 96) | (((r.next() % 4) as u128) << 80) | r.next() as u128;
                     let len = 16 + (r.next() % 113) as u8;
                     (a.mask(len), len, i as u32)
                 })
@@ -330,12 +306,7 @@ mod tests {
             }
             let lpm = Lpm::build(p);
             for d in &dedup {
-                for a in [
-                    d.0,
-                    d.0.last(d.1),
-                    d.0.wrapping_sub(1),
-                    d.0.last(d.1).wrapping_add(1),
-                ] {
+                for a in [d.0, d.0.last(d.1), d.0.wrapping_sub(1), d.0.last(d.1).wrapping_add(1)] {
                     assert_eq!(lpm.lookup(a), naive(&dedup, a));
                 }
             }

@@ -42,9 +42,7 @@ impl IndicatorType {
 
     pub fn parse(s: &str) -> Option<IndicatorType> {
         let s = s.trim();
-        IndicatorType::ALL
-            .into_iter()
-            .find(|t| t.name().eq_ignore_ascii_case(s))
+        IndicatorType::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(s))
     }
 }
 

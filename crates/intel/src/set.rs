@@ -48,10 +48,7 @@ impl IpKey {
             None => (s, None),
         };
         // Brackets appear around IPv6 in some feeds.
-        let addr = addr
-            .strip_prefix('[')
-            .and_then(|a| a.strip_suffix(']'))
-            .unwrap_or(addr);
+        let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
         match addr.parse::<IpAddr>().ok()? {
             IpAddr::V4(a) => {
                 let len = len.unwrap_or(32);
@@ -119,9 +116,7 @@ impl SetBuilder {
         let mut present_v4 = Presence::new();
         self.exact_v4.iter().for_each(|e| present_v4.insert(e.0));
         let mut present_v6 = Presence::new();
-        self.exact_v6
-            .iter()
-            .for_each(|e| present_v6.insert(Presence::v6_key(e.0)));
+        self.exact_v6.iter().for_each(|e| present_v6.insert(Presence::v6_key(e.0)));
         let exact_v4 = group_exact(self.exact_v4, &mut members, &mut groups);
         let exact_v6 = group_exact(self.exact_v6, &mut members, &mut groups);
         let cidr_v4 = Lpm::build(group_prefixes(self.cidr_v4, &mut members, &mut groups));
@@ -147,17 +142,10 @@ impl SetBuilder {
     }
 }
 
-fn push_group(
-    ids: impl Iterator<Item = IndicatorId>,
-    members: &mut Vec<IndicatorId>,
-    groups: &mut Vec<Group>,
-) -> u32 {
+fn push_group(ids: impl Iterator<Item = IndicatorId>, members: &mut Vec<IndicatorId>, groups: &mut Vec<Group>) -> u32 {
     let start = members.len() as u32;
     members.extend(ids);
-    groups.push(Group {
-        start,
-        len: members.len() as u32 - start,
-    });
+    groups.push(Group { start, len: members.len() as u32 - start });
     (groups.len() - 1) as u32
 }
 
@@ -183,13 +171,7 @@ fn group_prefixes<K: Copy + Ord>(
     entries.sort_unstable();
     entries
         .chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
-        .map(|run| {
-            (
-                run[0].0,
-                run[0].1,
-                push_group(run.iter().map(|e| e.2), members, groups),
-            )
-        })
+        .map(|run| (run[0].0, run[0].1, push_group(run.iter().map(|e| e.2), members, groups)))
         .collect()
 }
 
@@ -205,9 +187,7 @@ impl Presence {
     const BITS: u32 = 24;
 
     fn new() -> Self {
-        Presence {
-            bits: vec![0; 1 << (Self::BITS - 6)],
-        }
+        Presence { bits: vec![0; 1 << (Self::BITS - 6)] }
     }
 
     #[inline]
@@ -346,67 +326,29 @@ mod tests {
     #[test]
     fn parses_addresses_and_prefixes() {
         assert_eq!(IpKey::parse("192.0.2.1"), Some(IpKey::V4(0xc000_0201, 32)));
-        assert_eq!(
-            IpKey::parse(" 192.0.2.77/24 "),
-            Some(IpKey::V4(0xc000_0200, 24))
-        );
-        assert_eq!(
-            IpKey::parse("::ffff:192.0.2.1"),
-            Some(IpKey::V4(0xc000_0201, 32))
-        );
-        assert_eq!(
-            IpKey::parse("[2001:db8::1]"),
-            Some(IpKey::V6(0x2001_0db8 << 96 | 1, 128))
-        );
-        for bad in [
-            "",
-            "300.1.2.3",
-            "10.0.0.0/33",
-            "10.0.0.0/",
-            "10.0.0.0/-1",
-            "2001:db8::/129",
-            "example.com",
-            "1.2.3",
-        ] {
+        assert_eq!(IpKey::parse(" 192.0.2.77/24 "), Some(IpKey::V4(0xc000_0200, 24)));
+        assert_eq!(IpKey::parse("::ffff:192.0.2.1"), Some(IpKey::V4(0xc000_0201, 32)));
+        assert_eq!(IpKey::parse("[2001:db8::1]"), Some(IpKey::V6(0x2001_0db8 << 96 | 1, 128)));
+        for bad in
+            ["", "300.1.2.3", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "2001:db8::/129", "example.com", "1.2.3"]
+        {
             assert_eq!(IpKey::parse(bad), None, "{bad}");
         }
-        assert_eq!(
-            IpKey::parse("2001:db8::/32").unwrap().to_string(),
-            "2001:db8::/32"
-        );
+        assert_eq!(IpKey::parse("2001:db8::/32").unwrap().to_string(), "2001:db8::/32");
     }
 
     #[test]
     fn exact_beats_prefix_and_duplicates_all_report() {
         let mut b = SetBuilder::new();
-        for (id, v) in [
-            ("a", "10.0.0.0/8"),
-            ("b", "10.1.0.0/16"),
-            ("c", "10.1.2.3"),
-            ("d", "10.1.2.3"),
-            ("e", "2001:db8::/32"),
-        ] {
+        for (id, v) in
+            [("a", "10.0.0.0/8"), ("b", "10.1.0.0/16"), ("c", "10.1.2.3"), ("d", "10.1.2.3"), ("e", "2001:db8::/32")]
+        {
             let k = IpKey::parse(v).unwrap();
-            b.add(
-                ind(
-                    id,
-                    if k.is_host() {
-                        IndicatorType::Ip
-                    } else {
-                        IndicatorType::Cidr
-                    },
-                    v,
-                ),
-                Some(k),
-            );
+            b.add(ind(id, if k.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr }, v), Some(k));
         }
         let set = b.build();
         let names = |addr: &str| -> Vec<&str> {
-            set.match_ip(addr.parse().unwrap())
-                .0
-                .iter()
-                .map(|i| &*set.get(*i).id)
-                .collect()
+            set.match_ip(addr.parse().unwrap()).0.iter().map(|i| &*set.get(*i).id).collect()
         };
         assert_eq!(names("10.1.2.3"), ["c", "d"]);
         assert_eq!(names("10.1.2.4"), ["b"]);

@@ -12,11 +12,7 @@ fn load(text: &str) -> (intel::IndicatorSet, intel::FeedReport) {
 }
 
 fn ids(set: &intel::IndicatorSet, addr: &str) -> Vec<String> {
-    set.match_ip(addr.parse().unwrap())
-        .0
-        .iter()
-        .map(|i| set.get(*i).id.to_string())
-        .collect()
+    set.match_ip(addr.parse().unwrap()).0.iter().map(|i| set.get(*i).id.to_string()).collect()
 }
 
 #[test]
@@ -44,17 +40,9 @@ id,type,threat_type,ip,dns,value
     let d = set.get(3);
     assert_eq!(
         (&*d.id, d.kind, &*d.value, d.threat_type.as_deref()),
-        (
-            "4",
-            IndicatorType::Domain,
-            "evil.example",
-            Some("c2, extra")
-        )
+        ("4", IndicatorType::Domain, "evil.example", Some("c2, extra"))
     );
-    assert_eq!(
-        &*set.get(5).value,
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
+    assert_eq!(&*set.get(5).value, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert_eq!(set.count(IndicatorType::Sha1), 1);
 }
 
@@ -76,16 +64,8 @@ fn bad_rows_are_reported_with_line_numbers_and_skipped() {
 #[test]
 fn strict_mode_stops_at_the_first_bad_line() {
     let mut b = SetBuilder::new();
-    let e = load_text(
-        "f",
-        "1,ip,c2,192.0.2.1,,\n2,ip,c2,bad,,\n",
-        &mut b,
-        LoadOptions {
-            strict: true,
-            format: None,
-        },
-    )
-    .unwrap_err();
+    let e = load_text("f", "1,ip,c2,192.0.2.1,,\n2,ip,c2,bad,,\n", &mut b, LoadOptions { strict: true, format: None })
+        .unwrap_err();
     assert_eq!(e.line, 2);
     assert!(e.to_string().starts_with("f:2: "), "{e}");
 }
@@ -105,39 +85,20 @@ fn plain_lists_with_comments_and_extra_columns() {
 #[test]
 fn real_ip_lists_load_completely() {
     let root = Path::new(env!("SDN_TESTDATA")).join("ioc");
-    for file in [
-        "ipsum/level8.txt",
-        "ipsum/ipsum_head3000.txt",
-        "maltrail/mass_scanner_cidr.txt",
-    ] {
+    for file in ["ipsum/level8.txt", "ipsum/ipsum_head3000.txt", "maltrail/mass_scanner_cidr.txt"] {
         let path = root.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         // Every non-comment line is one indicator.
-        let expected = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .count();
+        let expected = text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).count();
         let mut b = SetBuilder::new();
         let r = intel::load_feed(&path, &mut b, LoadOptions::default()).unwrap();
-        assert_eq!(
-            (r.loaded, r.skipped),
-            (expected, 0),
-            "{file}: {:?}",
-            r.errors.first()
-        );
+        assert_eq!((r.loaded, r.skipped), (expected, 0), "{file}: {:?}", r.errors.first());
         let set = b.build();
         // Every listed value matches itself.
-        for line in text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .take(500)
-        {
+        for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).take(500) {
             let token = line.split(['#', '\t', ' ']).next().unwrap().trim();
             let addr = token.split('/').next().unwrap();
-            assert!(
-                !set.match_ip(addr.parse().unwrap()).0.is_empty(),
-                "{file}: {token}"
-            );
+            assert!(!set.match_ip(addr.parse().unwrap()).0.is_empty(), "{file}: {token}");
         }
     }
 }

@@ -80,9 +80,7 @@ pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
         let mut acc = 0u64;
         for f in &corpus {
             let d = wire::decode(LinkType::Ethernet, std::hint::black_box(f));
-            acc = acc.wrapping_add(
-                d.transport.ports().map_or(0, |p| p.0 as u64) + d.payload.len() as u64,
-            );
+            acc = acc.wrapping_add(d.transport.ports().map_or(0, |p| p.0 as u64) + d.payload.len() as u64);
         }
         acc
     });

@@ -66,31 +66,17 @@ impl fmt::Display for CaptureError {
                 "not a pcap or pcapng file (starts with {:02x} {:02x} {:02x} {:02x}); convert it with `editcap -F pcapng`",
                 m[0], m[1], m[2], m[3]
             ),
-            CaptureError::NotACapture { magic: None } => write!(
-                f,
-                "not a pcap or pcapng file (empty or shorter than a header)"
-            ),
-            CaptureError::Truncated { frame, offset } => {
-                write!(
-                    f,
-                    "truncated capture: packet {frame} is cut short at byte {offset}"
-                )
+            CaptureError::NotACapture { magic: None } => {
+                write!(f, "not a pcap or pcapng file (empty or shorter than a header)")
             }
-            CaptureError::Malformed {
-                frame,
-                offset,
-                reason,
-            } => {
-                write!(
-                    f,
-                    "malformed capture at packet {frame} (byte {offset}): {reason}"
-                )
+            CaptureError::Truncated { frame, offset } => {
+                write!(f, "truncated capture: packet {frame} is cut short at byte {offset}")
+            }
+            CaptureError::Malformed { frame, offset, reason } => {
+                write!(f, "malformed capture at packet {frame} (byte {offset}): {reason}")
             }
             CaptureError::UnknownInterface { frame, if_id } => {
-                write!(
-                    f,
-                    "malformed capture at packet {frame}: interface {if_id} was never described"
-                )
+                write!(f, "malformed capture at packet {frame}: interface {if_id} was never described")
             }
         }
     }
@@ -140,23 +126,12 @@ pub fn read_capture_from<R: Read + Send>(
 }
 
 /// Identifies the format from the first bytes and opens pcap-parser on it.
-fn open_reader<'r, R: Read + Send + 'r>(
-    mut input: R,
-) -> Result<Box<dyn PcapReaderIterator + Send + 'r>, CaptureError> {
+fn open_reader<'r, R: Read + Send + 'r>(mut input: R) -> Result<Box<dyn PcapReaderIterator + Send + 'r>, CaptureError> {
     // Read a prefix ourselves so "not a capture" can show the magic, and so
     // the reader's first fill sees a whole file header.
     let mut head = Vec::with_capacity(PREFIX);
-    (&mut input)
-        .take(PREFIX as u64)
-        .read_to_end(&mut head)
-        .map_err(CaptureError::Io)?;
-    const MAGICS: [u32; 5] = [
-        0xa1b2_c3d4,
-        0xd4c3_b2a1,
-        0xa1b2_3c4d,
-        0x4d3c_b2a1,
-        0x0a0d_0d0a,
-    ];
+    (&mut input).take(PREFIX as u64).read_to_end(&mut head).map_err(CaptureError::Io)?;
+    const MAGICS: [u32; 5] = [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_3c4d, 0x4d3c_b2a1, 0x0a0d_0d0a];
     let magic = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
     if !magic.is_some_and(|m| MAGICS.contains(&u32::from_le_bytes(m))) {
         return Err(CaptureError::NotACapture { magic });
@@ -164,16 +139,9 @@ fn open_reader<'r, R: Read + Send + 'r>(
     match create_reader(BUFFER, std::io::Cursor::new(head).chain(input)) {
         Ok(r) => Ok(r),
         Err(PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof) => {
-            Err(CaptureError::Truncated {
-                frame: 0,
-                offset: 0,
-            })
+            Err(CaptureError::Truncated { frame: 0, offset: 0 })
         }
-        Err(e) => Err(CaptureError::Malformed {
-            frame: 0,
-            offset: 0,
-            reason: e.to_string(),
-        }),
+        Err(e) => Err(CaptureError::Malformed { frame: 0, offset: 0, reason: e.to_string() }),
     }
 }
 
@@ -205,11 +173,7 @@ impl Context {
             PcapBlockOwned::Legacy(b) => CapturedPacket {
                 frame,
                 ts_sec: b.ts_sec as i64,
-                ts_nsec: if self.legacy_nanos {
-                    b.ts_usec
-                } else {
-                    b.ts_usec.saturating_mul(1000)
-                },
+                ts_nsec: if self.legacy_nanos { b.ts_usec } else { b.ts_usec.saturating_mul(1000) },
                 ts_nanos: self.legacy_nanos,
                 link: self.legacy_link,
                 orig_len: b.origlen,
@@ -230,10 +194,7 @@ impl Context {
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                 let Some(ifc) = self.interfaces.get(epb.if_id as usize) else {
-                    return Err(CaptureError::UnknownInterface {
-                        frame,
-                        if_id: epb.if_id,
-                    });
+                    return Err(CaptureError::UnknownInterface { frame, if_id: epb.if_id });
                 };
                 let (ts_sec, ts_nsec) = pcapng_ts(epb.ts_high, epb.ts_low, ifc);
                 // The block's data includes padding to 4 bytes.
@@ -287,11 +248,7 @@ fn read_all<R: Read + Send>(
     loop {
         let (frame, offset) = (summary.packets + 1, reader.consumed() as u64);
         summary.file_bytes = offset;
-        let malformed = |reason: String| CaptureError::Malformed {
-            frame,
-            offset,
-            reason,
-        };
+        let malformed = |reason: String| CaptureError::Malformed { frame, offset, reason };
         if let Some(be) = cx.section_big_endian
             && let Some(reason) = bad_block_length(reader.data(), be)
         {
@@ -312,15 +269,11 @@ fn read_all<R: Read + Send>(
                 }
             }
             Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                reader.refill().map_err(|e| malformed(e.to_string()))?
-            }
+            Err(PcapError::Incomplete(_)) => reader.refill().map_err(|e| malformed(e.to_string()))?,
             Err(PcapError::BufferTooSmall) => {
                 if capacity >= MAX_BUFFER || !reader.grow(capacity * 2) {
                     let limit = MAX_BUFFER >> 20;
-                    return Err(malformed(format!(
-                        "record larger than {limit} MiB (corrupt length field?)"
-                    )));
+                    return Err(malformed(format!("record larger than {limit} MiB (corrupt length field?)")));
                 }
                 capacity *= 2;
                 reader.refill().map_err(|e| malformed(e.to_string()))?;
@@ -356,9 +309,7 @@ fn pcapng_ts(high: u32, low: u32, ifc: &Interface) -> (i64, u32) {
     let units = ((high as u64) << 32) | low as u64;
     let res = ifc.resolution.max(1);
     // Hostile offsets and resolutions saturate instead of overflowing.
-    let sec = i64::try_from(units / res)
-        .unwrap_or(i64::MAX)
-        .saturating_add(ifc.offset);
+    let sec = i64::try_from(units / res).unwrap_or(i64::MAX).saturating_add(ifc.offset);
     let frac = units % res;
     let nsec = ((frac as u128) * 1_000_000_000 / res as u128) as u32;
     (sec, nsec)

@@ -77,11 +77,7 @@ impl Counters {
             .filter(|(_, n)| **n > 0)
             .map(|(l, n)| (l.name().to_string(), *n))
             .collect();
-        v.extend(
-            self.other_links
-                .iter()
-                .map(|(dlt, n)| (format!("linktype {dlt}"), *n)),
-        );
+        v.extend(self.other_links.iter().map(|(dlt, n)| (format!("linktype {dlt}"), *n)));
         v
     }
 

@@ -3,8 +3,8 @@
 use crate::capture::CapturedPacket;
 use crate::pipeline::Hit;
 use events::{
-    Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, TcpFlags,
-    Timestamp, TunnelDetail, Value,
+    Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, TcpFlags, Timestamp,
+    TunnelDetail, Value,
 };
 use intel::IndicatorSet;
 use wire::{Decoded, Fragment, Transport};
@@ -24,15 +24,9 @@ pub fn flow_of<'a>(d: &'a Decoded<'_>) -> Option<Flow<'a>> {
     })
 }
 
-pub fn packet_detail<'a>(
-    p: &CapturedPacket<'_>,
-    d: &Decoded<'_>,
-    capture: Option<&'a str>,
-) -> PacketDetail<'a> {
+pub fn packet_detail<'a>(p: &CapturedPacket<'_>, d: &Decoded<'_>, capture: Option<&'a str>) -> PacketDetail<'a> {
     let (icmp_type, icmp_code) = match d.transport {
-        Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code } => {
-            (Some(icmp_type), Some(code))
-        }
+        Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code } => (Some(icmp_type), Some(code)),
         _ => (None, None),
     };
     let ip = d.ip.or(d.outer);
@@ -86,17 +80,10 @@ pub fn packet_hit_event<'a>(
     Event {
         sensor: id.sensor,
         id,
-        ts: Timestamp {
-            secs: p.ts_sec,
-            nanos: p.ts_nsec,
-            nanos_precision: p.ts_nanos,
-        },
+        ts: Timestamp { secs: p.ts_sec, nanos: p.ts_nsec, nanos_precision: p.ts_nanos },
         kind: Kind::Intel,
         input: Input::Packet,
-        matched: Match {
-            location: hit.location,
-            value: Value::Ip(hit.value),
-        },
+        matched: Match { location: hit.location, value: Value::Ip(hit.value) },
         indicator: Some(IndicatorRef::from(set.get(hit.indicator))),
         flow: flow_of(d),
         packet: Some(packet_detail(p, d, capture)),

@@ -27,23 +27,9 @@ pub struct Observation {
 #[inline]
 pub fn packet_addresses(d: &Decoded<'_>) -> impl Iterator<Item = Observation> {
     let pair = |ip: wire::packet::IpHeader, src, dst| {
-        [
-            Observation {
-                location: src,
-                value: ip.src,
-            },
-            Observation {
-                location: dst,
-                value: ip.dst,
-            },
-        ]
+        [Observation { location: src, value: ip.src }, Observation { location: dst, value: ip.dst }]
     };
     let inner = d.ip.map(|ip| pair(ip, location::IP_SRC, location::IP_DST));
-    let outer = d
-        .outer
-        .map(|ip| pair(ip, location::TUNNEL_SRC, location::TUNNEL_DST));
-    inner
-        .into_iter()
-        .flatten()
-        .chain(outer.into_iter().flatten())
+    let outer = d.outer.map(|ip| pair(ip, location::TUNNEL_SRC, location::TUNNEL_DST));
+    inner.into_iter().flatten().chain(outer.into_iter().flatten())
 }

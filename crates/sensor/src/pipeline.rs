@@ -24,11 +24,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(set: Arc<IndicatorSet>) -> Self {
-        Pipeline {
-            set,
-            counters: Counters::default(),
-            hits: Vec::with_capacity(16),
-        }
+        Pipeline { set, counters: Counters::default(), hits: Vec::with_capacity(16) }
     }
 
     pub fn set(&self) -> &IndicatorSet {
@@ -74,11 +70,7 @@ impl Pipeline {
     fn match_observation(&mut self, o: Observation) {
         let (ids, _) = self.set.match_ip(o.value);
         for &indicator in ids {
-            let hit = Hit {
-                indicator,
-                location: o.location,
-                value: o.value,
-            };
+            let hit = Hit { indicator, location: o.location, value: o.value };
             if !self.hits.contains(&hit) {
                 self.hits.push(hit);
             }

@@ -23,14 +23,7 @@ pub fn replay_capture(
         |pkt| {
             let (decoded, hits) = pipeline.process(pkt.link, pkt.data);
             for hit in hits {
-                emit(&packet_hit_event(
-                    ids,
-                    &set,
-                    pkt,
-                    &decoded,
-                    hit,
-                    Some(&name),
-                ));
+                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, Some(&name)));
             }
         },
         on_progress,

@@ -62,8 +62,7 @@ impl FrameBuilder {
         let total = (20 + l4_len) as u16;
         self.buf.extend_from_slice(&[0x45, 0]);
         self.buf.extend_from_slice(&total.to_be_bytes());
-        self.buf
-            .extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+        self.buf.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
         self.buf.extend_from_slice(&src.to_be_bytes());
         self.buf.extend_from_slice(&dst.to_be_bytes());
         self
@@ -71,8 +70,7 @@ impl FrameBuilder {
 
     pub fn ipv6(mut self, src: u128, dst: u128, next: u8, payload_len: usize) -> Self {
         self.buf.extend_from_slice(&[0x60, 0, 0, 0]);
-        self.buf
-            .extend_from_slice(&(payload_len as u16).to_be_bytes());
+        self.buf.extend_from_slice(&(payload_len as u16).to_be_bytes());
         self.buf.extend_from_slice(&[next, 64]);
         self.buf.extend_from_slice(&src.to_be_bytes());
         self.buf.extend_from_slice(&dst.to_be_bytes());
@@ -82,8 +80,7 @@ impl FrameBuilder {
     pub fn tcp(mut self, sport: u16, dport: u16, flags: u8, payload: usize) -> Self {
         self.buf.extend_from_slice(&sport.to_be_bytes());
         self.buf.extend_from_slice(&dport.to_be_bytes());
-        self.buf
-            .extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        self.buf.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
         self.buf.resize(self.buf.len() + payload, 0);
         self
     }
@@ -91,8 +88,7 @@ impl FrameBuilder {
     pub fn udp(mut self, sport: u16, dport: u16, payload: usize) -> Self {
         self.buf.extend_from_slice(&sport.to_be_bytes());
         self.buf.extend_from_slice(&dport.to_be_bytes());
-        self.buf
-            .extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+        self.buf.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
         self.buf.extend_from_slice(&[0, 0]);
         self.buf.resize(self.buf.len() + payload, 0);
         self
@@ -142,11 +138,7 @@ pub fn synthetic_keys(total: usize, seed: u64) -> Vec<IpKey> {
 }
 
 fn kind_of(key: &IpKey) -> IndicatorType {
-    if key.is_host() {
-        IndicatorType::Ip
-    } else {
-        IndicatorType::Cidr
-    }
+    if key.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr }
 }
 
 /// [`synthetic_keys`] compiled into a builder. One value in 1000 is also
@@ -193,12 +185,7 @@ pub fn write_pcap(out: &mut impl Write, frames: &[Vec<u8>]) -> io::Result<()> {
     let start = 1_795_928_400u64 * 1_000_000;
     for (i, f) in frames.iter().enumerate() {
         let t = start + i as u64;
-        for v in [
-            (t / 1_000_000) as u32,
-            (t % 1_000_000) as u32,
-            f.len() as u32,
-            f.len() as u32,
-        ] {
+        for v in [(t / 1_000_000) as u32, (t % 1_000_000) as u32, f.len() as u32, f.len() as u32] {
             out.write_all(&v.to_le_bytes())?;
         }
         out.write_all(f)?;
@@ -209,12 +196,7 @@ pub fn write_pcap(out: &mut impl Write, frames: &[Vec<u8>]) -> io::Result<()> {
 /// A mixed corpus of Ethernet frames: IPv4 TCP/UDP, IPv6 TCP/UDP, 802.1Q
 /// and QinQ tags, sizes 64–1514. About `hit_per_mille`/1000 of the packets
 /// carry a listed address.
-pub fn synthetic_corpus(
-    count: usize,
-    listed: &[IpAddr],
-    hit_per_mille: u64,
-    seed: u64,
-) -> Vec<Vec<u8>> {
+pub fn synthetic_corpus(count: usize, listed: &[IpAddr], hit_per_mille: u64, seed: u64) -> Vec<Vec<u8>> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
@@ -237,23 +219,18 @@ pub fn synthetic_corpus(
         };
         let src4 = pick_v4(&mut rng);
         let dst4 = rng.v4();
-        let (sport, dport) = (
-            1024 + rng.below(60000) as u16,
-            [80, 443, 53, 22, 8080][rng.below(5) as usize],
-        );
+        let (sport, dport) = (1024 + rng.below(60000) as u16, [80, 443, 53, 22, 8080][rng.below(5) as usize]);
         let frame = match shape {
-            0..=54 => FrameBuilder::ethernet(&[], 0x0800)
-                .ipv4(src4, dst4, 6, 20 + payload)
-                .tcp(sport, dport, 0x18, payload),
-            55..=74 => FrameBuilder::ethernet(&[], 0x0800)
-                .ipv4(src4, dst4, 17, 8 + payload)
-                .udp(sport, dport, payload),
+            0..=54 => {
+                FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 6, 20 + payload).tcp(sport, dport, 0x18, payload)
+            }
+            55..=74 => FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 17, 8 + payload).udp(sport, dport, payload),
             75..=84 => FrameBuilder::ethernet(&[], 0x86dd)
                 .ipv6(rng.v6(), rng.v6(), 6, 20 + payload)
                 .tcp(sport, dport, 0x10, payload),
-            85..=89 => FrameBuilder::ethernet(&[], 0x86dd)
-                .ipv6(rng.v6(), rng.v6(), 17, 8 + payload)
-                .udp(sport, dport, payload),
+            85..=89 => {
+                FrameBuilder::ethernet(&[], 0x86dd).ipv6(rng.v6(), rng.v6(), 17, 8 + payload).udp(sport, dport, payload)
+            }
             90..=96 => FrameBuilder::ethernet(&[(0x8100, 100)], 0x0800)
                 .ipv4(src4, dst4, 17, 8 + payload)
                 .udp(sport, dport, payload),

@@ -41,14 +41,8 @@ fn record(data: &[u8], caplen: u32) -> Vec<u8> {
 
 #[test]
 fn empty_short_and_foreign_files() {
-    assert!(matches!(
-        read(b"").1,
-        Err(CaptureError::NotACapture { magic: None })
-    ));
-    assert!(matches!(
-        read(b"\xd4\xc3").1,
-        Err(CaptureError::NotACapture { magic: None })
-    ));
+    assert!(matches!(read(b"").1, Err(CaptureError::NotACapture { magic: None })));
+    assert!(matches!(read(b"\xd4\xc3").1, Err(CaptureError::NotACapture { magic: None })));
     let (_, r) = read(b"GET / HTTP/1.1\r\n");
     assert_eq!(
         r.unwrap_err().to_string().split(';').next().unwrap(),
@@ -88,10 +82,7 @@ fn absurd_record_length_is_an_error_not_an_allocation() {
     let (n, r) = read(&f);
     assert_eq!(n, 1);
     assert!(
-        matches!(
-            r,
-            Err(CaptureError::Truncated { frame: 2, .. } | CaptureError::Malformed { frame: 2, .. })
-        ),
+        matches!(r, Err(CaptureError::Truncated { frame: 2, .. } | CaptureError::Malformed { frame: 2, .. })),
         "{r:?}"
     );
 }
@@ -114,13 +105,7 @@ fn pcapng_packet_for_an_undescribed_interface() {
     f.extend_from_slice(&36u32.to_le_bytes());
     let (n, r) = read(&f);
     assert_eq!(n, 0);
-    assert!(
-        matches!(
-            r,
-            Err(CaptureError::UnknownInterface { frame: 1, if_id: 0 })
-        ),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(CaptureError::UnknownInterface { frame: 1, if_id: 0 })), "{r:?}");
 }
 
 #[test]
@@ -163,20 +148,14 @@ fn fuzz_regressions_do_not_panic() {
                 "decode_frame" => {
                     if let Some((&sel, frame)) = data.split_first() {
                         let links = [0u32, 1, 12, 14, 101, 108, 113, 228, 229, 276, 10];
-                        let _ = wire::decode(
-                            wire::LinkType::from_linktype(links[sel as usize % links.len()]),
-                            frame,
-                        );
+                        let _ = wire::decode(wire::LinkType::from_linktype(links[sel as usize % links.len()]), frame);
                     }
                 }
                 _ => {
                     let text = String::from_utf8_lossy(&data);
                     for format in [intel::FeedFormat::OriginalCsv, intel::FeedFormat::PlainList] {
                         let mut b = intel::SetBuilder::new();
-                        let opts = intel::LoadOptions {
-                            strict: false,
-                            format: Some(format),
-                        };
+                        let opts = intel::LoadOptions { strict: false, format: Some(format) };
                         let _ = intel::feeds::load_text("fuzz", &text, &mut b, opts);
                         let _ = b.build().match_ip("192.0.2.1".parse().unwrap());
                     }

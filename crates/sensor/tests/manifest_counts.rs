@@ -9,8 +9,7 @@ use std::sync::Arc;
 #[test]
 fn every_manifest_capture_reads_with_the_listed_packet_count() {
     let root = Path::new(env!("SDN_TESTDATA"));
-    let manifest =
-        std::fs::read_to_string(root.join("MANIFEST.tsv")).expect("MANIFEST.tsv beside the clone");
+    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).expect("MANIFEST.tsv beside the clone");
     let mut checked = 0;
     let mut failures = Vec::new();
     let mut pipeline = Pipeline::new(Arc::new(intel::IndicatorSet::default()));
@@ -33,17 +32,11 @@ fn every_manifest_capture_reads_with_the_listed_packet_count() {
             failures.push(format!("{path}: {e}"));
         }
         if summary.packets != expected {
-            failures.push(format!(
-                "{path}: read {} packets, MANIFEST says {expected}",
-                summary.packets
-            ));
+            failures.push(format!("{path}: read {} packets, MANIFEST says {expected}", summary.packets));
         }
         checked += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked > 150, "only {checked} captures checked");
-    assert_eq!(
-        pipeline.counters.packets,
-        pipeline.counters.links().iter().map(|l| l.1).sum::<u64>()
-    );
+    assert_eq!(pipeline.counters.packets, pipeline.counters.links().iter().map(|l| l.1).sum::<u64>());
 }

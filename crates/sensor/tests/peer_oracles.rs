@@ -22,10 +22,7 @@ fn tuples(capture: &Path) -> BTreeSet<Tuple> {
             let d = wire::decode(p.link, p.data);
             assert_eq!(d.error, None, "frame {}", p.frame);
             if let (Some(ip), Some((sp, dp))) = (d.ip, d.transport.ports()) {
-                out.insert(std::cmp::min(
-                    (ip.src, sp, ip.dst, dp),
-                    (ip.dst, dp, ip.src, sp),
-                ));
+                out.insert(std::cmp::min((ip.src, sp, ip.dst, dp), (ip.dst, dp, ip.src, sp)));
             }
         },
         |_| {},
@@ -42,12 +39,7 @@ fn zeek_conns(log: &Path) -> BTreeSet<Tuple> {
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            let t = (
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-                f[4].parse().unwrap(),
-                f[5].parse().unwrap(),
-            );
+            let t = (f[2].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap(), f[5].parse().unwrap());
             std::cmp::min(t, (t.2, t.3, t.0, t.1))
         })
         .collect()
@@ -72,26 +64,11 @@ fn ipv6_in_ipv6_matches_suricata_tunnel_fields() {
         |p| {
             let d = wire::decode(p.link, p.data);
             let (ip, outer) = (d.ip.unwrap(), d.outer.unwrap());
-            assert_eq!(
-                ip.src,
-                "2001:db8:85a3::8a2e:370:8334".parse::<IpAddr>().unwrap()
-            );
-            assert_eq!(
-                ip.dst,
-                "2001:db8:85a3::8a2e:370:8335".parse::<IpAddr>().unwrap()
-            );
-            assert_eq!(
-                outer.src,
-                "2001:db8:85a3::8a2e:370:7334".parse::<IpAddr>().unwrap()
-            );
-            assert_eq!(
-                outer.dst,
-                "2001:db8:85a3::8a2e:370:7335".parse::<IpAddr>().unwrap()
-            );
-            assert_eq!(
-                (d.tunnel, d.tunnel_depth, ip.protocol),
-                (Some(Kind::IpInIp), 1, 6)
-            );
+            assert_eq!(ip.src, "2001:db8:85a3::8a2e:370:8334".parse::<IpAddr>().unwrap());
+            assert_eq!(ip.dst, "2001:db8:85a3::8a2e:370:8335".parse::<IpAddr>().unwrap());
+            assert_eq!(outer.src, "2001:db8:85a3::8a2e:370:7334".parse::<IpAddr>().unwrap());
+            assert_eq!(outer.dst, "2001:db8:85a3::8a2e:370:7335".parse::<IpAddr>().unwrap());
+            assert_eq!((d.tunnel, d.tunnel_depth, ip.protocol), (Some(Kind::IpInIp), 1, 6));
             seen += 1;
         },
         |_| {},

@@ -23,9 +23,7 @@ fn host_port(s: &str, v6: bool) -> (IpAddr, Option<u16>) {
     if let Ok(a) = s.parse::<IpAddr>() {
         return (a, None);
     }
-    let (h, p) = s
-        .rsplit_once('.')
-        .unwrap_or_else(|| panic!("no port in {s:?}"));
+    let (h, p) = s.rsplit_once('.').unwrap_or_else(|| panic!("no port in {s:?}"));
     let a: IpAddr = h.parse().unwrap_or_else(|_| panic!("bad address {h:?}"));
     assert_eq!(a.is_ipv6(), v6);
     (a, Some(p.parse().unwrap()))
@@ -36,10 +34,7 @@ fn parse_out(text: &str) -> Vec<Expected> {
     let mut packets: Vec<String> = Vec::new();
     for line in text.lines() {
         let t = line.trim_start();
-        let numbered = t
-            .split_whitespace()
-            .next()
-            .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
+        let numbered = t.split_whitespace().next().is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
             && line.starts_with(' ')
             && line.len() - t.len() <= 5;
         if numbered {
@@ -55,21 +50,10 @@ fn parse_out(text: &str) -> Vec<Expected> {
             let mut words = p.split_whitespace();
             words.next(); // frame number
             let first = words.next().unwrap();
-            let time = if first.contains('-') {
-                format!("{first} {}", words.next().unwrap())
-            } else {
-                first.to_string()
-            };
-            let mut e = Expected {
-                time,
-                text: p.clone(),
-                ..Default::default()
-            };
-            e.vlans = p
-                .split("vlan ")
-                .skip(1)
-                .map(|s| s.split(',').next().unwrap().trim().parse().unwrap())
-                .collect();
+            let time =
+                if first.contains('-') { format!("{first} {}", words.next().unwrap()) } else { first.to_string() };
+            let mut e = Expected { time, text: p.clone(), ..Default::default() };
+            e.vlans = p.split("vlan ").skip(1).map(|s| s.split(',').next().unwrap().trim().parse().unwrap()).collect();
             if p.contains("[version 0 != 6]") {
                 e.error = Some("ipv6.bad_version");
             } else if p.contains("< 40] (invalid)") {
@@ -120,8 +104,7 @@ fn parse_out(text: &str) -> Vec<Expected> {
 
 fn check(capture: &str) -> usize {
     let root = Path::new(env!("SDN_TESTDATA")).join("tcpdump");
-    let expected =
-        parse_out(&std::fs::read_to_string(root.join(format!("{capture}.out"))).unwrap());
+    let expected = parse_out(&std::fs::read_to_string(root.join(format!("{capture}.out"))).unwrap());
     let mut got = Vec::new();
     let (_, r) = read_capture(
         &root.join(format!("{capture}.pcap")),
@@ -144,22 +127,17 @@ fn check(capture: &str) -> usize {
         let ts = ts.trim_end_matches('Z').replace('T', " ");
         assert!(ts.ends_with(&e.time), "{ctx}: time {ts} vs {}", e.time);
         assert_eq!(vlans, e.vlans, "{ctx}: vlans");
-        assert_eq!(
-            error.as_ref().map(DecodeError::reason),
-            e.error,
-            "{ctx}: error"
-        );
+        assert_eq!(error.as_ref().map(DecodeError::reason), e.error, "{ctx}: error");
         match (&e.addrs, addrs) {
             (Some(want), Some(have)) => {
                 // ICMP and port-less protocols: tcpdump prints no ports.
-                let have = if matches!(
-                    transport,
-                    Transport::Tcp { .. } | Transport::Udp { .. } | Transport::PortsOnly { .. }
-                ) {
-                    have
-                } else {
-                    (have.0, None, have.2, None)
-                };
+                let have =
+                    if matches!(transport, Transport::Tcp { .. } | Transport::Udp { .. } | Transport::PortsOnly { .. })
+                    {
+                        have
+                    } else {
+                        (have.0, None, have.2, None)
+                    };
                 assert_eq!(have, *want, "{ctx}: addresses");
             }
             (None, None) => {}

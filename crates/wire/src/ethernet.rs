@@ -100,9 +100,7 @@ impl<'a> VlanTag<'a> {
 /// ethertype and payload, or None for other LLC frames (STP, IPX, ...).
 pub fn llc_snap(buf: &[u8]) -> Option<(u16, &[u8])> {
     match buf {
-        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => {
-            Some((u16::from_be_bytes([*t0, *t1]), rest))
-        }
+        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => Some((u16::from_be_bytes([*t0, *t1]), rest)),
         _ => None,
     }
 }

@@ -123,29 +123,15 @@ pub fn walk_extensions(first: u8, mut buf: &[u8]) -> Result<UpperLayer<'_>> {
                     return Err(DecodeError::Truncated(Layer::Ipv6Ext));
                 }
                 let word = be16(buf, 2);
-                let frag = FragmentHeader {
-                    offset: word & 0xfff8,
-                    more: word & 1 != 0,
-                    ident: be32(buf, 4),
-                };
+                let frag = FragmentHeader { offset: word & 0xfff8, more: word & 1 != 0, ident: be32(buf, 4) };
                 fragment = Some(frag);
                 if frag.offset != 0 {
-                    return Ok(UpperLayer {
-                        protocol: buf[0],
-                        payload: &buf[8..],
-                        fragment,
-                        ext_headers: count + 1,
-                    });
+                    return Ok(UpperLayer { protocol: buf[0], payload: &buf[8..], fragment, ext_headers: count + 1 });
                 }
                 8
             }
             _ => {
-                return Ok(UpperLayer {
-                    protocol: next,
-                    payload: buf,
-                    fragment,
-                    ext_headers: count,
-                });
+                return Ok(UpperLayer { protocol: next, payload: buf, fragment, ext_headers: count });
             }
         };
         if count as usize >= MAX_EXT_HEADERS {

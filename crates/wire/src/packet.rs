@@ -59,13 +59,9 @@ pub enum Transport {
 impl Transport {
     pub fn ports(&self) -> Option<(u16, u16)> {
         match *self {
-            Transport::Tcp {
-                src_port, dst_port, ..
-            }
+            Transport::Tcp { src_port, dst_port, .. }
             | Transport::Udp { src_port, dst_port }
-            | Transport::PortsOnly {
-                src_port, dst_port, ..
-            } => Some((src_port, dst_port)),
+            | Transport::PortsOnly { src_port, dst_port, .. } => Some((src_port, dst_port)),
             _ => None,
         }
     }
@@ -178,11 +174,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
             Err(e) => d.fail(e),
         },
         LinkType::LinuxSll | LinkType::LinuxSll2 => {
-            let parsed = if link == LinkType::LinuxSll {
-                sll::parse_sll(frame)
-            } else {
-                sll::parse_sll2(frame)
-            };
+            let parsed = if link == LinkType::LinuxSll { sll::parse_sll(frame) } else { sll::parse_sll2(frame) };
             match parsed {
                 Ok(c) => {
                     let mut d = d;
@@ -217,12 +209,7 @@ fn decode_type_or_len<'a>(d: Decoded<'a>, tl: u16, rest: &'a [u8], depth: usize)
     decode_ethertype(d, tl, rest, depth)
 }
 
-fn decode_ethertype<'a>(
-    mut d: Decoded<'a>,
-    mut ty: u16,
-    mut rest: &'a [u8],
-    mut depth: usize,
-) -> Decoded<'a> {
+fn decode_ethertype<'a>(mut d: Decoded<'a>, mut ty: u16, mut rest: &'a [u8], mut depth: usize) -> Decoded<'a> {
     loop {
         if depth >= MAX_STACK {
             return d.fail(DecodeError::TooDeep(Layer::Vlan));
@@ -364,11 +351,7 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
             if !d.enter_tunnel(tunnel::Kind::IpInIp) {
                 return d;
             }
-            return if proto == protocol::IPIP {
-                decode_ipv4(d, buf)
-            } else {
-                decode_ipv6(d, buf)
-            };
+            return if proto == protocol::IPIP { decode_ipv4(d, buf) } else { decode_ipv6(d, buf) };
         }
         protocol::GRE => return decode_gre(d, buf),
         _ => {}
@@ -376,49 +359,29 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
     let result = match proto {
         protocol::TCP => tcp::Segment::new_checked(buf).map(|s| {
             d.payload = s.payload();
-            Transport::Tcp {
-                src_port: s.src_port(),
-                dst_port: s.dst_port(),
-                flags: s.flags(),
-            }
+            Transport::Tcp { src_port: s.src_port(), dst_port: s.dst_port(), flags: s.flags() }
         }),
         protocol::UDP => match udp::Datagram::new_checked(buf) {
             Ok(u) if u.dst_port() == tunnel::VXLAN_PORT => {
                 if let Ok(Some(inner)) = tunnel::parse_vxlan(u.payload()) {
-                    return if d.enter_tunnel(tunnel::Kind::Vxlan) {
-                        decode_ethernet(d, inner)
-                    } else {
-                        d
-                    };
+                    return if d.enter_tunnel(tunnel::Kind::Vxlan) { decode_ethernet(d, inner) } else { d };
                 }
                 d.payload = u.payload();
-                Ok(Transport::Udp {
-                    src_port: u.src_port(),
-                    dst_port: u.dst_port(),
-                })
+                Ok(Transport::Udp { src_port: u.src_port(), dst_port: u.dst_port() })
             }
             Ok(u) => {
                 d.payload = u.payload();
-                Ok(Transport::Udp {
-                    src_port: u.src_port(),
-                    dst_port: u.dst_port(),
-                })
+                Ok(Transport::Udp { src_port: u.src_port(), dst_port: u.dst_port() })
             }
             Err(e) => Err(e),
         },
         protocol::ICMP if !v6 => icmp::Message::new_checked(buf, Layer::Icmp).map(|m| {
             d.payload = m.payload();
-            Transport::Icmp {
-                icmp_type: m.msg_type(),
-                code: m.code(),
-            }
+            Transport::Icmp { icmp_type: m.msg_type(), code: m.code() }
         }),
         protocol::ICMPV6 if v6 => icmp::Message::new_checked(buf, Layer::Icmpv6).map(|m| {
             d.payload = m.payload();
-            Transport::Icmpv6 {
-                icmp_type: m.msg_type(),
-                code: m.code(),
-            }
+            Transport::Icmpv6 { icmp_type: m.msg_type(), code: m.code() }
         }),
         _ => Ok(Transport::None),
     };
@@ -449,17 +412,13 @@ fn decode_gre<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
         Err(e) => return d.fail(e),
     };
     match inner {
-        GreInner::Ethertype(0x6558, frame) if d.enter_tunnel(tunnel::Kind::Gre) => {
-            decode_ethernet(d, frame)
-        }
+        GreInner::Ethertype(0x6558, frame) if d.enter_tunnel(tunnel::Kind::Gre) => decode_ethernet(d, frame),
         GreInner::Ethertype(t @ (ethertype::IPV4 | ethertype::IPV6 | ethertype::MPLS_UC), rest)
             if d.enter_tunnel(tunnel::Kind::Gre) =>
         {
             decode_ethertype(d, t, rest, 0)
         }
-        GreInner::ErspanEthernet(frame) if d.enter_tunnel(tunnel::Kind::Erspan) => {
-            decode_ethernet(d, frame)
-        }
+        GreInner::ErspanEthernet(frame) if d.enter_tunnel(tunnel::Kind::Erspan) => decode_ethernet(d, frame),
         _ => d,
     }
 }

@@ -38,11 +38,7 @@ pub fn parse_sll(buf: &[u8]) -> Result<Cooked<'_>> {
         packet_type: be16(buf, 0),
         arphrd,
         src_mac: mac(be16(buf, 4), &buf[6..14]),
-        protocol: if arphrd == ARPHRD_NETLINK {
-            0
-        } else {
-            be16(buf, 14)
-        },
+        protocol: if arphrd == ARPHRD_NETLINK { 0 } else { be16(buf, 14) },
         payload: &buf[16..],
     })
 }
@@ -54,11 +50,7 @@ pub fn parse_sll2(buf: &[u8]) -> Result<Cooked<'_>> {
     }
     let arphrd = be16(buf, 8);
     Ok(Cooked {
-        protocol: if arphrd == ARPHRD_NETLINK {
-            0
-        } else {
-            be16(buf, 0)
-        },
+        protocol: if arphrd == ARPHRD_NETLINK { 0 } else { be16(buf, 0) },
         arphrd,
         packet_type: buf[10] as u16,
         src_mac: mac(buf[11] as u16, &buf[12..20]),

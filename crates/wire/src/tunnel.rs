@@ -63,18 +63,13 @@ pub fn parse_gre(buf: &[u8]) -> Result<GreInner<'_>> {
     match proto {
         // ERSPAN type II: 8-byte header. Type III: 12 bytes, plus an 8-byte
         // platform subheader when its O bit is set.
-        0x88be => rest
-            .get(8..)
-            .map(GreInner::ErspanEthernet)
-            .ok_or(DecodeError::Truncated(Layer::Gre)),
+        0x88be => rest.get(8..).map(GreInner::ErspanEthernet).ok_or(DecodeError::Truncated(Layer::Gre)),
         0x22eb => {
             let Some(h) = rest.get(..12) else {
                 return Err(DecodeError::Truncated(Layer::Gre));
             };
             let skip = if h[11] & 0x01 != 0 { 20 } else { 12 };
-            rest.get(skip..)
-                .map(GreInner::ErspanEthernet)
-                .ok_or(DecodeError::Truncated(Layer::Gre))
+            rest.get(skip..).map(GreInner::ErspanEthernet).ok_or(DecodeError::Truncated(Layer::Gre))
         }
         _ => Ok(GreInner::Ethertype(proto, rest)),
     }

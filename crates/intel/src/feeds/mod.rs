@@ -37,10 +37,7 @@ impl FeedFormat {
 
     /// Guesses the format from the first meaningful lines.
     pub fn detect(text: &str) -> FeedFormat {
-        let first = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'));
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
         match first {
             Some(l) if original_csv::looks_like(l) => FeedFormat::OriginalCsv,
             _ => FeedFormat::PlainList,
@@ -107,11 +104,7 @@ impl LineSink<'_> {
     }
 
     pub(crate) fn reject(&mut self, line: usize, reason: String) {
-        let e = FeedError {
-            file: self.report.feed.clone(),
-            line,
-            reason,
-        };
+        let e = FeedError { file: self.report.feed.clone(), line, reason };
         if self.strict && self.fatal.is_none() {
             self.fatal = Some(e.clone());
         }
@@ -128,11 +121,7 @@ impl LineSink<'_> {
 
 /// Reads one feed file into `builder`. Unreadable files are an error; bad
 /// lines are skipped and reported, or fatal with `strict`.
-pub fn load_feed(
-    path: &Path,
-    builder: &mut SetBuilder,
-    opts: LoadOptions,
-) -> Result<FeedReport, FeedError> {
+pub fn load_feed(path: &Path, builder: &mut SetBuilder, opts: LoadOptions) -> Result<FeedReport, FeedError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| FeedError {
         file: name.clone(),
@@ -144,36 +133,16 @@ pub fn load_feed(
 }
 
 /// Reads feed text (already in memory) named `name`.
-pub fn load_text(
-    name: &str,
-    text: &str,
-    builder: &mut SetBuilder,
-    opts: LoadOptions,
-) -> Result<FeedReport, FeedError> {
+pub fn load_text(name: &str, text: &str, builder: &mut SetBuilder, opts: LoadOptions) -> Result<FeedReport, FeedError> {
     let format = opts.format.unwrap_or_else(|| FeedFormat::detect(text));
-    let mut report = FeedReport {
-        feed: name.to_string(),
-        format,
-        loaded: 0,
-        skipped: 0,
-        errors: Vec::new(),
-    };
-    let mut sink = LineSink {
-        builder,
-        report: &mut report,
-        strict: opts.strict,
-        feed: Arc::from(name),
-        fatal: None,
-    };
+    let mut report = FeedReport { feed: name.to_string(), format, loaded: 0, skipped: 0, errors: Vec::new() };
+    let mut sink = LineSink { builder, report: &mut report, strict: opts.strict, feed: Arc::from(name), fatal: None };
     match format {
         FeedFormat::OriginalCsv => original_csv::read(text, &mut sink),
         FeedFormat::PlainList => plain::read(text, &mut sink),
     }
     if let Some(e) = sink.fatal.take() {
-        return Err(FeedError {
-            reason: format!("{} (strict mode: fix or remove the line)", e.reason),
-            ..e
-        });
+        return Err(FeedError { reason: format!("{} (strict mode: fix or remove the line)", e.reason), ..e });
     }
     Ok(report)
 }

@@ -18,8 +18,7 @@ pub(crate) fn looks_like(line: &str) -> bool {
         return false;
     };
     fields.len() == COLUMNS
-        && (IndicatorType::parse(&fields[1]).is_some()
-            || fields[1].trim().eq_ignore_ascii_case("type"))
+        && (IndicatorType::parse(&fields[1]).is_some() || fields[1].trim().eq_ignore_ascii_case("type"))
 }
 
 /// Splits one CSV line (RFC 4180 quoting, `""` escapes). None when a quote
@@ -83,10 +82,7 @@ fn normalize(kind: IndicatorType, value: &str) -> Result<String, String> {
             if is_hex(v, len) {
                 Ok(v.to_ascii_lowercase())
             } else {
-                Err(format!(
-                    "{v:?} is not a {} hash ({len} hex digits)",
-                    kind.name()
-                ))
+                Err(format!("{v:?} is not a {} hash ({len} hex digits)", kind.name()))
             }
         }
         IndicatorType::Domain => {
@@ -96,22 +92,13 @@ fn normalize(kind: IndicatorType, value: &str) -> Result<String, String> {
                 && d.split('.').all(|l| {
                     !l.is_empty()
                         && l.len() <= 63
-                        && l.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 });
-            if ok {
-                Ok(d)
-            } else {
-                Err(format!("{v:?} is not a domain name"))
-            }
+            if ok { Ok(d) } else { Err(format!("{v:?} is not a domain name")) }
         }
         IndicatorType::Email => match v.rsplit_once('@') {
-            Some((local, domain)) if !local.is_empty() && domain.contains('.') => {
-                Ok(v.to_ascii_lowercase())
-            }
-            _ => Err(format!(
-                "{v:?} is not an e-mail address (expected local@domain)"
-            )),
+            Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(v.to_ascii_lowercase()),
+            _ => Err(format!("{v:?} is not an e-mail address (expected local@domain)")),
         },
         IndicatorType::Url => {
             if v.contains(char::is_whitespace) {
@@ -145,10 +132,7 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
         if fields.len() != COLUMNS {
             sink.reject(
                 line,
-                format!(
-                    "expected {COLUMNS} columns (id,type,threat_type,ip,dns,value), found {}",
-                    fields.len()
-                ),
+                format!("expected {COLUMNS} columns (id,type,threat_type,ip,dns,value), found {}", fields.len()),
             );
             continue;
         }
@@ -159,7 +143,10 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
         let Some(kind) = IndicatorType::parse(f[1]) else {
             sink.reject(
                 line,
-                format!("unknown indicator type {:?} (expected one of ip, cidr, domain, url, email, md5, sha1, sha256)", f[1]),
+                format!(
+                    "unknown indicator type {:?} (expected one of ip, cidr, domain, url, email, md5, sha1, sha256)",
+                    f[1]
+                ),
             );
             continue;
         };
@@ -167,35 +154,25 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
             sink.reject(line, "empty id column".to_string());
             continue;
         }
-        let threat_type = (!f[2].is_empty()).then(|| {
-            threat_types
-                .entry(f[2].to_string())
-                .or_insert_with(|| Arc::from(f[2]))
-                .clone()
-        });
+        let threat_type =
+            (!f[2].is_empty()).then(|| threat_types.entry(f[2].to_string()).or_insert_with(|| Arc::from(f[2])).clone());
         let (value, key) = match kind {
             IndicatorType::Ip | IndicatorType::Cidr => {
-                let (col, v) = if f[3].is_empty() {
-                    ("value", f[5])
-                } else {
-                    ("ip", f[3])
-                };
+                let (col, v) = if f[3].is_empty() { ("value", f[5]) } else { ("ip", f[3]) };
                 if v.is_empty() {
-                    sink.reject(
-                        line,
-                        format!("{} row with empty ip and value columns", kind.name()),
-                    );
+                    sink.reject(line, format!("{} row with empty ip and value columns", kind.name()));
                     continue;
                 }
                 match IpKey::parse(v) {
                     Some(k) => (k.to_string(), Some(k)),
                     None => {
-                        let want = if kind == IndicatorType::Ip {
-                            "an IP address"
-                        } else {
-                            "a CIDR"
-                        };
-                        sink.reject(line, format!("{v:?} in column {col} is not {want} (e.g. 192.0.2.1, 198.51.100.0/24, 2001:db8::/32)"));
+                        let want = if kind == IndicatorType::Ip { "an IP address" } else { "a CIDR" };
+                        sink.reject(
+                            line,
+                            format!(
+                                "{v:?} in column {col} is not {want} (e.g. 192.0.2.1, 198.51.100.0/24, 2001:db8::/32)"
+                            ),
+                        );
                         continue;
                     }
                 }

@@ -35,7 +35,9 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
             }
             None => sink.reject(
                 line,
-                format!("{token:?} is not an IP address or CIDR (expected e.g. 192.0.2.1, 2001:db8::1 or 198.51.100.0/24)"),
+                format!(
+                    "{token:?} is not an IP address or CIDR (expected e.g. 192.0.2.1, 2001:db8::1 or 198.51.100.0/24)"
+                ),
             ),
         }
     }
