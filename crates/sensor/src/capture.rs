@@ -187,7 +187,7 @@ impl Context {
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                 self.interfaces.push(Interface {
                     link: LinkType::from_linktype(idb.linktype.0 as u32),
-                    resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                    resolution: ts_resolution(idb.if_tsresol).unwrap_or(1_000_000),
                     offset: idb.ts_offset(),
                 });
                 return Ok(None);
@@ -303,6 +303,14 @@ fn bad_block_length(data: &[u8], big_endian: bool) -> Option<String> {
     (!shb && len < 12).then(|| format!("pcapng block length {len} is below the 12-byte minimum"))
 }
 
+/// Units per second for an `if_tsresol` byte: 10^n, or 2^n with the top
+/// bit set. XXX: pcap-parser 0.17's `ts_resolution()` rejects every
+/// power-of-two value (it range-checks the byte before masking the flag).
+fn ts_resolution(tsresol: u8) -> Option<u64> {
+    let exp = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 != 0 { 1u64.checked_shl(exp) } else { 10u64.checked_pow(exp) }
+}
+
 /// pcapng timestamp: 64-bit count of `resolution` units plus `if_tsoffset`
 /// seconds.
 fn pcapng_ts(high: u32, low: u32, ifc: &Interface) -> (i64, u32) {
@@ -313,4 +321,22 @@ fn pcapng_ts(high: u32, low: u32, ifc: &Interface) -> (i64, u32) {
     let frac = units % res;
     let nsec = ((frac as u128) * 1_000_000_000 / res as u128) as u32;
     (sec, nsec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_resolutions() {
+        assert_eq!(ts_resolution(6), Some(1_000_000));
+        assert_eq!(ts_resolution(9), Some(1_000_000_000));
+        assert_eq!(ts_resolution(0x80 | 10), Some(1024));
+        assert_eq!(ts_resolution(0x80 | 63), Some(1 << 63));
+        assert_eq!(ts_resolution(20), None);
+        assert_eq!(ts_resolution(0x80 | 64), None);
+        let ifc = Interface { link: LinkType::Ethernet, resolution: 1024, offset: 0 };
+        // 2.5 s in 1/1024 s units.
+        assert_eq!(pcapng_ts(0, 2560, &ifc), (2, 500_000_000));
+    }
 }
