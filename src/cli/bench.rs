@@ -2,7 +2,7 @@
 
 use super::BenchArgs;
 use anyhow::Context;
-use sensor::bench::{PacketBenchConfig, packets};
+use sensor::bench::{PacketBenchConfig, Rate, packets};
 use sensor::synth;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -15,8 +15,14 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &a.write_corpus {
         return write_corpus(dir, &a);
     }
-    let cfg =
-        PacketBenchConfig { indicators: a.indicators, corpus: a.corpus, seconds: a.seconds, ..Default::default() };
+    anyhow::ensure!(a.trials > 0, "--trials must be at least 1");
+    let cfg = PacketBenchConfig {
+        indicators: a.indicators,
+        corpus: a.corpus,
+        seconds: a.seconds,
+        trials: a.trials,
+        ..Default::default()
+    };
     let r = packets(&cfg);
     println!("indicators loaded: {} in {:.2} s", r.indicators, r.load_seconds);
     println!(
@@ -25,19 +31,19 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         r.corpus_bytes,
         r.corpus_bytes / r.corpus_packets
     );
-    println!("baseline (read frame bytes): {:.0} packets/s", r.baseline_touch_pps);
+    let rate = |name: &str, r: Rate| {
+        println!("{name:<28} median {:>11.0} packets/s (min {:.0}, max {:.0})", r.median, r.min, r.max);
+    };
+    rate("baseline (read frame bytes):", r.baseline_touch);
+    rate("decode only:", r.decode);
+    rate("decode + match:", r.pipeline);
     println!(
-        "decode only:                 {:.0} packets/s ({:.2}x baseline time)",
-        r.decode_pps,
-        r.baseline_touch_pps / r.decode_pps
-    );
-    println!(
-        "decode + match:              {:.0} packets/s ({:.2}x decode-only time), {} hits per pass",
-        r.pipeline_pps,
-        r.decode_pps / r.pipeline_pps,
+        "time per packet: decode {:.2}x baseline, decode + match {:.2}x decode only; {} hits per pass",
+        r.baseline_touch.median / r.decode.median,
+        r.decode.median / r.pipeline.median,
         r.hits_per_pass
     );
-    println!("packets: {:.0} packets/s per core", r.pipeline_pps);
+    println!("packets: {:.0} packets/s per core", r.pipeline.median);
     Ok(ExitCode::SUCCESS)
 }
 

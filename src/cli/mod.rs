@@ -59,9 +59,12 @@ pub struct BenchArgs {
     /// Frames in the in-memory corpus.
     #[arg(long, default_value_t = 16_384)]
     pub corpus: usize,
-    /// Seconds per measurement.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds per phase, split over --trials measurements.
+    #[arg(long, default_value_t = 7.0)]
     pub seconds: f64,
+    /// Measurements per phase, interleaved; the median is reported.
+    #[arg(long, default_value_t = 7)]
+    pub trials: usize,
     /// Instead of measuring, write DIR/corpus.pcap (--capture-packets frames
     /// of the same traffic mix) and DIR/feed.csv (the same indicators), for
     /// comparing `replay` with other tools on one file.

@@ -13,6 +13,8 @@ pub struct PacketBenchConfig {
     pub corpus: usize,
     pub seconds: f64,
     pub hit_per_mille: u64,
+    /// Measurements per phase (the median is reported).
+    pub trials: usize,
     pub intel_seed: u64,
     pub corpus_seed: u64,
 }
@@ -22,8 +24,9 @@ impl Default for PacketBenchConfig {
         PacketBenchConfig {
             indicators: 1_500_000,
             corpus: 16_384,
-            seconds: 3.0,
+            seconds: 7.0,
             hit_per_mille: 10,
+            trials: 7,
             intel_seed: 0x5eed,
             corpus_seed: 0x00c0_ffee,
         }
@@ -37,26 +40,43 @@ pub struct PacketBenchResult {
     pub corpus_packets: usize,
     pub corpus_bytes: usize,
     /// Reading every frame's bytes (sum of first/last byte and length).
-    pub baseline_touch_pps: f64,
+    pub baseline_touch: Rate,
     /// wire::decode alone.
-    pub decode_pps: f64,
+    pub decode: Rate,
     /// decode + observe + match (the full pipeline).
-    pub pipeline_pps: f64,
+    pub pipeline: Rate,
     pub hits_per_pass: u64,
 }
 
-fn run_for<F: FnMut() -> u64>(seconds: f64, packets_per_pass: usize, mut pass: F) -> (f64, u64) {
-    // Warm up once, then run whole passes until the time is up.
-    let mut sink = pass();
+/// Throughput over several trials: on a shared machine one trial can land
+/// beside a noisy neighbour, so the median is the number to quote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rate {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Rate {
+    fn of(mut samples: Vec<f64>) -> Rate {
+        samples.sort_by(f64::total_cmp);
+        match samples.as_slice() {
+            [] => Rate::default(),
+            s => Rate { median: s[s.len() / 2], min: s[0], max: s[s.len() - 1] },
+        }
+    }
+}
+
+/// Runs whole passes for `seconds`; returns packets per second.
+fn timed<F: FnMut() -> u64>(seconds: f64, packets_per_pass: usize, pass: &mut F, sink: &mut u64) -> f64 {
     let start = Instant::now();
     let budget = Duration::from_secs_f64(seconds);
     let mut passes = 0u64;
-    while start.elapsed() < budget {
-        sink = sink.wrapping_add(pass());
+    while passes == 0 || start.elapsed() < budget {
+        *sink = sink.wrapping_add(pass());
         passes += 1;
     }
-    let secs = start.elapsed().as_secs_f64();
-    ((passes as f64 * packets_per_pass as f64) / secs, sink)
+    (passes as f64 * packets_per_pass as f64) / start.elapsed().as_secs_f64()
 }
 
 pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
@@ -68,25 +88,25 @@ pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
     let corpus = synth::synthetic_corpus(cfg.corpus, &listed, cfg.hit_per_mille, cfg.corpus_seed);
     let corpus_bytes = corpus.iter().map(Vec::len).sum();
 
-    let (baseline_touch_pps, s0) = run_for(cfg.seconds, corpus.len(), || {
+    let mut baseline = || {
         let mut acc = 0u64;
         for f in &corpus {
             let f = std::hint::black_box(f.as_slice());
             acc = acc.wrapping_add(f.len() as u64 + f[0] as u64 + f[f.len() - 1] as u64);
         }
         acc
-    });
-    let (decode_pps, s1) = run_for(cfg.seconds, corpus.len(), || {
+    };
+    let mut decode_only = || {
         let mut acc = 0u64;
         for f in &corpus {
             let d = wire::decode(LinkType::Ethernet, std::hint::black_box(f));
             acc = acc.wrapping_add(d.transport.ports().map_or(0, |p| p.0 as u64) + d.payload.len() as u64);
         }
         acc
-    });
+    };
     let mut pipeline = Pipeline::new(set);
     let mut hits_per_pass = 0;
-    let (pipeline_pps, s2) = run_for(cfg.seconds, corpus.len(), || {
+    let mut full = || {
         let mut hits = 0u64;
         for f in &corpus {
             let (_, h) = pipeline.process(LinkType::Ethernet, std::hint::black_box(f));
@@ -94,16 +114,26 @@ pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
         }
         hits_per_pass = hits;
         hits
-    });
-    std::hint::black_box((s0, s1, s2));
+    };
+    // Warm every path once, then interleave the three measurements so drift
+    // on the machine affects them alike.
+    let mut sink = baseline().wrapping_add(decode_only()).wrapping_add(full());
+    let per_trial = cfg.seconds / cfg.trials.max(1) as f64;
+    let (mut b, mut d, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..cfg.trials.max(1) {
+        b.push(timed(per_trial, corpus.len(), &mut baseline, &mut sink));
+        d.push(timed(per_trial, corpus.len(), &mut decode_only, &mut sink));
+        p.push(timed(per_trial, corpus.len(), &mut full, &mut sink));
+    }
+    std::hint::black_box(sink);
     PacketBenchResult {
         indicators: cfg.indicators,
         load_seconds,
         corpus_packets: corpus.len(),
         corpus_bytes,
-        baseline_touch_pps,
-        decode_pps,
-        pipeline_pps,
+        baseline_touch: Rate::of(b),
+        decode: Rate::of(d),
+        pipeline: Rate::of(p),
         hits_per_pass,
     }
 }
