@@ -10,7 +10,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sdn-sensor/target}"
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
 if [ -f fuzz/Cargo.toml ]; then
     CARGO_TARGET_DIR="$CARGO_TARGET_DIR/fuzz" cargo check --manifest-path fuzz/Cargo.toml --locked --bins
 fi
+# One closing line for the whole suite (cargo's last line is a doc-test
+# binary that may hold no tests).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' "$log"
