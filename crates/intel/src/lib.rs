@@ -4,11 +4,16 @@
 //! The set knows no protocol: callers ask "is this address listed?" and get
 //! back the indicators behind the most specific entry that covers it.
 
+pub mod allow;
 pub mod feeds;
+pub mod ipkey;
 pub mod lpm;
 pub mod model;
+pub mod normalize;
+mod presence;
 pub mod set;
 
+pub use allow::{AllowBuilder, AllowEntry, AllowKind, Allowlist};
 pub use feeds::{FeedError, FeedFormat, FeedReport, LoadOptions, load_feed, load_feeds};
 pub use model::{Indicator, IndicatorId, IndicatorType};
-pub use set::{IndicatorSet, SetBuilder};
+pub use set::{DomainMatch, IndicatorSet, IpKey, SetBuilder};

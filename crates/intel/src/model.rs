@@ -64,4 +64,26 @@ pub struct Indicator {
     pub feed: Arc<str>,
     /// 0–100 when the feed says.
     pub confidence: Option<u8>,
+    /// For `ip` indicators written `address:port`: only that port matches.
+    pub port: Option<u16>,
+    /// First / last seen, as the feed wrote them.
+    pub first_seen: Option<Box<str>>,
+    pub last_seen: Option<Box<str>>,
+}
+
+impl Indicator {
+    /// An indicator with only the required fields set.
+    pub fn new(id: impl Into<Box<str>>, kind: IndicatorType, value: impl Into<Box<str>>, feed: &Arc<str>) -> Self {
+        Indicator {
+            id: id.into(),
+            kind,
+            value: value.into(),
+            threat_type: None,
+            feed: Arc::clone(feed),
+            confidence: None,
+            port: None,
+            first_seen: None,
+            last_seen: None,
+        }
+    }
 }

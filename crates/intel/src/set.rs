@@ -1,7 +1,12 @@
 //! The compiled, immutable indicator set.
 
+use crate::allow::{AllowBuilder, Allowlist};
+pub use crate::ipkey::IpKey;
+use crate::ipkey::addr_key;
 use crate::lpm::Lpm;
 use crate::model::{Indicator, IndicatorId, IndicatorType};
+use crate::normalize;
+use crate::presence::Presence;
 use core::net::IpAddr;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
@@ -24,60 +29,20 @@ pub struct SetBuilder {
     exact_v6: Vec<(u128, IndicatorId)>,
     cidr_v4: Vec<(u32, u8, IndicatorId)>,
     cidr_v6: Vec<(u128, u8, IndicatorId)>,
+    ip_ports: Vec<((u128, u16), IndicatorId)>,
+    /// Domains, URLs, e-mails and hashes by their normalized value.
+    texts: [Vec<(Box<str>, IndicatorId)>; 4],
+    allow: AllowBuilder,
 }
 
-/// A parsed address or prefix as indicators carry them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IpKey {
-    V4(u32, u8),
-    V6(u128, u8),
-}
-
-impl IpKey {
-    /// Parses `192.0.2.1`, `192.0.2.0/24`, `2001:db8::/32`. Host bits set
-    /// in a prefix are masked off (what ipset and Zeek do).
-    pub fn parse(s: &str) -> Option<IpKey> {
-        let s = s.trim();
-        let (addr, len) = match s.split_once('/') {
-            Some((a, l)) => {
-                if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                (a, Some(l.parse::<u8>().ok()?))
-            }
-            None => (s, None),
-        };
-        // Brackets appear around IPv6 in some feeds.
-        let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
-        match addr.parse::<IpAddr>().ok()? {
-            IpAddr::V4(a) => {
-                let len = len.unwrap_or(32);
-                (len <= 32).then(|| IpKey::V4(crate::lpm::Key::mask(u32::from(a), len), len))
-            }
-            IpAddr::V6(a) => {
-                let len = len.unwrap_or(128);
-                // An IPv4-mapped address is the IPv4 address.
-                if let Some(v4) = a.to_ipv4_mapped().filter(|_| len == 128) {
-                    return Some(IpKey::V4(u32::from(v4), 32));
-                }
-                (len <= 128).then(|| IpKey::V6(crate::lpm::Key::mask(u128::from(a), len), len))
-            }
-        }
-    }
-
-    pub fn is_host(&self) -> bool {
-        matches!(self, IpKey::V4(_, 32) | IpKey::V6(_, 128))
-    }
-}
-
-impl core::fmt::Display for IpKey {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            IpKey::V4(a, 32) => write!(f, "{}", core::net::Ipv4Addr::from(a)),
-            IpKey::V4(a, l) => write!(f, "{}/{l}", core::net::Ipv4Addr::from(a)),
-            IpKey::V6(a, 128) => write!(f, "{}", core::net::Ipv6Addr::from(a)),
-            IpKey::V6(a, l) => write!(f, "{}/{l}", core::net::Ipv6Addr::from(a)),
-        }
+/// The text tables, by indicator type.
+fn text_table(kind: IndicatorType) -> Option<usize> {
+    match kind {
+        IndicatorType::Domain => Some(0),
+        IndicatorType::Url => Some(1),
+        IndicatorType::Email => Some(2),
+        IndicatorType::Md5 | IndicatorType::Sha1 | IndicatorType::Sha256 => Some(3),
+        IndicatorType::Ip | IndicatorType::Cidr => None,
     }
 }
 
@@ -86,20 +51,35 @@ impl SetBuilder {
         SetBuilder::default()
     }
 
-    /// Adds an indicator whose value has already been validated. IP and CIDR
-    /// values go to the address tables; an `ip` value that is a prefix (or a
-    /// `cidr` that is a single host) is filed by what it is, not by its label.
-    pub fn add(&mut self, indicator: Indicator, key: Option<IpKey>) -> IndicatorId {
+    /// Adds an indicator whose value is already normalized (the feed
+    /// readers do that). IP and CIDR values go to the address tables by what
+    /// they are, not by their label (an `ip` row holding a prefix is a
+    /// prefix); an address with `port` matches only that port.
+    pub fn add(&mut self, indicator: Indicator) -> IndicatorId {
         let id = self.indicators.len() as IndicatorId;
-        match key {
-            Some(IpKey::V4(a, 32)) => self.exact_v4.push((a, id)),
-            Some(IpKey::V6(a, 128)) => self.exact_v6.push((a, id)),
-            Some(IpKey::V4(a, l)) => self.cidr_v4.push((a, l, id)),
-            Some(IpKey::V6(a, l)) => self.cidr_v6.push((a, l, id)),
-            None => {}
+        match text_table(indicator.kind) {
+            Some(t) => self.texts[t].push((indicator.value.clone(), id)),
+            None => match (IpKey::parse(&indicator.value), indicator.port) {
+                (Some(IpKey::V4(a, 32)), Some(p)) => {
+                    self.ip_ports.push(((addr_key(IpAddr::from(core::net::Ipv4Addr::from(a))), p), id))
+                }
+                (Some(IpKey::V6(a, 128)), Some(p)) => {
+                    self.ip_ports.push(((addr_key(IpAddr::from(core::net::Ipv6Addr::from(a))), p), id))
+                }
+                (Some(IpKey::V4(a, 32)), None) => self.exact_v4.push((a, id)),
+                (Some(IpKey::V6(a, 128)), None) => self.exact_v6.push((a, id)),
+                (Some(IpKey::V4(a, l)), _) => self.cidr_v4.push((a, l, id)),
+                (Some(IpKey::V6(a, l)), _) => self.cidr_v6.push((a, l, id)),
+                (None, _) => {}
+            },
         }
         self.indicators.push(indicator);
         id
+    }
+
+    /// Values that must never hit (see [`Allowlist`]).
+    pub fn allow_mut(&mut self) -> &mut AllowBuilder {
+        &mut self.allow
     }
 
     pub fn len(&self) -> usize {
@@ -121,6 +101,9 @@ impl SetBuilder {
         let exact_v6 = group_exact(self.exact_v6, &mut members, &mut groups);
         let cidr_v4 = Lpm::build(group_prefixes(self.cidr_v4, &mut members, &mut groups));
         let cidr_v6 = Lpm::build(group_prefixes(self.cidr_v6, &mut members, &mut groups));
+        let ip_ports = group_exact(self.ip_ports, &mut members, &mut groups);
+        let [d, u, e, h] = self.texts;
+        let texts = [d, u, e, h].map(|t| group_exact(t, &mut members, &mut groups));
         members.shrink_to_fit();
         groups.shrink_to_fit();
         let mut counts = [0usize; 8];
@@ -137,6 +120,9 @@ impl SetBuilder {
             exact_v6,
             cidr_v4,
             cidr_v6,
+            ip_ports,
+            texts,
+            allow: self.allow.build(),
             counts,
         }
     }
@@ -149,7 +135,7 @@ fn push_group(ids: impl Iterator<Item = IndicatorId>, members: &mut Vec<Indicato
     (groups.len() - 1) as u32
 }
 
-fn group_exact<K: Copy + Ord + core::hash::Hash + Eq>(
+fn group_exact<K: Clone + Ord + core::hash::Hash + Eq>(
     mut entries: Vec<(K, IndicatorId)>,
     members: &mut Vec<IndicatorId>,
     groups: &mut Vec<Group>,
@@ -158,7 +144,7 @@ fn group_exact<K: Copy + Ord + core::hash::Hash + Eq>(
     let mut map = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
     for run in entries.chunk_by(|a, b| a.0 == b.0) {
         let g = push_group(run.iter().map(|e| e.1), members, groups);
-        map.insert(run[0].0, g);
+        map.insert(run[0].0.clone(), g);
     }
     map
 }
@@ -173,47 +159,6 @@ fn group_prefixes<K: Copy + Ord>(
         .chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
         .map(|run| (run[0].0, run[0].1, push_group(run.iter().map(|e| e.2), members, groups)))
         .collect()
-}
-
-/// One bit per IPv4 /24 (2 MiB): "is any exact IPv4 indicator in this /24?"
-/// Most traffic is not listed, and this answer fits in cache where the hash
-/// map (tens of MiB at millions of entries) does not.
-#[derive(Debug, Clone)]
-struct Presence {
-    bits: Vec<u64>,
-}
-
-impl Presence {
-    const BITS: u32 = 24;
-
-    fn new() -> Self {
-        Presence { bits: vec![0; 1 << (Self::BITS - 6)] }
-    }
-
-    #[inline]
-    fn slot(key: u32) -> (usize, u64) {
-        let k = (key >> (32 - Self::BITS)) as usize;
-        (k >> 6, 1u64 << (k & 63))
-    }
-
-    fn insert(&mut self, key: u32) {
-        let (w, b) = Self::slot(key);
-        self.bits[w] |= b;
-    }
-
-    #[inline]
-    fn may_contain(&self, key: u32) -> bool {
-        let (w, b) = Self::slot(key);
-        self.bits[w] & b != 0
-    }
-
-    /// The key for an IPv6 address: a hash of its top 64 bits (the /64),
-    /// folded to 32 bits.
-    #[inline]
-    fn v6_key(a: u128) -> u32 {
-        let h = ((a >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (h >> 32) as u32
-    }
 }
 
 /// Where an address matched.
@@ -236,7 +181,18 @@ pub struct IndicatorSet {
     exact_v6: FastMap<u128, u32>,
     cidr_v4: Lpm<u32>,
     cidr_v6: Lpm<u128>,
+    ip_ports: FastMap<(u128, u16), u32>,
+    texts: [FastMap<Box<str>, u32>; 4],
+    allow: Allowlist,
     counts: [usize; 8],
+}
+
+/// A domain match: the indicators of the most specific listed suffix.
+#[derive(Debug, Clone, Copy)]
+pub struct DomainMatch<'a> {
+    pub ids: &'a [IndicatorId],
+    /// The listed suffix that matched (normalized).
+    pub matched: &'a str,
 }
 
 impl Default for IndicatorSet {
@@ -305,6 +261,64 @@ impl IndicatorSet {
             None => (&[], IpMatchKind::Prefix),
         }
     }
+
+    /// Indicators listing exactly this address and port.
+    #[inline]
+    pub fn match_ip_port(&self, addr: IpAddr, port: u16) -> &[IndicatorId] {
+        if self.ip_ports.is_empty() {
+            return &[];
+        }
+        let addr = match addr {
+            IpAddr::V6(a) => a.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 => v4,
+        };
+        self.ip_ports.get(&(addr_key(addr), port)).map_or(&[], |&g| self.members(g))
+    }
+
+    fn text(&self, table: usize, key: &str) -> &[IndicatorId] {
+        self.texts[table].get(key).map_or(&[], |&g| self.members(g))
+    }
+
+    /// The most specific listed domain that `name` is or is below (label
+    /// boundaries only: `evil.example` covers `a.evil.example`, never
+    /// `notevil.example`). `name` must be normalized (lower case, no
+    /// trailing dot).
+    pub fn match_domain<'a>(&'a self, name: &'a str) -> Option<DomainMatch<'a>> {
+        if self.texts[0].is_empty() {
+            return None;
+        }
+        let mut rest = name;
+        loop {
+            if let Some((k, &g)) = self.texts[0].get_key_value(rest) {
+                return Some(DomainMatch { ids: self.members(g), matched: k });
+            }
+            rest = rest.split_once('.')?.1;
+        }
+    }
+
+    /// Indicators for a URL: its normalized form with its scheme, and for
+    /// http/https also the scheme-less form Zeek and Maltrail write.
+    pub fn match_url(&self, url: &normalize::Url) -> Vec<IndicatorId> {
+        let mut out = self.text(1, &url.key()).to_vec();
+        if url.scheme.as_deref().is_none_or(|s| s == "http" || s == "https") {
+            out.extend_from_slice(self.text(1, &url.rest));
+        }
+        out
+    }
+
+    /// Indicators for a normalized e-mail address.
+    pub fn match_email(&self, addr: &str) -> &[IndicatorId] {
+        self.text(2, addr)
+    }
+
+    /// Indicators for a lower-case hex digest.
+    pub fn match_hash(&self, digest: &str) -> &[IndicatorId] {
+        self.text(3, digest)
+    }
+
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allow
+    }
 }
 
 #[cfg(test)]
@@ -313,14 +327,7 @@ mod tests {
     use std::sync::Arc;
 
     fn ind(id: &str, kind: IndicatorType, value: &str) -> Indicator {
-        Indicator {
-            id: id.into(),
-            kind,
-            value: value.into(),
-            threat_type: None,
-            feed: Arc::from("t"),
-            confidence: None,
-        }
+        Indicator::new(id, kind, value, &Arc::from("t"))
     }
 
     #[test]
@@ -344,7 +351,7 @@ mod tests {
             [("a", "10.0.0.0/8"), ("b", "10.1.0.0/16"), ("c", "10.1.2.3"), ("d", "10.1.2.3"), ("e", "2001:db8::/32")]
         {
             let k = IpKey::parse(v).unwrap();
-            b.add(ind(id, if k.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr }, v), Some(k));
+            b.add(ind(id, if k.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr }, &k.to_string()));
         }
         let set = b.build();
         let names = |addr: &str| -> Vec<&str> {

@@ -55,7 +55,7 @@ fn bad_rows_are_reported_with_line_numbers_and_skipped() {
     assert_eq!(lines, [2, 3, 5, 6, 7, 8]);
     assert_eq!(
         r.errors[0].to_string(),
-        "feed.csv:2: \"not-an-ip\" in column ip is not an IP address (e.g. 192.0.2.1, 198.51.100.0/24, 2001:db8::/32)"
+        "feed.csv:2: \"not-an-ip\" is not an IP address (e.g. 192.0.2.1, 2001:db8::1, 192.0.2.1:443) in column ip"
     );
     assert!(r.errors[3].reason.contains("unterminated quoted field"));
     assert_eq!(ids(&set, "192.0.2.7"), ["7"]);

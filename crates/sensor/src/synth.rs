@@ -155,15 +155,9 @@ pub fn synthetic_intel(total: usize, seed: u64) -> SyntheticIntel {
                 IpKey::V6(a, _) => IpAddr::from(core::net::Ipv6Addr::from(a)),
             });
         }
-        let indicator = Indicator {
-            id: format!("s{i}").into(),
-            kind: kind_of(&key),
-            value: key.to_string().into(),
-            threat_type: Some(threat.clone()),
-            feed: feed.clone(),
-            confidence: None,
-        };
-        builder.add(indicator, Some(key));
+        let mut indicator = Indicator::new(format!("s{i}"), kind_of(&key), key.to_string(), &feed);
+        indicator.threat_type = Some(threat.clone());
+        builder.add(indicator);
     }
     SyntheticIntel { builder, listed }
 }

@@ -1,44 +1,24 @@
-//! Plain lists: one IP address or CIDR per line. `#` starts a comment
-//! (whole-line or trailing, as in Maltrail's `CIDR # note`); anything after
-//! the first whitespace is ignored (IPsum's `IP<TAB>count`).
+//! One value per line: plain IP/CIDR lists, IPsum (`IP<TAB>count`),
+//! Maltrail trails (IP, IP:port, domain, scheme-less URL). `#` starts a
+//! comment, whole-line or trailing (`CIDR # note`); anything after the
+//! first whitespace is ignored. Maltrail files are named after the threat
+//! (`malware/lokibot.txt`), so the file stem becomes the threat type.
 
-use super::LineSink;
-use crate::model::{Indicator, IndicatorType};
-use crate::set::IpKey;
+use super::{LineSink, Meta, value};
 
 pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
+    let feed = sink.feed.clone();
+    let stem = std::path::Path::new(&*feed).file_stem().and_then(|s| s.to_str()).map(str::to_string);
+    let meta = Meta { threat_type: stem.as_deref(), ..Meta::default() };
     for (i, raw) in text.lines().enumerate() {
         if sink.failed() {
             return;
         }
-        let line = i + 1;
         let content = raw.split('#').next().unwrap_or("").trim();
-        if content.is_empty() {
-            continue;
-        }
-        let token = content.split_whitespace().next().unwrap_or(content);
-        match IpKey::parse(token) {
-            Some(key) => {
-                let kind = if key.is_host() { IndicatorType::Ip } else { IndicatorType::Cidr };
-                let value: Box<str> = key.to_string().into();
-                sink.accept(
-                    Indicator {
-                        id: value.clone(),
-                        kind,
-                        value,
-                        threat_type: None,
-                        feed: sink.feed.clone(),
-                        confidence: None,
-                    },
-                    Some(key),
-                );
-            }
-            None => sink.reject(
-                line,
-                format!(
-                    "{token:?} is not an IP address or CIDR (expected e.g. 192.0.2.1, 2001:db8::1 or 198.51.100.0/24)"
-                ),
-            ),
+        let Some(token) = content.split_whitespace().next() else { continue };
+        match value::guess(token) {
+            Ok(p) => sink.accept(None, p, &meta),
+            Err(e) => sink.reject(i + 1, e),
         }
     }
 }
