@@ -1,6 +1,7 @@
 //! Subcommands.
 
 mod bench;
+mod intel;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,33 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Throughput benchmarks; the last stdout line is `SUITE: N UNIT/s per core`.
     Bench(BenchArgs),
+    /// Inspect indicator feeds: check values, per-feed statistics, convert to CSV.
+    Intel(IntelArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IntelArgs {
+    #[command(subcommand)]
+    pub command: IntelCommand,
+    /// Feeds and allowlists (format detected from content).
+    #[arg(long = "intel", value_name = "FEED", num_args = 1.., global = true)]
+    pub intel: Vec<PathBuf>,
+    /// Treat a bad feed line as fatal instead of skipping it.
+    #[arg(long, global = true)]
+    pub strict_intel: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntelCommand {
+    /// One JSON line per value: verdict (hit, suppressed, none), the matching indicators and the allowlist entries that suppress them.
+    Check {
+        #[arg(required = true, value_name = "VALUE")]
+        values: Vec<String>,
+    },
+    /// One JSON line per feed (format, indicators by type, allowlist entries, bad and unsupported lines) and a total.
+    Stats,
+    /// Write the normalized indicator set as CSV (id,type,threat_type,ip,dns,value,feed,confidence,port).
+    Convert,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,5 +107,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(a) => replay::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Intel(a) => intel::run(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

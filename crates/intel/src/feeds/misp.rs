@@ -13,7 +13,7 @@ use crate::model::IndicatorType;
 /// (`domain|ip`, `filename|md5`, `ip-dst|port`) yield each usable part.
 fn attribute(sink: &mut LineSink<'_>, line: usize, uuid: &str, ty: &str, value: &str, meta: &Meta<'_>) {
     let simple = |t: &str| match t {
-        "ip-src" | "ip-dst" => Some(IndicatorType::Ip),
+        "ip-src" | "ip-dst" | "ip" => Some(IndicatorType::Ip),
         "domain" | "hostname" => Some(IndicatorType::Domain),
         "url" | "uri" => Some(IndicatorType::Url),
         "email" | "email-src" | "email-dst" | "email-reply-to" => Some(IndicatorType::Email),

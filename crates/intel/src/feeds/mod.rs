@@ -202,6 +202,8 @@ pub struct FeedReport {
     pub feed: String,
     pub format: FeedFormat,
     pub loaded: usize,
+    /// Indicators loaded per type (indexed by `IndicatorType as usize`).
+    pub by_type: [usize; 8],
     /// Allowlist entries loaded (warninglists).
     pub allowlisted: usize,
     /// Bad lines skipped (each listed in `errors`, up to MAX_LISTED_ERRORS).
@@ -262,6 +264,7 @@ impl LineSink<'_> {
         ind.port = p.port;
         ind.first_seen = meta.first_seen.map(str::trim).filter(|s| !s.is_empty()).map(Into::into);
         ind.last_seen = meta.last_seen.map(str::trim).filter(|s| !s.is_empty()).map(Into::into);
+        self.report.by_type[ind.kind as usize] += 1;
         self.builder.add(ind);
         self.report.loaded += 1;
     }
@@ -327,6 +330,7 @@ pub fn load_text(name: &str, text: &str, builder: &mut SetBuilder, opts: LoadOpt
         feed: name.to_string(),
         format,
         loaded: 0,
+        by_type: [0; 8],
         allowlisted: 0,
         skipped: 0,
         unsupported: 0,

@@ -16,6 +16,11 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
         }
         let content = raw.split('#').next().unwrap_or("").trim();
         let Some(token) = content.split_whitespace().next() else { continue };
+        if token.starts_with('/') {
+            // Maltrail's path-only trails match any host's request path.
+            sink.unsupported(i + 1, format!("path-only trail {token:?} is not matched yet (skipped)"));
+            continue;
+        }
         match value::guess(token) {
             Ok(p) => sink.accept(None, p, &meta),
             Err(e) => sink.reject(i + 1, e),
