@@ -1,11 +1,9 @@
 //! `sdn-sensor intel check | stats | convert`.
 
 use super::{IntelArgs, IntelCommand};
-use intel::normalize;
 use intel::{IndicatorId, IndicatorSet, IndicatorType, LoadOptions, load_feeds};
 use serde_json::{Value, json};
 use std::io::{self, BufWriter, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
 
 pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
@@ -84,64 +82,17 @@ fn indicator_json(set: &IndicatorSet, id: IndicatorId) -> Value {
 
 /// One verdict line for a value typed on the command line.
 fn check(set: &IndicatorSet, raw: &str) -> Value {
-    let allow = set.allowlist();
-    let (kind, normalized, ids, allowed): (&str, String, Vec<IndicatorId>, Option<&intel::AllowEntry>) = if let Ok(
-        addr,
-    ) =
-        raw.trim().parse::<IpAddr>()
-    {
-        let ids = set.match_ip(addr).0.to_vec();
-        ("ip", addr.to_string(), ids, allow.allows_ip(addr))
-    } else if let Some((addr, port)) = intel::ipkey::parse_ip_port(raw) {
-        let mut ids = set.match_ip_port(addr, port).to_vec();
-        ids.extend_from_slice(set.match_ip(addr).0);
-        ("ip", format!("{addr}:{port}"), ids, allow.allows_ip(addr))
-    } else if let Some((_, h)) = normalize::hash(raw) {
-        let ids = set.match_hash(&h).to_vec();
-        let a = allow.allows_text(&h);
-        ("hash", h, ids, a)
-    } else if raw.contains('@') && !raw.contains('/') {
-        match normalize::email(raw) {
-            Some(e) => {
-                let ids = set.match_email(&e).to_vec();
-                let a = allow.allows_text(&e);
-                ("email", e, ids, a)
-            }
-            None => return json!({"value": raw, "verdict": "invalid", "reason": "not an e-mail address"}),
+    match set.check(raw) {
+        Ok(v) => {
+            let matches: Vec<Value> = v.matches.iter().map(|&id| indicator_json(set, id)).collect();
+            let suppressed_by: Vec<Value> = v
+                .suppressed_by
+                .map(|e| json!({"list": &*e.list, "type": e.kind.name(), "value": &*e.value}))
+                .into_iter()
+                .collect();
+            json!({"value": raw, "type": v.kind.name(), "normalized": v.normalized, "verdict": v.name(),
+                   "matches": matches, "suppressed_by": suppressed_by})
         }
-    } else if raw.contains("://") || raw.contains('/') {
-        match normalize::url(raw) {
-            Some(u) => {
-                let ids = set.match_url(&u);
-                let a = allow.allows_url(&u.key(), u.host());
-                ("url", u.key(), ids, a)
-            }
-            None => return json!({"value": raw, "verdict": "invalid", "reason": "not a URL"}),
-        }
-    } else {
-        match normalize::domain(raw) {
-            Some(d) => {
-                let (ids, a) = match set.match_domain(&d) {
-                    Some(m) => (m.ids.to_vec(), allow.allows_domain(&d, m.matched)),
-                    None => (Vec::new(), None),
-                };
-                ("domain", d, ids, a)
-            }
-            None => {
-                return json!({"value": raw, "verdict": "invalid", "reason": "not an IP, URL, e-mail, hash or domain"});
-            }
-        }
-    };
-    let matches: Vec<Value> = ids.iter().map(|&id| indicator_json(set, id)).collect();
-    let verdict = match (matches.is_empty(), allowed) {
-        (true, _) => "none",
-        (false, Some(_)) => "suppressed",
-        (false, None) => "hit",
-    };
-    let suppressed_by: Vec<Value> = allowed
-        .filter(|_| !matches.is_empty())
-        .map(|e| json!({"list": &*e.list, "type": e.kind.name(), "value": &*e.value}))
-        .into_iter()
-        .collect();
-    json!({"value": raw, "type": kind, "normalized": normalized, "verdict": verdict, "matches": matches, "suppressed_by": suppressed_by})
+        Err(reason) => json!({"value": raw, "verdict": "invalid", "reason": reason}),
+    }
 }

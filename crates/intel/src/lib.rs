@@ -5,6 +5,7 @@
 //! back the indicators behind the most specific entry that covers it.
 
 pub mod allow;
+pub mod check;
 pub mod feeds;
 pub mod ipkey;
 pub mod lpm;
@@ -14,6 +15,7 @@ mod presence;
 pub mod set;
 
 pub use allow::{AllowBuilder, AllowEntry, AllowKind, Allowlist};
+pub use check::{ValueKind, Verdict};
 pub use feeds::{FeedError, FeedFormat, FeedReport, LoadOptions, load_feed, load_feeds};
 pub use model::{Indicator, IndicatorId, IndicatorType};
 pub use set::{DomainMatch, IndicatorSet, IpKey, SetBuilder};

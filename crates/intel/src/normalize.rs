@@ -16,7 +16,10 @@ pub fn domain(s: &str) -> Option<String> {
         return None;
     }
     let ok = d.split('.').all(|l| {
-        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '*')
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '*')
+            && (l == "*" || l.chars().any(char::is_alphanumeric))
     });
     ok.then(|| d.to_lowercase())
 }
