@@ -119,7 +119,7 @@ fn replay_reports_exactly_the_listed_addresses() {
         assert!(hit.is_some_and(|l| l.contains(what)), "no warning for line {line} ({what}) in:\n{stderr}");
     }
     assert!(stderr.contains("intel: 5 indicators from 1 feed(s), 6 bad line(s) skipped"), "{stderr}");
-    assert!(stderr.contains("hits: 10 in 7 packets; events written: 10"), "{stderr}");
+    assert!(stderr.contains("hits: 10 in 7 packets, 0 suppressed by allowlists; events written: 10"), "{stderr}");
     assert!(stderr.contains("link types: null 14, ethernet 2, raw 1, linux_sll 3, ipv6 1"), "{stderr}");
 }
 

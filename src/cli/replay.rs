@@ -113,7 +113,10 @@ fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
         if errors.is_empty() { String::new() } else { format!(" ({})", errors.join(", ")) }
     );
     eprintln!("  non-IP frames: {}, non-first fragments: {}, tunneled: {}", c.non_ip, c.fragments, c.tunneled);
-    eprintln!("  hits: {} in {} packets; events written: {events}", c.hits, c.packets_with_hits);
+    eprintln!(
+        "  hits: {} in {} packets, {} suppressed by allowlists; events written: {events}",
+        c.hits, c.packets_with_hits, c.suppressed
+    );
 }
 
 fn hostname() -> String {

@@ -12,6 +12,7 @@ pub mod lpm;
 pub mod model;
 pub mod normalize;
 mod presence;
+pub mod reload;
 pub mod set;
 
 pub use allow::{AllowBuilder, AllowEntry, AllowKind, Allowlist};

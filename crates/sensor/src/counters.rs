@@ -35,6 +35,10 @@ pub struct Counters {
     /// Packets with at least one hit, and hits in total.
     pub packets_with_hits: u64,
     pub hits: u64,
+    /// Matches silenced by an allowlist entry.
+    pub suppressed: u64,
+    /// Indicator sets picked up after a reload.
+    pub reloads: u64,
 }
 
 impl Counters {
@@ -98,5 +102,7 @@ impl Counters {
         self.tunneled += o.tunneled;
         self.packets_with_hits += o.packets_with_hits;
         self.hits += o.hits;
+        self.suppressed += o.suppressed;
+        self.reloads += o.reloads;
     }
 }

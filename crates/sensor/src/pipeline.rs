@@ -4,6 +4,7 @@
 use crate::counters::Counters;
 use crate::observe::{self, Observation};
 use core::net::IpAddr;
+use intel::reload::SharedSet;
 use intel::{IndicatorId, IndicatorSet};
 use std::sync::Arc;
 use wire::{Decoded, Fragment, LinkType};
@@ -18,13 +19,24 @@ pub struct Hit {
 
 pub struct Pipeline {
     set: Arc<IndicatorSet>,
+    /// Where a reloadable set comes from, and the generation held.
+    source: Option<(Arc<SharedSet>, u64)>,
     pub counters: Counters,
     hits: Vec<Hit>,
 }
 
 impl Pipeline {
     pub fn new(set: Arc<IndicatorSet>) -> Self {
-        Pipeline { set, counters: Counters::default(), hits: Vec::with_capacity(16) }
+        Pipeline { set, source: None, counters: Counters::default(), hits: Vec::with_capacity(16) }
+    }
+
+    /// A pipeline that picks up each new set the reloader installs, between
+    /// packets (a packet is always matched against one complete set).
+    pub fn with_shared(shared: Arc<SharedSet>) -> Self {
+        let generation = shared.generation();
+        let mut p = Pipeline::new(shared.load());
+        p.source = Some((shared, generation));
+        p
     }
 
     pub fn set(&self) -> &IndicatorSet {
@@ -39,6 +51,14 @@ impl Pipeline {
     /// Decodes and matches one frame. The hits are valid until the next call.
     #[inline]
     pub fn process<'p>(&mut self, link: LinkType, frame: &'p [u8]) -> (Decoded<'p>, &[Hit]) {
+        if let Some((shared, held)) = &mut self.source {
+            let now = shared.generation();
+            if now != *held {
+                self.set = shared.load();
+                *held = now;
+                self.counters.reloads += 1;
+            }
+        }
         self.counters.count_packet(link, frame.len());
         let d = wire::decode(link, frame);
         if let Some(e) = &d.error {
@@ -69,7 +89,16 @@ impl Pipeline {
     #[inline]
     fn match_observation(&mut self, o: Observation) {
         let (ids, _) = self.set.match_ip(o.value);
-        for &indicator in ids {
+        let with_port = o.port.map_or(&[][..], |p| self.set.match_ip_port(o.value, p));
+        if ids.is_empty() && with_port.is_empty() {
+            return;
+        }
+        // Allowlists are consulted only after a match, off the common path.
+        if self.set.allowlist().allows_ip(o.value).is_some() {
+            self.counters.suppressed += (ids.len() + with_port.len()) as u64;
+            return;
+        }
+        for &indicator in ids.iter().chain(with_port) {
             let hit = Hit { indicator, location: o.location, value: o.value };
             if !self.hits.contains(&hit) {
                 self.hits.push(hit);
