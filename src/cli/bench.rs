@@ -15,6 +15,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &a.write_corpus {
         return write_corpus(dir, &a);
     }
+    if a.suite == "intel" {
+        return intel_suite(&a);
+    }
     anyhow::ensure!(a.trials > 0, "--trials must be at least 1");
     let cfg = PacketBenchConfig {
         indicators: a.indicators,
@@ -61,5 +64,34 @@ fn write_corpus(dir: &Path, a: &BenchArgs) -> anyhow::Result<ExitCode> {
     synth::write_feed(&mut out, a.indicators, cfg.intel_seed)?;
     out.flush()?;
     println!("wrote {} ({} frames) and {} ({} indicators)", pcap.display(), frames.len(), feed.display(), a.indicators);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn intel_suite(a: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let dir = std::env::temp_dir().join(format!("sdn-sensor-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut last = None;
+    for &n in &a.sizes {
+        let r = sensor::bench::intel(n, &dir, a.seconds, a.trials)?;
+        println!(
+            "{} indicators ({} MB CSV): loaded in {:.2} s ({:.2} M/s), RSS +{} MB ({} B per indicator)",
+            r.indicators,
+            r.file_bytes >> 20,
+            r.load_seconds,
+            r.indicators as f64 / r.load_seconds / 1e6,
+            r.rss_bytes >> 20,
+            r.rss_bytes / r.indicators.max(1) as u64
+        );
+        let rate = |name: &str, r: Rate| {
+            println!("  {name:<26} median {:>11.0} lookups/s (min {:.0}, max {:.0})", r.median, r.min, r.max);
+        };
+        rate("IP (80% v4, 20% v6):", r.ip_lookups);
+        rate("domain, 5 labels:", r.domain_lookups);
+        last = Some(r);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    if let Some(r) = last {
+        println!("intel: {:.0} lookups/s per core", r.ip_lookups.median);
+    }
     Ok(ExitCode::SUCCESS)
 }

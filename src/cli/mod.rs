@@ -78,9 +78,12 @@ pub struct ReplayArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Suite to run (this version: packets).
-    #[arg(value_parser = ["packets"])]
+    /// Suite to run: packets (decode + match) or intel (load time, memory, lookups).
+    #[arg(value_parser = ["packets", "intel"])]
     pub suite: String,
+    /// intel: indicator counts to load, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000_000usize, 10_000_000])]
+    pub sizes: Vec<usize>,
     /// Synthetic indicators loaded (IPv4/IPv6 hosts and CIDRs).
     #[arg(long, default_value_t = 1_500_000)]
     pub indicators: usize,

@@ -31,7 +31,8 @@ pub struct SetBuilder {
     cidr_v6: Vec<(u128, u8, IndicatorId)>,
     ip_ports: Vec<((u128, u16), IndicatorId)>,
     /// Domains, URLs, e-mails and hashes by their normalized value.
-    texts: [Vec<(Box<str>, IndicatorId)>; 4],
+    /// (hash of the normalized value, indicator), per text table.
+    texts: [Vec<(u64, IndicatorId)>; 4],
     allow: AllowBuilder,
 }
 
@@ -58,7 +59,7 @@ impl SetBuilder {
     pub fn add(&mut self, indicator: Indicator) -> IndicatorId {
         let id = self.indicators.len() as IndicatorId;
         match text_table(indicator.kind) {
-            Some(t) => self.texts[t].push((indicator.value.clone(), id)),
+            Some(t) => self.texts[t].push((text_hash(&indicator.value), id)),
             None => match (IpKey::parse(&indicator.value), indicator.port) {
                 (Some(IpKey::V4(a, 32)), Some(p)) => {
                     self.ip_ports.push(((addr_key(IpAddr::from(core::net::Ipv4Addr::from(a))), p), id))
@@ -103,7 +104,8 @@ impl SetBuilder {
         let cidr_v6 = Lpm::build(group_prefixes(self.cidr_v6, &mut members, &mut groups));
         let ip_ports = group_exact(self.ip_ports, &mut members, &mut groups);
         let [d, u, e, h] = self.texts;
-        let texts = [d, u, e, h].map(|t| group_exact(t, &mut members, &mut groups));
+        let indicators = &self.indicators;
+        let texts = [d, u, e, h].map(|t| group_texts(t, indicators, &mut members, &mut groups));
         members.shrink_to_fit();
         groups.shrink_to_fit();
         let mut counts = [0usize; 8];
@@ -149,6 +151,32 @@ fn group_exact<K: Clone + Ord + core::hash::Hash + Eq>(
     map
 }
 
+/// The hash the text tables are keyed by.
+#[inline]
+fn text_hash(s: &str) -> u64 {
+    use core::hash::BuildHasher;
+    FixedState::default().hash_one(s)
+}
+
+/// Groups text entries by value. XXX: two different values with the same
+/// 64-bit hash (odds ~1e-5 at 10M values) keep only the first value's
+/// indicators; the others are dropped and counted.
+fn group_texts(
+    mut entries: Vec<(u64, IndicatorId)>,
+    indicators: &[Indicator],
+    members: &mut Vec<IndicatorId>,
+    groups: &mut Vec<Group>,
+) -> FastMap<u64, u32> {
+    entries.sort_unstable();
+    let mut map = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
+    for run in entries.chunk_by(|a, b| a.0 == b.0) {
+        let first = &indicators[run[0].1 as usize].value;
+        let same = run.iter().filter(|e| indicators[e.1 as usize].value == *first).map(|e| e.1);
+        map.insert(run[0].0, push_group(same, members, groups));
+    }
+    map
+}
+
 fn group_prefixes<K: Copy + Ord>(
     mut entries: Vec<(K, u8, IndicatorId)>,
     members: &mut Vec<IndicatorId>,
@@ -182,7 +210,10 @@ pub struct IndicatorSet {
     cidr_v4: Lpm<u32>,
     cidr_v6: Lpm<u128>,
     ip_ports: FastMap<(u128, u16), u32>,
-    texts: [FastMap<Box<str>, u32>; 4],
+    /// Text tables keyed by a 64-bit hash of the value; a hit is confirmed
+    /// against the indicator's value, so a probe never chases a pointer
+    /// unless it matches.
+    texts: [FastMap<u64, u32>; 4],
     allow: Allowlist,
     counts: [usize; 8],
 }
@@ -276,7 +307,10 @@ impl IndicatorSet {
     }
 
     fn text(&self, table: usize, key: &str) -> &[IndicatorId] {
-        self.texts[table].get(key).map_or(&[], |&g| self.members(g))
+        match self.texts[table].get(&text_hash(key)) {
+            Some(&g) if *self.get(self.members(g)[0]).value == *key => self.members(g),
+            _ => &[],
+        }
     }
 
     /// The most specific listed domain that `name` is or is below (label
@@ -289,8 +323,9 @@ impl IndicatorSet {
         }
         let mut rest = name;
         loop {
-            if let Some((k, &g)) = self.texts[0].get_key_value(rest) {
-                return Some(DomainMatch { ids: self.members(g), matched: k });
+            let ids = self.text(0, rest);
+            if let Some(&first) = ids.first() {
+                return Some(DomainMatch { ids, matched: &self.get(first).value });
             }
             rest = rest.split_once('.')?.1;
         }

@@ -137,3 +137,93 @@ pub fn packets(cfg: &PacketBenchConfig) -> PacketBenchResult {
         hits_per_pass,
     }
 }
+
+/// Resident and peak memory of this process, in bytes (Linux).
+pub fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[derive(Debug, Clone)]
+pub struct IntelBenchResult {
+    pub indicators: usize,
+    pub file_bytes: u64,
+    pub load_seconds: f64,
+    /// RSS growth from before loading to after (the set, all feeds' strings).
+    pub rss_bytes: u64,
+    pub ip_lookups: Rate,
+    pub domain_lookups: Rate,
+}
+
+/// Loads `total` mixed indicators from a CSV file written to `dir`, then
+/// measures IP lookups (random IPv4/IPv6, about 1% listed) and lookups of
+/// 5-label names (about 10% under a listed domain).
+pub fn intel(total: usize, dir: &std::path::Path, seconds: f64, trials: usize) -> std::io::Result<IntelBenchResult> {
+    let path = dir.join(format!("mixed-{total}.csv"));
+    let listed_domains = {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let l = synth::write_mixed_feed(&mut out, total, 0x1d_e7e1)?;
+        std::io::Write::flush(&mut out)?;
+        l
+    };
+    let file_bytes = std::fs::metadata(&path)?.len();
+    let (rss_before, _) = memory();
+    let t = Instant::now();
+    let (set, _) = intel::load_feeds(std::slice::from_ref(&path), intel::LoadOptions::default())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let load_seconds = t.elapsed().as_secs_f64();
+    let (rss_after, _) = memory();
+    std::fs::remove_file(&path).ok();
+
+    let mut rng = synth::Rng::new(99);
+    let ips: Vec<core::net::IpAddr> = (0..65_536)
+        .map(|i| {
+            if i % 5 == 0 {
+                core::net::IpAddr::from(core::net::Ipv6Addr::from(rng.v6()))
+            } else {
+                core::net::IpAddr::from(core::net::Ipv4Addr::from(rng.v4()))
+            }
+        })
+        .collect();
+    let names: Vec<String> = (0..65_536)
+        .map(|i| {
+            let base = if i % 10 == 0 && !listed_domains.is_empty() {
+                listed_domains[rng.below(listed_domains.len() as u64) as usize].clone()
+            } else {
+                synth::domain(&mut rng)
+            };
+            // Pad to exactly 5 labels.
+            let mut name = base;
+            while name.split('.').count() < 5 {
+                name = format!("w{}.{name}", rng.below(100));
+            }
+            name
+        })
+        .collect();
+    let mut sink = 0u64;
+    let mut ip_pass = || ips.iter().map(|a| set.match_ip(*a).0.len() as u64).sum::<u64>();
+    let mut domain_pass = || names.iter().map(|n| set.match_domain(n).map_or(0, |m| m.ids.len() as u64)).sum::<u64>();
+    let per_trial = seconds / trials.max(1) as f64;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..trials.max(1) {
+        a.push(timed(per_trial, ips.len(), &mut ip_pass, &mut sink));
+        b.push(timed(per_trial, names.len(), &mut domain_pass, &mut sink));
+    }
+    std::hint::black_box(sink);
+    Ok(IntelBenchResult {
+        indicators: set.len(),
+        file_bytes,
+        load_seconds,
+        rss_bytes: rss_after.saturating_sub(rss_before),
+        ip_lookups: Rate::of(a),
+        domain_lookups: Rate::of(b),
+    })
+}

@@ -236,3 +236,64 @@ pub fn synthetic_corpus(count: usize, listed: &[IpAddr], hit_per_mille: u64, see
     }
     out
 }
+
+/// A label of 3–10 lower-case letters.
+fn label(rng: &mut Rng) -> String {
+    let n = 3 + rng.below(8) as usize;
+    (0..n).map(|_| (b'a' + rng.below(26) as u8) as char).collect()
+}
+
+const TLDS: [&str; 8] = ["com", "net", "org", "info", "ru", "xyz", "top", "example"];
+
+/// A registrable-looking domain: 2–3 labels.
+pub fn domain(rng: &mut Rng) -> String {
+    let tld = TLDS[rng.below(TLDS.len() as u64) as usize];
+    match rng.below(3) {
+        0 => format!("{}.{}.{tld}", label(rng), label(rng)),
+        _ => format!("{}.{tld}", label(rng)),
+    }
+}
+
+/// Writes `total` mixed indicators as an original-format CSV feed: 40%
+/// IPv4, 10% IPv6, 10% CIDRs, 25% domains, 10% URLs, 3% e-mail addresses,
+/// 2% SHA-256 hashes. Returns some listed domains for lookups that hit.
+pub fn write_mixed_feed(out: &mut impl Write, total: usize, seed: u64) -> io::Result<Vec<String>> {
+    let mut rng = Rng::new(seed);
+    let mut listed = Vec::new();
+    writeln!(out, "id,type,threat_type,ip,dns,value")?;
+    for i in 0..total {
+        match rng.below(100) {
+            0..=39 => writeln!(out, "m{i},ip,bench,{},,", core::net::Ipv4Addr::from(rng.v4()))?,
+            40..=49 => writeln!(out, "m{i},ip,bench,{},,", core::net::Ipv6Addr::from(rng.v6()))?,
+            50..=59 => {
+                let len = 16 + rng.below(13) as u8;
+                let key = IpKey::V4(intel::lpm::Key::mask(rng.v4(), len), len);
+                writeln!(out, "m{i},cidr,bench,,,{key}")?
+            }
+            60..=84 => {
+                let d = domain(&mut rng);
+                if listed.len() < 100_000 && rng.below(10) == 0 {
+                    listed.push(d.clone());
+                }
+                writeln!(out, "m{i},domain,bench,,{d},")?
+            }
+            85..=94 => writeln!(
+                out,
+                "m{i},url,bench,,,http://{}/{}/{}.php",
+                domain(&mut rng),
+                label(&mut rng),
+                label(&mut rng)
+            )?,
+            95..=97 => writeln!(out, "m{i},email,bench,,,{}@{}", label(&mut rng), domain(&mut rng))?,
+            _ => writeln!(
+                out,
+                "m{i},sha256,bench,,,{:016x}{:016x}{:016x}{:016x}",
+                rng.next_u64(),
+                rng.next_u64(),
+                rng.next_u64(),
+                rng.next_u64()
+            )?,
+        }
+    }
+    Ok(listed)
+}

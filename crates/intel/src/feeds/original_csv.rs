@@ -6,6 +6,7 @@
 
 use super::{LineSink, Meta, value};
 use crate::model::IndicatorType;
+use std::borrow::Cow;
 
 const COLUMNS: usize = 6;
 
@@ -19,8 +20,12 @@ pub(crate) fn looks_like(line: &str) -> bool {
 }
 
 /// Splits one CSV line (RFC 4180 quoting, `""` escapes). None when a quote
-/// is left open.
-pub(crate) fn split_csv(line: &str) -> Option<Vec<String>> {
+/// is left open. Lines without quotes (most feed lines) are split without
+/// copying.
+pub(crate) fn split_csv(line: &str) -> Option<Vec<Cow<'_, str>>> {
+    if !line.contains('"') {
+        return Some(line.split(',').map(Cow::Borrowed).collect());
+    }
     let mut out = Vec::with_capacity(COLUMNS);
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -41,7 +46,7 @@ pub(crate) fn split_csv(line: &str) -> Option<Vec<String>> {
                 at_start = false;
             }
             ',' if !quoted => {
-                out.push(std::mem::take(&mut field));
+                out.push(Cow::Owned(std::mem::take(&mut field)));
                 at_start = true;
             }
             c => {
@@ -55,7 +60,7 @@ pub(crate) fn split_csv(line: &str) -> Option<Vec<String>> {
     if quoted {
         return None;
     }
-    out.push(field);
+    out.push(Cow::Owned(field));
     Some(out)
 }
 
