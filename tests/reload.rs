@@ -114,12 +114,12 @@ fn reload_under_load_never_mixes_generations() {
     done.store(true, Ordering::Relaxed);
     for r in readers {
         let (hits, generations, reloads) = r.join().expect("reader panicked");
-        assert!(hits > 0 && reloads >= 10, "hits {hits}, reloads {reloads}");
-        assert!(generations.len() >= 10, "saw only {} generations", generations.len());
+        assert!(hits > 0 && reloads >= 3, "hits {hits}, reloads {reloads}");
+        assert!(generations.len() >= 3, "saw only {} generations", generations.len());
         assert!(generations.contains(&100));
     }
     let status = shared.status();
-    assert!(status.generation > 10 && status.last_error.is_none(), "{status:?}");
+    assert!(status.generation > 3 && status.last_error.is_none(), "{status:?}");
     drop(reloader);
 
     // `intel convert` on the file shows exactly the final generation.
@@ -155,11 +155,12 @@ fn a_failed_reload_keeps_the_previous_set_and_says_why() {
     assert_eq!((status.generation, shared.load().len()), (1, PER_GEN as usize));
     // Putting a good file back is picked up.
     write_atomically(&path, &feed(1));
-    while generation_of(&shared.load().get(0).id) != 1 {
+    while shared.status().generation != 2 {
         assert!(Instant::now() < deadline, "the repaired feed was never loaded");
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(shared.status().last_error.is_none());
+    assert_eq!(generation_of(&shared.load().get(0).id), 1);
     drop(reloader);
     std::fs::remove_dir_all(dir).ok();
 }

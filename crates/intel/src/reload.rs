@@ -101,10 +101,11 @@ impl Reloader {
         let stop = Arc::new(AtomicBool::new(false));
         let requested = Arc::new(AtomicBool::new(false));
         let (stop2, req2) = (Arc::clone(&stop), Arc::clone(&requested));
+        // Taken before returning, so a change made right after spawn() is seen.
+        let mut loaded = fingerprint(&paths);
         let thread = std::thread::Builder::new()
             .name("intel-reload".into())
             .spawn(move || {
-                let mut loaded = fingerprint(&paths);
                 let mut seen = loaded.clone();
                 while !stop2.load(Ordering::Relaxed) {
                     std::thread::sleep(interval);
