@@ -7,6 +7,10 @@ Writes, idempotently (file names are content hashes):
   CORPUS_DIR/capture_reader/  small whole captures (pcap and pcapng)
   CORPUS_DIR/decode_frame/    one file per frame: link-type selector byte + frame
   CORPUS_DIR/intel_feed/      the heads of a few feeds, plus crafted CSV
+  CORPUS_DIR/feed_*/          per feed format: small valid examples (line
+                              formats cut to their first lines, JSON whole
+                              when small), from TESTDATA_DIR and the repo's
+                              tests/data/feeds
 """
 import hashlib
 import os
@@ -138,6 +142,79 @@ FEEDS = [
 ]
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_FEED_SEED = 4 << 10    # line formats: cut at a line boundary below this
+MAX_JSON_SEED = 8 << 10    # JSON formats: whole documents only, up to this
+
+# target -> (is_json, [paths]); "repo:" paths are under the repository,
+# the others under TESTDATA_DIR.
+FORMAT_SEEDS = {
+    "feed_csv": (False, []),
+    "feed_plain": (False, ["ioc/ipsum/level8.txt", "ioc/maltrail/mass_scanner_cidr.txt",
+                           "ioc/maltrail/lokibot.txt", "ioc/maltrail/tscookie.txt",
+                           "ioc/abuse-ch-format-samples/feeds2stix_ipsum_level_8_sample.txt"]),
+    "feed_zeek": (False, ["ioc/zeek-intel/lockbit_ip.intel", "ioc/zeek-intel/drb_ra_domain.intel",
+                          "ioc/zeek-intel/predict_intel.intel", "ioc/zeek-intel/tweetfeed.intel",
+                          "ioc/zeek-intel/openphish.intel", "ioc/zeek-intel/alienvault.intel"]),
+    "feed_misp_csv": (False, ["repo:tests/data/feeds/misp_export.csv"]),
+    "feed_misp_json": (True, ["repo:tests/data/feeds/misp_event.json"]),
+    "feed_stix": (True, ["ioc/stix21/indicator-for-c2-ip-address.json",
+                         "ioc/stix21/indicator-to-campaign-relationship.json",
+                         "ioc/stix21/indicators-for-C2-with-COA.json",
+                         "ioc/stix21/malicious-email-indicator-with-attachment.json"]),
+    "feed_urlhaus": (False, ["ioc/abuse-ch-format-samples/urlhaus_csv_recent.sample.csv"]),
+    "feed_threatfox": (False, ["ioc/abuse-ch-format-samples/threatfox_csv_full.sample.csv"]),
+    "feed_feodo": (False, ["repo:tests/data/feeds/feodo_ipblocklist.csv"]),
+    "feed_sslbl": (False, ["ioc/abuse-ch-format-samples/sslblacklist_sample.csv"]),
+    "feed_spamhaus_drop": (False, ["repo:tests/data/feeds/spamhaus_drop.txt"]),
+    "feed_spamhaus_json": (False, ["repo:tests/data/feeds/spamhaus_drop.jsonl"]),
+    "feed_warninglist": (True, ["ioc/misp-warninglists/" + n for n in (
+        "rfc1918.json", "ipv6-linklocal.json", "multicast.json", "rfc5735.json", "rfc6598.json",
+        "rfc6761.json", "cloudflare.json", "url-shortener.json", "whats-my-ip.json", "public-dns-v6.json")]),
+}
+
+CRAFTED_STIX = b"""{"type":"bundle","id":"bundle--1","objects":[
+{"type":"indicator","spec_version":"2.1","id":"indicator--1","pattern_type":"stix",
+ "pattern":"[ipv4-addr:value = '198.51.100.1'] OR [ipv6-addr:value = '2001:db8::/32']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--2","pattern_type":"stix",
+ "pattern":"[domain-name:value = 'evil.example'] AND [url:value = 'http://evil.example/x']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--3","pattern_type":"stix",
+ "pattern":"[file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'] OR [email-addr:value = 'bad@example.org']"}
+]}
+"""
+
+CRAFTED = {"feed_csv": [CRAFTED_CSV], "feed_plain": [CRAFTED_PLAIN], "feed_stix": [CRAFTED_STIX]}
+
+
+def feed_seed(path, is_json):
+    with open(path, "rb") as f:
+        buf = f.read()
+    if is_json:
+        return buf if len(buf) <= MAX_JSON_SEED else None
+    out = b""
+    for line in buf.splitlines(keepends=True):
+        if len(out) + len(line) > MAX_FEED_SEED:
+            break
+        out += line
+    return out or None
+
+
+def format_seeds(testdata, corpus, n):
+    for target, (is_json, paths) in FORMAT_SEEDS.items():
+        n[target] = 0
+        for rel in paths:
+            if rel.startswith("repo:"):
+                path = os.path.join(REPO, rel[5:])
+            else:
+                path = os.path.join(testdata, rel)
+            if os.path.exists(path):
+                seed = feed_seed(path, is_json)
+                if seed:
+                    n[target] += put(os.path.join(corpus, target), seed)
+        for seed in CRAFTED.get(target, []):
+            n[target] += put(os.path.join(corpus, target), seed)
+
+
 def main():
     testdata, corpus = sys.argv[1], sys.argv[2]
     n = {"capture_reader": 0, "decode_frame": 0, "intel_feed": 0}
@@ -165,6 +242,7 @@ def main():
         print(f"make_seeds: {testdata} not found; crafted seeds only", file=sys.stderr)
     for seed in (CRAFTED_CSV, CRAFTED_PLAIN):
         n["intel_feed"] += put(os.path.join(corpus, "intel_feed"), seed)
+    format_seeds(testdata, corpus, n)
     print("make_seeds: new seeds " + ", ".join(f"{k}={v}" for k, v in n.items()), file=sys.stderr)
 
 

@@ -6,7 +6,8 @@
 #        scripts/fuzz.sh list             # list the targets
 #
 # TARGET is one of fuzz/fuzz_targets/*.rs (decode_frame, capture_reader,
-# intel_feed). SECONDS defaults to 600. Seeds come from the shared test data
+# intel_feed, feed_<format> for each indicator-feed format). SECONDS
+# defaults to 600. Seeds come from the shared test data
 # (SDN_TESTDATA, else ../shared/testdata beside the repo, else
 # /work/shared/testdata) and are rebuilt idempotently on every run.
 # Crashes land in fuzz/artifacts/TARGET/; minimize one with
