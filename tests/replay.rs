@@ -231,3 +231,29 @@ fn tunneled_packets_match_inner_and_outer_addresses() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("tunneled: 1"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn warninglists_suppress_packet_hits_and_are_counted() {
+    let capture = testdata().join("generated/pcapng/mixed_linktypes.pcapng");
+    let dir = std::env::temp_dir().join(format!("sdn-sensor-allow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.txt");
+    // 192.168.1.11 talks to 209.87.249.18:53 in frames 4 and 5.
+    std::fs::write(&feed, "192.168.1.11\n209.87.249.18:53\n").unwrap();
+    let rfc1918 = testdata().join("ioc/misp-warninglists/rfc1918.json");
+    let out =
+        sensor(&["replay", capture.to_str().unwrap(), "--intel", feed.to_str().unwrap(), rfc1918.to_str().unwrap()]);
+    assert!(out.status.success());
+    let evs = events(&out);
+    // Only the ip:port indicator, and only where 53 is the port beside it.
+    let got: Vec<(u64, &str)> =
+        evs.iter().map(|e| (e["packet"]["frame"].as_u64().unwrap(), e["match"]["where"].as_str().unwrap())).collect();
+    assert_eq!(got, [(4, "ip.dst"), (5, "ip.src")]);
+    assert_eq!(evs[0]["indicator"]["value"], "209.87.249.18");
+    assert_eq!(evs[0]["indicator"]["port"], 53);
+    let validator = schema();
+    evs.iter().for_each(|e| assert_valid(&validator, e));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hits: 2 in 2 packets, 2 suppressed by allowlists"), "{stderr}");
+    std::fs::remove_dir_all(dir).ok();
+}

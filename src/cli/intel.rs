@@ -19,9 +19,17 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
                     .filter(|t| r.by_type[**t as usize] > 0)
                     .map(|t| (t.name().to_string(), json!(r.by_type[*t as usize])))
                     .collect();
+                // How old the feed's content is: a feed that stopped updating
+                // is visible here before it goes stale silently.
+                let age = std::fs::metadata(&r.feed)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map(|d| d.as_secs());
                 let line = json!({
                     "feed": r.feed, "format": r.format.name(), "indicators": r.loaded, "by_type": by_type,
                     "allowlist_entries": r.allowlisted, "bad_lines": r.skipped, "unsupported": r.unsupported,
+                    "file_age_seconds": age,
                 });
                 writeln!(out, "{line}")?;
             }

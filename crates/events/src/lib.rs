@@ -68,6 +68,9 @@ pub struct IndicatorRef<'a> {
     pub feed: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<u8>,
+    /// For `address:port` indicators: the only port they match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 impl<'a> From<&'a Indicator> for IndicatorRef<'a> {
@@ -79,6 +82,7 @@ impl<'a> From<&'a Indicator> for IndicatorRef<'a> {
             threat_type: i.threat_type.as_deref(),
             feed: &i.feed,
             confidence: i.confidence,
+            port: i.port,
         }
     }
 }
