@@ -57,7 +57,7 @@ build_seeds() {
 target="${1:-}"
 case "$target" in
     "" | -h | --help)
-        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
     seeds)
