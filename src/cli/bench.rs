@@ -74,13 +74,14 @@ fn intel_suite(a: &BenchArgs) -> anyhow::Result<ExitCode> {
     for &n in &a.sizes {
         let r = sensor::bench::intel(n, &dir, a.seconds, a.trials)?;
         println!(
-            "{} indicators ({} MB CSV): loaded in {:.2} s ({:.2} M/s), RSS +{} MB ({} B per indicator)",
+            "{} indicators ({} MB CSV): loaded in {:.2} s ({:.2} M/s), RSS +{} MB ({} B per indicator), peak +{} MB",
             r.indicators,
             r.file_bytes >> 20,
             r.load_seconds,
             r.indicators as f64 / r.load_seconds / 1e6,
             r.rss_bytes >> 20,
-            r.rss_bytes / r.indicators.max(1) as u64
+            r.rss_bytes / r.indicators.max(1) as u64,
+            r.peak_bytes >> 20
         );
         let rate = |name: &str, r: Rate| {
             println!("  {name:<26} median {:>11.0} lookups/s (min {:.0}, max {:.0})", r.median, r.min, r.max);

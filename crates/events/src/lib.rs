@@ -10,7 +10,7 @@ pub mod time;
 
 use core::fmt;
 use core::net::IpAddr;
-use intel::Indicator;
+use intel::IndicatorView;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 pub use time::Timestamp;
@@ -73,14 +73,14 @@ pub struct IndicatorRef<'a> {
     pub port: Option<u16>,
 }
 
-impl<'a> From<&'a Indicator> for IndicatorRef<'a> {
-    fn from(i: &'a Indicator) -> Self {
+impl<'a> From<IndicatorView<'a>> for IndicatorRef<'a> {
+    fn from(i: IndicatorView<'a>) -> Self {
         IndicatorRef {
-            id: &i.id,
+            id: i.id,
             kind: i.kind.name(),
-            value: &i.value,
-            threat_type: i.threat_type.as_deref(),
-            feed: &i.feed,
+            value: i.value,
+            threat_type: i.threat_type,
+            feed: i.feed,
             confidence: i.confidence,
             port: i.port,
         }

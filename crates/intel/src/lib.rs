@@ -14,9 +14,11 @@ pub mod normalize;
 mod presence;
 pub mod reload;
 pub mod set;
+mod store;
 
 pub use allow::{AllowBuilder, AllowEntry, AllowKind, Allowlist};
 pub use check::{ValueKind, Verdict};
 pub use feeds::{FeedError, FeedFormat, FeedReport, LoadOptions, load_feed, load_feeds};
 pub use model::{Indicator, IndicatorId, IndicatorType};
 pub use set::{DomainMatch, IndicatorSet, IpKey, SetBuilder};
+pub use store::IndicatorView;

@@ -7,6 +7,7 @@ use crate::lpm::Lpm;
 use crate::model::{Indicator, IndicatorId, IndicatorType};
 use crate::normalize;
 use crate::presence::Presence;
+use crate::store::{IndicatorStore, IndicatorView};
 use core::net::IpAddr;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
@@ -24,7 +25,7 @@ struct Group {
 /// Collects indicators, then compiles them into an [`IndicatorSet`].
 #[derive(Debug, Default)]
 pub struct SetBuilder {
-    indicators: Vec<Indicator>,
+    store: IndicatorStore,
     exact_v4: Vec<(u32, IndicatorId)>,
     exact_v6: Vec<(u128, IndicatorId)>,
     cidr_v4: Vec<(u32, u8, IndicatorId)>,
@@ -33,7 +34,20 @@ pub struct SetBuilder {
     /// Domains, URLs, e-mails and hashes by their normalized value.
     /// (hash of the normalized value, indicator), per text table.
     texts: [Vec<(u64, IndicatorId)>; 4],
+    /// Hashes of the last two labels of every domain indicator.
+    domain_roots: Vec<u64>,
+    /// A single-label domain indicator disables the root filter.
+    single_label_domains: bool,
     allow: AllowBuilder,
+}
+
+/// The last two labels of a name (the whole name when it has fewer).
+#[inline]
+fn domain_root(name: &str) -> &str {
+    match name.rmatch_indices('.').nth(1) {
+        Some((i, _)) => &name[i + 1..],
+        None => name,
+    }
 }
 
 /// The text tables, by indicator type.
@@ -57,9 +71,15 @@ impl SetBuilder {
     /// they are, not by their label (an `ip` row holding a prefix is a
     /// prefix); an address with `port` matches only that port.
     pub fn add(&mut self, indicator: Indicator) -> IndicatorId {
-        let id = self.indicators.len() as IndicatorId;
+        let id = self.store.push(&indicator);
         match text_table(indicator.kind) {
-            Some(t) => self.texts[t].push((text_hash(&indicator.value), id)),
+            Some(t) => {
+                self.texts[t].push((text_hash(&indicator.value), id));
+                if indicator.kind == IndicatorType::Domain {
+                    self.domain_roots.push(text_hash(domain_root(&indicator.value)));
+                    self.single_label_domains |= !indicator.value.contains('.');
+                }
+            }
             None => match (IpKey::parse(&indicator.value), indicator.port) {
                 (Some(IpKey::V4(a, 32)), Some(p)) => {
                     self.ip_ports.push(((addr_key(IpAddr::from(core::net::Ipv4Addr::from(a))), p), id))
@@ -74,7 +94,6 @@ impl SetBuilder {
                 (None, _) => {}
             },
         }
-        self.indicators.push(indicator);
         id
     }
 
@@ -84,15 +103,15 @@ impl SetBuilder {
     }
 
     pub fn len(&self) -> usize {
-        self.indicators.len()
+        self.store.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.indicators.is_empty()
+        self.store.len() == 0
     }
 
-    pub fn build(self) -> IndicatorSet {
-        let mut members = Vec::with_capacity(self.indicators.len());
+    pub fn build(mut self) -> IndicatorSet {
+        let mut members = Vec::with_capacity(self.store.len());
         let mut groups = Vec::new();
         let mut present_v4 = Presence::new();
         self.exact_v4.iter().for_each(|e| present_v4.insert(e.0));
@@ -104,16 +123,25 @@ impl SetBuilder {
         let cidr_v6 = Lpm::build(group_prefixes(self.cidr_v6, &mut members, &mut groups));
         let ip_ports = group_exact(self.ip_ports, &mut members, &mut groups);
         let [d, u, e, h] = self.texts;
-        let indicators = &self.indicators;
-        let texts = [d, u, e, h].map(|t| group_texts(t, indicators, &mut members, &mut groups));
+        let store = &self.store;
+        let texts = [d, u, e, h].map(|t| group_texts(t, store, &mut members, &mut groups));
+        let domain_roots = if self.single_label_domains {
+            None
+        } else {
+            let mut roots =
+                hashbrown::HashSet::with_capacity_and_hasher(self.domain_roots.len(), FixedState::default());
+            roots.extend(self.domain_roots.iter().copied());
+            Some(roots)
+        };
         members.shrink_to_fit();
         groups.shrink_to_fit();
         let mut counts = [0usize; 8];
-        for i in &self.indicators {
-            counts[i.kind as usize] += 1;
+        for id in 0..self.store.len() as IndicatorId {
+            counts[self.store.kind(id) as usize] += 1;
         }
+        self.store.finish();
         IndicatorSet {
-            indicators: self.indicators,
+            store: self.store,
             members,
             groups,
             present_v4,
@@ -124,6 +152,7 @@ impl SetBuilder {
             cidr_v6,
             ip_ports,
             texts,
+            domain_roots,
             allow: self.allow.build(),
             counts,
         }
@@ -163,15 +192,15 @@ fn text_hash(s: &str) -> u64 {
 /// indicators; the others are dropped and counted.
 fn group_texts(
     mut entries: Vec<(u64, IndicatorId)>,
-    indicators: &[Indicator],
+    store: &IndicatorStore,
     members: &mut Vec<IndicatorId>,
     groups: &mut Vec<Group>,
 ) -> FastMap<u64, u32> {
     entries.sort_unstable();
     let mut map = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
     for run in entries.chunk_by(|a, b| a.0 == b.0) {
-        let first = &indicators[run[0].1 as usize].value;
-        let same = run.iter().filter(|e| indicators[e.1 as usize].value == *first).map(|e| e.1);
+        let first = store.value(run[0].1);
+        let same = run.iter().filter(|e| store.value(e.1) == first).map(|e| e.1);
         map.insert(run[0].0, push_group(same, members, groups));
     }
     map
@@ -200,7 +229,7 @@ pub enum IpMatchKind {
 /// queried without allocation.
 #[derive(Debug)]
 pub struct IndicatorSet {
-    indicators: Vec<Indicator>,
+    store: IndicatorStore,
     members: Vec<IndicatorId>,
     groups: Vec<Group>,
     present_v4: Presence,
@@ -214,6 +243,10 @@ pub struct IndicatorSet {
     /// against the indicator's value, so a probe never chases a pointer
     /// unless it matches.
     texts: [FastMap<u64, u32>; 4],
+    /// Registrable-looking roots (last two labels) of the domain indicators:
+    /// a name whose root is absent misses in one probe instead of one per
+    /// label. None when a single-label indicator makes roots meaningless.
+    domain_roots: Option<hashbrown::HashSet<u64, FixedState>>,
     allow: Allowlist,
     counts: [usize; 8],
 }
@@ -234,19 +267,19 @@ impl Default for IndicatorSet {
 
 impl IndicatorSet {
     pub fn len(&self) -> usize {
-        self.indicators.len()
+        self.store.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.indicators.is_empty()
+        self.store.len() == 0
     }
 
     pub fn count(&self, kind: IndicatorType) -> usize {
         self.counts[kind as usize]
     }
 
-    pub fn get(&self, id: IndicatorId) -> &Indicator {
-        &self.indicators[id as usize]
+    pub fn get(&self, id: IndicatorId) -> IndicatorView<'_> {
+        self.store.get(id)
     }
 
     fn members(&self, group: u32) -> &[IndicatorId] {
@@ -308,7 +341,7 @@ impl IndicatorSet {
 
     fn text(&self, table: usize, key: &str) -> &[IndicatorId] {
         match self.texts[table].get(&text_hash(key)) {
-            Some(&g) if *self.get(self.members(g)[0]).value == *key => self.members(g),
+            Some(&g) if self.store.value(self.members(g)[0]) == key => self.members(g),
             _ => &[],
         }
     }
@@ -321,11 +354,16 @@ impl IndicatorSet {
         if self.texts[0].is_empty() {
             return None;
         }
+        if let Some(roots) = &self.domain_roots
+            && !roots.contains(&text_hash(domain_root(name)))
+        {
+            return None;
+        }
         let mut rest = name;
         loop {
             let ids = self.text(0, rest);
             if let Some(&first) = ids.first() {
-                return Some(DomainMatch { ids, matched: &self.get(first).value });
+                return Some(DomainMatch { ids, matched: self.store.value(first) });
             }
             rest = rest.split_once('.')?.1;
         }
@@ -390,7 +428,7 @@ mod tests {
         }
         let set = b.build();
         let names = |addr: &str| -> Vec<&str> {
-            set.match_ip(addr.parse().unwrap()).0.iter().map(|i| &*set.get(*i).id).collect()
+            set.match_ip(addr.parse().unwrap()).0.iter().map(|i| set.get(*i).id).collect()
         };
         assert_eq!(names("10.1.2.3"), ["c", "d"]);
         assert_eq!(names("10.1.2.4"), ["b"]);

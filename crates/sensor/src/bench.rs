@@ -159,6 +159,8 @@ pub struct IntelBenchResult {
     pub load_seconds: f64,
     /// RSS growth from before loading to after (the set, all feeds' strings).
     pub rss_bytes: u64,
+    /// Peak RSS growth while loading (the builder's transient tables).
+    pub peak_bytes: u64,
     pub ip_lookups: Rate,
     pub domain_lookups: Rate,
 }
@@ -180,7 +182,7 @@ pub fn intel(total: usize, dir: &std::path::Path, seconds: f64, trials: usize) -
     let (set, _) = intel::load_feeds(std::slice::from_ref(&path), intel::LoadOptions::default())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let load_seconds = t.elapsed().as_secs_f64();
-    let (rss_after, _) = memory();
+    let (rss_after, peak_after) = memory();
     std::fs::remove_file(&path).ok();
 
     let mut rng = synth::Rng::new(99);
@@ -223,6 +225,7 @@ pub fn intel(total: usize, dir: &std::path::Path, seconds: f64, trials: usize) -
         file_bytes,
         load_seconds,
         rss_bytes: rss_after.saturating_sub(rss_before),
+        peak_bytes: peak_after.saturating_sub(rss_before),
         ip_lookups: Rate::of(a),
         domain_lookups: Rate::of(b),
     })
