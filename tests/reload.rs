@@ -72,17 +72,17 @@ fn reload_under_load_never_mixes_generations() {
                         let h = h.to_vec();
                         let set = p.set();
                         // On each new set: it must be one whole generation.
-                        let first = generation_of(&set.get(0).id);
+                        let first = generation_of(set.get(0).id);
                         if checked_set != Some(first) {
                             assert_eq!(set.len(), PER_GEN as usize, "a set of {} indicators", set.len());
                             for i in 0..PER_GEN {
-                                assert_eq!(generation_of(&set.get(i).id), first, "mixed generations in one set");
+                                assert_eq!(generation_of(set.get(i).id), first, "mixed generations in one set");
                             }
                             checked_set = Some(first);
                         }
                         for hit in h {
                             let ind = set.get(hit.indicator);
-                            let g = generation_of(&ind.id);
+                            let g = generation_of(ind.id);
                             assert_eq!(g, first);
                             let IpAddr::V4(a) = hit.value else { panic!("v6 hit") };
                             assert_eq!(
@@ -106,7 +106,7 @@ fn reload_under_load_never_mixes_generations() {
     }
     // Wait for the last generation to be in use.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while generation_of(&shared.load().get(0).id) != 100 {
+    while generation_of(shared.load().get(0).id) != 100 {
         assert!(Instant::now() < deadline, "generation 100 never loaded");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -160,7 +160,7 @@ fn a_failed_reload_keeps_the_previous_set_and_says_why() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(shared.status().last_error.is_none());
-    assert_eq!(generation_of(&shared.load().get(0).id), 1);
+    assert_eq!(generation_of(shared.load().get(0).id), 1);
     drop(reloader);
     std::fs::remove_dir_all(dir).ok();
 }
