@@ -58,11 +58,11 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
                 writeln!(
                     out,
                     "{},{},{},,,{},{},{},{}",
-                    q(&i.id),
+                    q(i.id),
                     i.kind.name(),
-                    q(i.threat_type.as_deref().unwrap_or("")),
-                    q(&i.value),
-                    q(&i.feed),
+                    q(i.threat_type.unwrap_or("")),
+                    q(i.value),
+                    q(i.feed),
                     i.confidence.map_or(String::new(), |c| c.to_string()),
                     i.port.map_or(String::new(), |p| p.to_string())
                 )?;
@@ -75,9 +75,9 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
 
 fn indicator_json(set: &IndicatorSet, id: IndicatorId) -> Value {
     let i = set.get(id);
-    let mut v = json!({"id": &*i.id, "type": i.kind.name(), "value": &*i.value, "feed": &*i.feed});
-    if let Some(t) = &i.threat_type {
-        v["threat_type"] = json!(&**t);
+    let mut v = json!({"id": i.id, "type": i.kind.name(), "value": i.value, "feed": i.feed});
+    if let Some(t) = i.threat_type {
+        v["threat_type"] = json!(t);
     }
     if let Some(c) = i.confidence {
         v["confidence"] = json!(c);
