@@ -38,10 +38,7 @@ id,type,threat_type,ip,dns,value
     assert_eq!(ids(&set, "192.0.2.2"), ["2"]);
     assert_eq!(ids(&set, "198.51.100.99"), ["3"]);
     let d = set.get(3);
-    assert_eq!(
-        (d.id, d.kind, d.value, d.threat_type),
-        ("4", IndicatorType::Domain, "evil.example", Some("c2, extra"))
-    );
+    assert_eq!((d.id, d.kind, d.value, d.threat_type), ("4", IndicatorType::Domain, "evil.example", Some("c2, extra")));
     assert_eq!(set.get(5).value, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert_eq!(set.count(IndicatorType::Sha1), 1);
 }
