@@ -8,7 +8,7 @@ use sensor::Pipeline;
 use sensor::synth::FrameBuilder;
 use std::collections::HashSet;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -36,9 +36,9 @@ fn generation_of(id: &str) -> u32 {
     id.trim_start_matches('g').split('-').next().unwrap().parse().unwrap()
 }
 
-#[test]
-fn reload_under_load_never_mixes_generations() {
-    let dir = std::env::temp_dir().join(format!("sdn-sensor-reload-{}", std::process::id()));
+/// A feed at generation 0 in a fresh directory, loaded and watched every 2 ms.
+fn watched_feed(tag: &str) -> (PathBuf, PathBuf, Arc<SharedSet>, Reloader) {
+    let dir = std::env::temp_dir().join(format!("sdn-sensor-reload-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("feed.csv");
     write_atomically(&path, &feed(0));
@@ -46,6 +46,12 @@ fn reload_under_load_never_mixes_generations() {
     let (set, reports) = load_feeds(std::slice::from_ref(&path), opts).unwrap();
     let shared = SharedSet::new(set, reports);
     let reloader = Reloader::spawn(Arc::clone(&shared), vec![path.clone()], opts, Duration::from_millis(2));
+    (dir, path, shared, reloader)
+}
+
+#[test]
+fn reload_under_load_never_mixes_generations() {
+    let (dir, path, shared, reloader) = watched_feed("ok");
 
     // Traffic from every address of both generations.
     let frames: Vec<Vec<u8>> = (0..2 * PER_GEN)
@@ -136,14 +142,7 @@ fn reload_under_load_never_mixes_generations() {
 
 #[test]
 fn a_failed_reload_keeps_the_previous_set_and_says_why() {
-    let dir = std::env::temp_dir().join(format!("sdn-sensor-reload-fail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("feed.csv");
-    write_atomically(&path, &feed(0));
-    let opts = LoadOptions::default();
-    let (set, reports) = load_feeds(std::slice::from_ref(&path), opts).unwrap();
-    let shared = SharedSet::new(set, reports);
-    let reloader = Reloader::spawn(Arc::clone(&shared), vec![path.clone()], opts, Duration::from_millis(2));
+    let (dir, path, shared, reloader) = watched_feed("fail");
     std::fs::remove_file(&path).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while shared.status().last_error.is_none() {
