@@ -138,6 +138,12 @@ impl Reloader {
     pub fn request_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.requested)
     }
+
+    /// Reloads on SIGHUP (as daemons do), from now on. The handler only sets
+    /// a flag; the reload thread does the work at its next poll.
+    pub fn reload_on_sighup(&self) -> std::io::Result<()> {
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, self.request_flag()).map(|_| ())
+    }
 }
 
 impl Drop for Reloader {
