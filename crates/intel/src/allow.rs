@@ -176,7 +176,15 @@ impl Allowlist {
                 None => self.v6.lookup(u128::from(a)),
             },
         };
-        hit.map(|i| &self.entries[i as usize]).or_else(|| self.allows_text(&addr.to_string()))
+        if let Some(i) = hit {
+            return Some(&self.entries[i as usize]);
+        }
+        // String entries that are addresses are in the prefix tables already;
+        // only substring and regex entries need the text (and its allocation).
+        if self.substrings.is_empty() && self.regexes.is_empty() {
+            return None;
+        }
+        self.allows_text(&addr.to_string())
     }
 
     /// A domain hit on the indicator entry `matched` (a suffix of `name`) is

@@ -326,6 +326,12 @@ impl IndicatorSet {
         }
     }
 
+    /// Whether any `address:port` indicator is loaded (most sets have none).
+    #[inline]
+    pub fn has_ip_ports(&self) -> bool {
+        !self.ip_ports.is_empty()
+    }
+
     /// Indicators listing exactly this address and port.
     #[inline]
     pub fn match_ip_port(&self, addr: IpAddr, port: u16) -> &[IndicatorId] {

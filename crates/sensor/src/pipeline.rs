@@ -89,7 +89,10 @@ impl Pipeline {
     #[inline]
     fn match_observation(&mut self, o: Observation) {
         let (ids, _) = self.set.match_ip(o.value);
-        let with_port = o.port.map_or(&[][..], |p| self.set.match_ip_port(o.value, p));
+        let with_port: &[IndicatorId] = match o.port {
+            Some(p) if self.set.has_ip_ports() => self.set.match_ip_port(o.value, p),
+            _ => &[],
+        };
         if ids.is_empty() && with_port.is_empty() {
             return;
         }

@@ -131,9 +131,8 @@ impl<'a> Decoded<'a> {
         &self.vlans[..(self.vlan_depth as usize).min(MAX_VLANS)]
     }
 
-    fn fail(mut self, e: DecodeError) -> Self {
+    fn fail(&mut self, e: DecodeError) {
         self.error = Some(e);
-        self
     }
 
     /// Moves the current IP header aside before decoding an encapsulated
@@ -157,7 +156,10 @@ impl<'a> Decoded<'a> {
 /// Decodes one captured frame. Never panics; the first damaged layer is
 /// reported in `error`.
 pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
-    let d = Decoded::new(link);
+    // One value filled in place: moving it through every layer cost a
+    // memcpy per call once the frame summary grew past 128 bytes.
+    let mut decoded = Decoded::new(link);
+    let d = &mut decoded;
     match link {
         LinkType::Ethernet => decode_ethernet(d, frame),
         LinkType::RawIp => decode_ip_by_nibble(d, frame),
@@ -177,7 +179,6 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
             let parsed = if link == LinkType::LinuxSll { sll::parse_sll(frame) } else { sll::parse_sll2(frame) };
             match parsed {
                 Ok(c) => {
-                    let mut d = d;
                     d.src_mac = c.src_mac;
                     decode_ethertype(d, c.protocol, c.payload, 0)
                 }
@@ -186,9 +187,10 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
         }
         LinkType::Other(n) => d.fail(DecodeError::UnsupportedLinkType(n)),
     }
+    decoded
 }
 
-fn decode_ethernet<'a>(mut d: Decoded<'a>, frame: &'a [u8]) -> Decoded<'a> {
+fn decode_ethernet<'a>(d: &mut Decoded<'a>, frame: &'a [u8]) {
     let eth = match ethernet::Frame::new_checked(frame) {
         Ok(e) => e,
         Err(e) => return d.fail(e),
@@ -199,17 +201,17 @@ fn decode_ethernet<'a>(mut d: Decoded<'a>, frame: &'a [u8]) -> Decoded<'a> {
 }
 
 /// An Ethernet type/length field: 802.3 lengths lead to LLC/SNAP.
-fn decode_type_or_len<'a>(d: Decoded<'a>, tl: u16, rest: &'a [u8], depth: usize) -> Decoded<'a> {
+fn decode_type_or_len<'a>(d: &mut Decoded<'a>, tl: u16, rest: &'a [u8], depth: usize) {
     if tl < 0x0600 {
-        return match ethernet::llc_snap(rest) {
-            Some((t, payload)) => decode_ethertype(d, t, payload, depth + 1),
-            None => d,
-        };
+        if let Some((t, payload)) = ethernet::llc_snap(rest) {
+            decode_ethertype(d, t, payload, depth + 1);
+        }
+        return;
     }
     decode_ethertype(d, tl, rest, depth)
 }
 
-fn decode_ethertype<'a>(mut d: Decoded<'a>, mut ty: u16, mut rest: &'a [u8], mut depth: usize) -> Decoded<'a> {
+fn decode_ethertype<'a>(d: &mut Decoded<'a>, mut ty: u16, mut rest: &'a [u8], mut depth: usize) {
     loop {
         if depth >= MAX_STACK {
             return d.fail(DecodeError::TooDeep(Layer::Vlan));
@@ -238,15 +240,15 @@ fn decode_ethertype<'a>(mut d: Decoded<'a>, mut ty: u16, mut rest: &'a [u8], mut
             ethertype::MPLS_UC | ethertype::MPLS_MC => decode_mpls(d, rest, depth),
             ethertype::PPPOE_SESSION => match ethernet::pppoe_session(rest) {
                 Ok((Some(t), payload)) => decode_ethertype(d, t, payload, depth),
-                Ok((None, _)) => d,
+                Ok((None, _)) => {}
                 Err(e) => d.fail(e),
             },
-            _ => d,
+            _ => {}
         };
     }
 }
 
-fn decode_mpls<'a>(mut d: Decoded<'a>, mut rest: &'a [u8], depth: usize) -> Decoded<'a> {
+fn decode_mpls<'a>(d: &mut Decoded<'a>, mut rest: &'a [u8], depth: usize) {
     loop {
         if d.mpls_labels as usize >= MAX_STACK {
             return d.fail(DecodeError::TooDeep(Layer::Mpls));
@@ -271,11 +273,11 @@ fn decode_mpls<'a>(mut d: Decoded<'a>, mut rest: &'a [u8], depth: usize) -> Deco
             Ok(eth) => decode_type_or_len(d, eth.type_or_len(), eth.payload(), depth + 1),
             Err(e) => d.fail(e),
         },
-        _ => d,
+        _ => {}
     }
 }
 
-fn decode_ip_by_nibble<'a>(d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+fn decode_ip_by_nibble<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
     match buf.first().map(|b| b >> 4) {
         Some(6) => decode_ipv6(d, buf),
         None => d.fail(DecodeError::Truncated(Layer::Ipv4)),
@@ -283,7 +285,7 @@ fn decode_ip_by_nibble<'a>(d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
     }
 }
 
-fn decode_ipv4<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+fn decode_ipv4<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
     let p = match ipv4::Packet::new_checked(buf) {
         Ok(p) => p,
         Err(e) => return d.fail(e),
@@ -305,12 +307,12 @@ fn decode_ipv4<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
     });
     if fragment == Fragment::NonFirst {
         d.payload = p.payload();
-        return d;
+        return;
     }
     decode_transport(d, p.protocol(), p.payload(), false)
 }
 
-fn decode_ipv6<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+fn decode_ipv6<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
     let p = match ipv6::Packet::new_checked(buf) {
         Ok(p) => p,
         Err(e) => return d.fail(e),
@@ -339,17 +341,17 @@ fn decode_ipv6<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
     d.ip = Some(ip);
     if ip.fragment == Fragment::NonFirst {
         d.payload = upper.payload;
-        return d;
+        return;
     }
     decode_transport(d, upper.protocol, upper.payload, true)
 }
 
-fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) -> Decoded<'a> {
+fn decode_transport<'a>(d: &mut Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) {
     d.payload = buf;
     match proto {
         protocol::IPIP | protocol::IPV6 => {
             if !d.enter_tunnel(tunnel::Kind::IpInIp) {
-                return d;
+                return;
             }
             return if proto == protocol::IPIP { decode_ipv4(d, buf) } else { decode_ipv6(d, buf) };
         }
@@ -364,7 +366,10 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
         protocol::UDP => match udp::Datagram::new_checked(buf) {
             Ok(u) if u.dst_port() == tunnel::VXLAN_PORT => {
                 if let Ok(Some(inner)) = tunnel::parse_vxlan(u.payload()) {
-                    return if d.enter_tunnel(tunnel::Kind::Vxlan) { decode_ethernet(d, inner) } else { d };
+                    if d.enter_tunnel(tunnel::Kind::Vxlan) {
+                        decode_ethernet(d, inner);
+                    }
+                    return;
                 }
                 d.payload = u.payload();
                 Ok(Transport::Udp { src_port: u.src_port(), dst_port: u.dst_port() })
@@ -386,10 +391,7 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
         _ => Ok(Transport::None),
     };
     match result {
-        Ok(t) => {
-            d.transport = t;
-            d
-        }
+        Ok(t) => d.transport = t,
         Err(e) => {
             if matches!(e, DecodeError::Truncated(_))
                 && matches!(proto, protocol::TCP | protocol::UDP)
@@ -406,7 +408,7 @@ fn decode_transport<'a>(mut d: Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool) 
     }
 }
 
-fn decode_gre<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
+fn decode_gre<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
     let inner = match tunnel::parse_gre(buf) {
         Ok(inner) => inner,
         Err(e) => return d.fail(e),
@@ -419,6 +421,6 @@ fn decode_gre<'a>(mut d: Decoded<'a>, buf: &'a [u8]) -> Decoded<'a> {
             decode_ethertype(d, t, rest, 0)
         }
         GreInner::ErspanEthernet(frame) if d.enter_tunnel(tunnel::Kind::Erspan) => decode_ethernet(d, frame),
-        _ => d,
+        _ => {}
     }
 }
