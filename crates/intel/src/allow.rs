@@ -169,12 +169,9 @@ impl Allowlist {
     /// An address is allowed when any entry covers it, however broad: a
     /// warninglist of RFC 1918 space must silence a feed listing 10.1.2.3.
     pub fn allows_ip(&self, addr: IpAddr) -> Option<&AllowEntry> {
-        let hit = match addr {
+        let hit = match addr.to_canonical() {
             IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
-            IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(v4) => self.v4.lookup(u32::from(v4)),
-                None => self.v6.lookup(u128::from(a)),
-            },
+            IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
         };
         if let Some(i) = hit {
             return Some(&self.entries[i as usize]);

@@ -291,12 +291,10 @@ impl IndicatorSet {
     /// address entry, else the longest matching prefix. Empty when none.
     #[inline]
     pub fn match_ip(&self, addr: IpAddr) -> (&[IndicatorId], IpMatchKind) {
-        match addr {
+        // IPv4-mapped IPv6 (::ffff:a.b.c.d) is matched as the IPv4 address.
+        match addr.to_canonical() {
             IpAddr::V4(a) => self.match_v4(u32::from(a)),
-            IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(v4) => self.match_v4(u32::from(v4)),
-                None => self.match_v6(u128::from(a)),
-            },
+            IpAddr::V6(a) => self.match_v6(u128::from(a)),
         }
     }
 
@@ -338,11 +336,7 @@ impl IndicatorSet {
         if self.ip_ports.is_empty() {
             return &[];
         }
-        let addr = match addr {
-            IpAddr::V6(a) => a.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-            v4 => v4,
-        };
-        self.ip_ports.get(&(addr_key(addr), port)).map_or(&[], |&g| self.members(g))
+        self.ip_ports.get(&(addr_key(addr.to_canonical()), port)).map_or(&[], |&g| self.members(g))
     }
 
     fn text(&self, table: usize, key: &str) -> &[IndicatorId] {
