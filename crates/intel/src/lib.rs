@@ -5,8 +5,10 @@
 //! back the indicators behind the most specific entry that covers it.
 
 pub mod allow;
+mod bloom;
 pub mod check;
 pub mod feeds;
+mod hugemem;
 pub mod ipkey;
 pub mod lpm;
 pub mod model;
@@ -15,6 +17,7 @@ mod presence;
 pub mod reload;
 pub mod set;
 mod store;
+mod textmap;
 
 pub use allow::{AllowBuilder, AllowEntry, AllowKind, Allowlist};
 pub use check::{ValueKind, Verdict};

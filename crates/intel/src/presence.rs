@@ -1,18 +1,21 @@
 //! A cache-sized bitmap that answers "certainly not listed" for most addresses.
 
+use crate::hugemem::HugeArray;
+
 /// One bit per IPv4 /24 (2 MiB): "is any exact IPv4 indicator in this /24?"
 /// Most traffic is not listed, and this answer fits in cache where the hash
 /// map (tens of MiB at millions of entries) does not.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Presence {
-    bits: Vec<u64>,
+    /// In huge pages: probed at random, like the text filters.
+    bits: HugeArray<u64>,
 }
 
 impl Presence {
     const BITS: u32 = 24;
 
     pub(crate) fn new() -> Self {
-        Presence { bits: vec![0; 1 << (Self::BITS - 6)] }
+        Presence { bits: HugeArray::zeroed(1 << (Self::BITS - 6)) }
     }
 
     #[inline]

@@ -8,6 +8,7 @@ use crate::model::{Indicator, IndicatorId, IndicatorType};
 use crate::normalize;
 use crate::presence::Presence;
 use crate::store::{IndicatorStore, IndicatorView};
+use crate::textmap::{TextHit, TextMap, key_hash};
 use core::net::IpAddr;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
@@ -74,9 +75,9 @@ impl SetBuilder {
         let id = self.store.push(&indicator);
         match text_table(indicator.kind) {
             Some(t) => {
-                self.texts[t].push((text_hash(&indicator.value), id));
+                self.texts[t].push((key_hash(&indicator.value), id));
                 if indicator.kind == IndicatorType::Domain {
-                    self.domain_roots.push(text_hash(domain_root(&indicator.value)));
+                    self.domain_roots.push(key_hash(domain_root(&indicator.value)));
                     self.single_label_domains |= !indicator.value.contains('.');
                 }
             }
@@ -122,17 +123,18 @@ impl SetBuilder {
         let cidr_v4 = Lpm::build(group_prefixes(self.cidr_v4, &mut members, &mut groups));
         let cidr_v6 = Lpm::build(group_prefixes(self.cidr_v6, &mut members, &mut groups));
         let ip_ports = group_exact(self.ip_ports, &mut members, &mut groups);
-        let [d, u, e, h] = self.texts;
+        // The domain filter also holds the roots, salted so a root never
+        // passes for a listed name.
+        let use_roots = !self.single_label_domains;
+        let roots: Vec<u64> =
+            if use_roots { self.domain_roots.iter().map(|&h| h ^ ROOT_SALT).collect() } else { Vec::new() };
         let store = &self.store;
-        let texts = [d, u, e, h].map(|t| group_texts(t, store, &mut members, &mut groups));
-        let domain_roots = if self.single_label_domains {
-            None
-        } else {
-            let mut roots =
-                hashbrown::HashSet::with_capacity_and_hasher(self.domain_roots.len(), FixedState::default());
-            roots.extend(self.domain_roots.iter().copied());
-            Some(roots)
-        };
+        let mut t = 0;
+        let texts = self.texts.map(|entries| {
+            let extra = if t == 0 { roots.as_slice() } else { &[] };
+            t += 1;
+            TextMap::build(entries, extra, store, |run| push_group(run.iter().copied(), &mut members, &mut groups))
+        });
         members.shrink_to_fit();
         groups.shrink_to_fit();
         let mut counts = [0usize; 8];
@@ -152,7 +154,7 @@ impl SetBuilder {
             cidr_v6,
             ip_ports,
             texts,
-            domain_roots,
+            use_roots,
             allow: self.allow.build(),
             counts,
         }
@@ -180,31 +182,8 @@ fn group_exact<K: Clone + Ord + core::hash::Hash + Eq>(
     map
 }
 
-/// The hash the text tables are keyed by.
-#[inline]
-fn text_hash(s: &str) -> u64 {
-    use core::hash::BuildHasher;
-    FixedState::default().hash_one(s)
-}
-
-/// Groups text entries by value. XXX: two different values with the same
-/// 64-bit hash (odds ~1e-5 at 10M values) keep only the first value's
-/// indicators; the others are dropped and counted.
-fn group_texts(
-    mut entries: Vec<(u64, IndicatorId)>,
-    store: &IndicatorStore,
-    members: &mut Vec<IndicatorId>,
-    groups: &mut Vec<Group>,
-) -> FastMap<u64, u32> {
-    entries.sort_unstable();
-    let mut map = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
-    for run in entries.chunk_by(|a, b| a.0 == b.0) {
-        let first = store.value(run[0].1);
-        let same = run.iter().filter(|e| store.value(e.1) == first).map(|e| e.1);
-        map.insert(run[0].0, push_group(same, members, groups));
-    }
-    map
-}
+/// Distinguishes a root's key from a listed name's key in the domain filter.
+const ROOT_SALT: u64 = 0x5bd1_e995_7f4a_7c15;
 
 fn group_prefixes<K: Copy + Ord>(
     mut entries: Vec<(K, u8, IndicatorId)>,
@@ -239,14 +218,13 @@ pub struct IndicatorSet {
     cidr_v4: Lpm<u32>,
     cidr_v6: Lpm<u128>,
     ip_ports: FastMap<(u128, u16), u32>,
-    /// Text tables keyed by a 64-bit hash of the value; a hit is confirmed
-    /// against the indicator's value, so a probe never chases a pointer
-    /// unless it matches.
-    texts: [FastMap<u64, u32>; 4],
-    /// Registrable-looking roots (last two labels) of the domain indicators:
-    /// a name whose root is absent misses in one probe instead of one per
-    /// label. None when a single-label indicator makes roots meaningless.
-    domain_roots: Option<hashbrown::HashSet<u64, FixedState>>,
+    /// Domains, URLs, e-mail addresses and hashes by normalized value.
+    texts: [TextMap; 4],
+    /// Whether the domain table's filter also holds the registrable-looking
+    /// roots (last two labels) of the domain indicators, so a name whose
+    /// root is absent misses in one probe. Off when a single-label indicator
+    /// makes roots meaningless.
+    use_roots: bool,
     allow: Allowlist,
     counts: [usize; 8],
 }
@@ -255,7 +233,7 @@ pub struct IndicatorSet {
 #[derive(Debug, Clone, Copy)]
 pub struct DomainMatch<'a> {
     pub ids: &'a [IndicatorId],
-    /// The listed suffix that matched (normalized).
+    /// The listed suffix that matched: the tail of the name looked up.
     pub matched: &'a str,
 }
 
@@ -339,10 +317,12 @@ impl IndicatorSet {
         self.ip_ports.get(&(addr_key(addr.to_canonical()), port)).map_or(&[], |&g| self.members(g))
     }
 
+    #[inline]
     fn text(&self, table: usize, key: &str) -> &[IndicatorId] {
-        match self.texts[table].get(&text_hash(key)) {
-            Some(&g) if self.store.value(self.members(g)[0]) == key => self.members(g),
-            _ => &[],
+        match self.texts[table].get(key) {
+            Some(TextHit::One(id)) => core::slice::from_ref(id),
+            Some(TextHit::Group(g)) => self.members(g),
+            None => &[],
         }
     }
 
@@ -354,16 +334,14 @@ impl IndicatorSet {
         if self.texts[0].is_empty() {
             return None;
         }
-        if let Some(roots) = &self.domain_roots
-            && !roots.contains(&text_hash(domain_root(name)))
-        {
+        if self.use_roots && !self.texts[0].may_contain(key_hash(domain_root(name)) ^ ROOT_SALT) {
             return None;
         }
         let mut rest = name;
         loop {
             let ids = self.text(0, rest);
-            if let Some(&first) = ids.first() {
-                return Some(DomainMatch { ids, matched: self.store.value(first) });
+            if !ids.is_empty() {
+                return Some(DomainMatch { ids, matched: rest });
             }
             rest = rest.split_once('.')?.1;
         }

@@ -162,12 +162,19 @@ pub struct IntelBenchResult {
     /// Peak RSS growth while loading (the builder's transient tables).
     pub peak_bytes: u64,
     pub ip_lookups: Rate,
+    /// 5-label names, 10% below a listed domain.
     pub domain_lookups: Rate,
+    /// 5-label names, none listed.
+    pub unlisted_domain_lookups: Rate,
+    /// 5-label names, all below a listed 2- or 3-label domain.
+    pub listed_domain_lookups: Rate,
+    /// Baseline: dependent random reads over 256 MiB (one miss each).
+    pub random_reads: Rate,
 }
 
 /// Loads `total` mixed indicators from a CSV file written to `dir`, then
 /// measures IP lookups (random IPv4/IPv6, about 1% listed) and lookups of
-/// 5-label names (about 10% under a listed domain).
+/// 5-label names (10% under a listed domain, and also none and all).
 pub fn intel(total: usize, dir: &std::path::Path, seconds: f64, trials: usize) -> std::io::Result<IntelBenchResult> {
     let path = dir.join(format!("mixed-{total}.csv"));
     let listed_domains = {
@@ -195,30 +202,52 @@ pub fn intel(total: usize, dir: &std::path::Path, seconds: f64, trials: usize) -
             }
         })
         .collect();
-    let names: Vec<String> = (0..65_536)
-        .map(|i| {
-            let base = if i % 10 == 0 && !listed_domains.is_empty() {
-                listed_domains[rng.below(listed_domains.len() as u64) as usize].clone()
-            } else {
-                synth::domain(&mut rng)
-            };
-            // Pad to exactly 5 labels.
-            let mut name = base;
-            while name.split('.').count() < 5 {
-                name = format!("w{}.{name}", rng.below(100));
-            }
-            name
-        })
-        .collect();
+    // Names of exactly 5 labels: below a listed domain every `listed_every`
+    // names (0: never), else below a random (almost surely unlisted) one.
+    let mut names = |listed_every: usize| -> Vec<String> {
+        (0..65_536)
+            .map(|i| {
+                let mut name = if listed_every > 0 && i % listed_every == 0 && !listed_domains.is_empty() {
+                    listed_domains[rng.below(listed_domains.len() as u64) as usize].clone()
+                } else {
+                    synth::domain(&mut rng)
+                };
+                while name.split('.').count() < 5 {
+                    name = format!("w{}.{name}", rng.below(100));
+                }
+                name
+            })
+            .collect()
+    };
+    let [mixed, unlisted, listed] = [names(10), names(0), names(1)];
     let mut sink = 0u64;
     let mut ip_pass = || ips.iter().map(|a| set.match_ip(*a).0.len() as u64).sum::<u64>();
-    let mut domain_pass = || names.iter().map(|n| set.match_domain(n).map_or(0, |m| m.ids.len() as u64)).sum::<u64>();
-    let per_trial = seconds / trials.max(1) as f64;
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..trials.max(1) {
-        a.push(timed(per_trial, ips.len(), &mut ip_pass, &mut sink));
-        b.push(timed(per_trial, names.len(), &mut domain_pass, &mut sink));
+    let domain_pass =
+        |names: &[String]| names.iter().map(|n| set.match_domain(n).map_or(0, |m| m.ids.len() as u64)).sum::<u64>();
+    // Baseline: a chain of dependent random reads over 256 MiB (a random
+    // cyclic permutation, Sattolo's shuffle): the latency of one cache and
+    // TLB miss on this machine at this moment.
+    let mut chain: Vec<u32> = (0..1u32 << 26).collect();
+    for i in (1..chain.len()).rev() {
+        chain.swap(i, rng.below(i as u64) as usize);
     }
+    let mut at = 0u32;
+    let mut read_pass = || {
+        for _ in 0..65_536 {
+            at = chain[at as usize];
+        }
+        u64::from(at)
+    };
+    let per_trial = seconds / trials.max(1) as f64;
+    let mut rates = [(); 5].map(|_| Vec::new());
+    for _ in 0..trials.max(1) {
+        rates[4].push(timed(per_trial / 3.0, 65_536, &mut read_pass, &mut sink));
+        rates[0].push(timed(per_trial, ips.len(), &mut ip_pass, &mut sink));
+        for (r, names) in rates[1..].iter_mut().zip([&mixed, &unlisted, &listed]) {
+            r.push(timed(per_trial / 3.0, names.len(), &mut || domain_pass(names), &mut sink));
+        }
+    }
+    let [a, b, c, d, e] = rates;
     std::hint::black_box(sink);
     Ok(IntelBenchResult {
         indicators: set.len(),
@@ -228,5 +257,8 @@ pub fn intel(total: usize, dir: &std::path::Path, seconds: f64, trials: usize) -
         peak_bytes: peak_after.saturating_sub(rss_before),
         ip_lookups: Rate::of(a),
         domain_lookups: Rate::of(b),
+        unlisted_domain_lookups: Rate::of(c),
+        listed_domain_lookups: Rate::of(d),
+        random_reads: Rate::of(e),
     })
 }
