@@ -2,9 +2,11 @@
 
 pub mod capture;
 pub mod counters;
+pub mod defrag;
 pub mod event;
 pub mod observe;
 pub mod pipeline;
+pub mod stream;
 
 pub use capture::{CaptureError, CapturedPacket, read_capture};
 pub use counters::Counters;

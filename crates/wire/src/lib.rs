@@ -6,8 +6,10 @@
 //! a whole frame, layer by layer, into a flat [`Decoded`] summary without
 //! allocating. Nothing here does I/O.
 
+pub mod dns;
 pub mod error;
 pub mod ethernet;
+pub mod http;
 pub mod icmp;
 pub mod ip;
 pub mod ipv4;
@@ -17,7 +19,9 @@ pub mod mpls;
 pub mod null;
 pub mod packet;
 pub mod sll;
+pub mod smtp;
 pub mod tcp;
+pub mod tls;
 pub mod tunnel;
 pub mod udp;
 
