@@ -6,8 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use wire::{DecodeError, LinkType, Transport};
 
-/// LINKTYPE numbers tried; 10 (FDDI) is one the decoder does not support.
-const LINKTYPES: [u32; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 10];
+/// LINKTYPE numbers tried; 147 (USER0) is one the decoder does not support.
+const LINKTYPES: [u32; 12] = [0, 1, 10, 12, 14, 101, 108, 113, 228, 229, 276, 147];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, frame)) = data.split_first() else { return };

@@ -27,7 +27,7 @@ pub mod udp;
 
 pub use error::{DecodeError, Layer};
 pub use link::LinkType;
-pub use packet::{Decoded, Fragment, Transport, decode};
+pub use packet::{Decoded, Fragment, FragmentInfo, Transport, decode};
 
 /// Big-endian reads at a known-valid offset. Callers check lengths first;
 /// `get` keeps these panic-free even if a caller got an offset wrong.

@@ -20,6 +20,9 @@ pub enum LinkType {
     Ipv6,
     /// Linux cooked capture v2 (276).
     LinuxSll2,
+    /// FDDI with 802.2 LLC/SNAP (10). Addresses are kept as captured
+    /// (some captures have them bit-swapped).
+    Fddi,
     /// Any other LINKTYPE number.
     Other(u32),
 }
@@ -35,6 +38,7 @@ impl LinkType {
             228 => LinkType::Ipv4,
             229 => LinkType::Ipv6,
             276 => LinkType::LinuxSll2,
+            10 => LinkType::Fddi,
             n => LinkType::Other(n),
         }
     }
@@ -50,6 +54,7 @@ impl LinkType {
             LinkType::Ipv4 => "ipv4",
             LinkType::Ipv6 => "ipv6",
             LinkType::LinuxSll2 => "linux_sll2",
+            LinkType::Fddi => "fddi",
             LinkType::Other(_) => "other",
         }
     }

@@ -35,6 +35,7 @@ pub enum Transport {
         src_port: u16,
         dst_port: u16,
         flags: u8,
+        seq: u32,
     },
     Udp {
         src_port: u16,
@@ -76,6 +77,17 @@ pub struct IpHeader {
     pub protocol: u8,
     pub ttl: u8,
     pub fragment: Fragment,
+    /// Identification, offset (bytes) and more-fragments flag of a
+    /// fragment (IPv4 flags/offset or the IPv6 fragment header).
+    pub frag: Option<FragmentInfo>,
+}
+
+/// Where a fragment belongs, for reassembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentInfo {
+    pub ident: u32,
+    pub offset: u32,
+    pub more: bool,
 }
 
 /// A frame decoded as far as it goes. When `error` is set, everything decoded
@@ -103,6 +115,9 @@ pub struct Decoded<'a> {
     /// The transport payload (or the IP payload when the transport is not
     /// decoded), as captured.
     pub payload: &'a [u8],
+    /// The innermost IP payload (after IPv6 extension headers): what a
+    /// fragment contributes to its datagram.
+    pub ip_payload: &'a [u8],
     pub error: Option<DecodeError>,
 }
 
@@ -122,6 +137,7 @@ impl<'a> Decoded<'a> {
             tunnel_depth: 0,
             transport: Transport::None,
             payload: &[],
+            ip_payload: &[],
             error: None,
         }
     }
@@ -185,9 +201,24 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
                 Err(e) => d.fail(e),
             }
         }
+        LinkType::Fddi => decode_fddi(d, frame),
         LinkType::Other(n) => d.fail(DecodeError::UnsupportedLinkType(n)),
     }
     decoded
+}
+
+/// FDDI: frame control (1), destination and source addresses (6 + 6),
+/// then 802.2 LLC; SNAP carries the ethertype. Other LLC is not IP.
+fn decode_fddi<'a>(d: &mut Decoded<'a>, frame: &'a [u8]) {
+    let Some((header, rest)) = frame.split_at_checked(13) else {
+        return d.fail(DecodeError::Truncated(Layer::Fddi));
+    };
+    let mac = |at: usize| <[u8; 6]>::try_from(&header[at..at + 6]).ok();
+    d.dst_mac = mac(1);
+    d.src_mac = mac(7);
+    if let Some((ethertype, payload)) = ethernet::llc_snap(rest) {
+        decode_ethertype(d, ethertype, payload, 0);
+    }
 }
 
 fn decode_ethernet<'a>(d: &mut Decoded<'a>, frame: &'a [u8]) {
@@ -304,7 +335,13 @@ fn decode_ipv4<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
         protocol: p.protocol(),
         ttl: p.ttl(),
         fragment,
+        frag: (fragment != Fragment::None).then(|| FragmentInfo {
+            ident: u32::from(p.ident()),
+            offset: u32::from(p.frag_offset()),
+            more: p.more_frags(),
+        }),
     });
+    d.ip_payload = p.payload();
     if fragment == Fragment::NonFirst {
         d.payload = p.payload();
         return;
@@ -324,6 +361,7 @@ fn decode_ipv6<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
         protocol: p.next_header(),
         ttl: p.hop_limit(),
         fragment: Fragment::None,
+        frag: None,
     };
     let upper = match ipv6::walk_extensions(p.next_header(), p.payload()) {
         Ok(u) => u,
@@ -338,7 +376,13 @@ fn decode_ipv6<'a>(d: &mut Decoded<'a>, buf: &'a [u8]) {
         Some(f) if f.more => Fragment::First,
         _ => Fragment::None,
     };
+    ip.frag = upper.fragment.filter(|_| ip.fragment != Fragment::None).map(|f| FragmentInfo {
+        ident: f.ident,
+        offset: u32::from(f.offset),
+        more: f.more,
+    });
     d.ip = Some(ip);
+    d.ip_payload = upper.payload;
     if ip.fragment == Fragment::NonFirst {
         d.payload = upper.payload;
         return;
@@ -361,7 +405,7 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, proto: u8, buf: &'a [u8], v6: bool)
     let result = match proto {
         protocol::TCP => tcp::Segment::new_checked(buf).map(|s| {
             d.payload = s.payload();
-            Transport::Tcp { src_port: s.src_port(), dst_port: s.dst_port(), flags: s.flags() }
+            Transport::Tcp { src_port: s.src_port(), dst_port: s.dst_port(), flags: s.flags(), seq: s.seq() }
         }),
         protocol::UDP => match udp::Datagram::new_checked(buf) {
             Ok(u) if u.dst_port() == tunnel::VXLAN_PORT => {

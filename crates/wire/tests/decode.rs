@@ -54,7 +54,7 @@ fn ethernet_ipv4_tcp() {
     assert_eq!(d.error, None);
     let ip = d.ip.unwrap();
     assert_eq!((ip.src, ip.dst, ip.protocol, ip.ttl), (v4("192.0.2.1"), v4("198.51.100.7"), 6, 64));
-    assert_eq!(d.transport, Transport::Tcp { src_port: 1234, dst_port: 80, flags: 0x12 });
+    assert_eq!(d.transport, Transport::Tcp { src_port: 1234, dst_port: 80, flags: 0x12, seq: 1 });
     assert_eq!(d.src_mac, Some([6, 7, 8, 9, 10, 11]));
     assert_eq!(d.dst_mac, Some([0, 1, 2, 3, 4, 5]));
 }
@@ -136,7 +136,7 @@ fn raw_ip_null_and_loop() {
     assert!(decode(LinkType::Loop, &f).ip.is_some());
     let f = [&[7, 0, 0, 0][..], &ip4].concat();
     assert_eq!(decode(LinkType::Null, &f).error, Some(DecodeError::UnknownFamily));
-    assert_eq!(decode(LinkType::from_linktype(10), &ip4).error, Some(DecodeError::UnsupportedLinkType(10)));
+    assert_eq!(decode(LinkType::from_linktype(147), &ip4).error, Some(DecodeError::UnsupportedLinkType(147)));
 }
 
 #[test]
