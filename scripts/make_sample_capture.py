@@ -56,6 +56,26 @@ def dns_query(ident, name):
     return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + q + struct.pack("!HH", 1, 1)
 
 
+def dns_response(ident, name, addr):
+    q = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    header = struct.pack("!HHHHHH", ident, 0x8180, 1, 1, 0, 0)
+    answer = struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + ip4(addr)
+    return header + q + struct.pack("!HH", 1, 1) + answer
+
+
+def tls_client_hello(sni):
+    name = sni.encode()
+    server_name = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
+    extensions = struct.pack("!HH", 0, len(server_name)) + server_name
+    body = (
+        struct.pack("!H", 0x0303) + bytes(32) + b"\0"
+        + struct.pack("!HH", 2, 0x1301) + b"\x01\x00"
+        + struct.pack("!H", len(extensions)) + extensions
+    )
+    handshake = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
+
+
 def frames():
     t = 1795928400  # 2026-11-29T05:00:00Z
     c2 = "203.0.113.66"
@@ -64,14 +84,15 @@ def frames():
     def add(dt, frame, caplen=None):
         out.append((t + dt, frame, caplen))
 
-    # DNS lookup of the C2 name via the local resolver (not listed).
+    # DNS lookup of a name below the listed domain, via the local resolver
+    # (not listed); the answer is the listed C2 address.
     add(0.000100, ether(ipv4("10.0.0.5", "192.0.2.53", 17, udp(53124, 53, dns_query(0x1092, "www.evil.example")))))
-    add(0.012000, ether(ipv4("192.0.2.53", "10.0.0.5", 17, udp(53, 53124, dns_query(0x1092, "www.evil.example"))), src=MAC_GW, dst=MAC_A))
+    add(0.012000, ether(ipv4("192.0.2.53", "10.0.0.5", 17, udp(53, 53124, dns_response(0x1092, "www.evil.example", c2))), src=MAC_GW, dst=MAC_A))
     # TCP handshake and a request to the listed C2 address.
     add(0.020000, ether(ipv4("10.0.0.5", c2, 6, tcp(51000, 443, 0x02))))
     add(0.061000, ether(ipv4(c2, "10.0.0.5", 6, tcp(443, 51000, 0x12, 5000, 1001)), src=MAC_GW, dst=MAC_A))
     add(0.061200, ether(ipv4("10.0.0.5", c2, 6, tcp(51000, 443, 0x10, 1001, 5001))))
-    add(0.061500, ether(ipv4("10.0.0.5", c2, 6, tcp(51000, 443, 0x18, 1001, 5001, b"\x16\x03\x01" + bytes(60)))))
+    add(0.061500, ether(ipv4("10.0.0.5", c2, 6, tcp(51000, 443, 0x18, 1001, 5001, tls_client_hello("www.evil.example")))))
     # Benign web traffic.
     for i in range(6):
         add(0.1 + i * 0.01, ether(ipv4("10.0.0.5", "192.0.2.80", 6, tcp(52000 + i, 80, 0x02))))
@@ -87,6 +108,9 @@ def frames():
     arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + MAC_A + ip4("10.0.0.5") + bytes(6) + ip4("10.0.0.1")
     add(0.5, ether(arp, ethertype=0x0806, dst=b"\xff" * 6))
     add(0.6, ether(ipv4("10.0.0.9", c2, 6, tcp(53000, 8443, 0x02))), caplen=14 + 20 + 8)
+    # A phishing page fetched over plain HTTP from a benign-looking address.
+    request = b"GET /verify HTTP/1.1\r\nHost: login.evil.example\r\nUser-Agent: curl/8.5\r\n\r\n"
+    add(0.7, ether(ipv4("10.0.0.5", "192.0.2.80", 6, tcp(52100, 80, 0x18, 7001, 9001, request))))
     return out
 
 

@@ -90,7 +90,7 @@ fn reload_under_load_never_mixes_generations() {
                             let ind = set.get(hit.indicator);
                             let g = generation_of(ind.id);
                             assert_eq!(g, first);
-                            let IpAddr::V4(a) = hit.value else { panic!("v6 hit") };
+                            let sensor::scratch::HitValue::Ip(IpAddr::V4(a)) = hit.value else { panic!("v6 hit") };
                             assert_eq!(
                                 a.octets()[1],
                                 if g.is_multiple_of(2) { 18 } else { 19 },

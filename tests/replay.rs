@@ -199,12 +199,26 @@ fn bundled_sample_gives_the_documented_hits() {
             )
         })
         .collect();
-    let mut want = vec![(3, "ip.dst", "1001"), (4, "ip.src", "1001"), (5, "ip.dst", "1001"), (6, "ip.dst", "1001")];
+    let mut want = vec![
+        (1, "dns.query", "1005"),
+        (2, "dns.query", "1005"),
+        (2, "dns.answer.name", "1005"),
+        (2, "dns.answer.addr", "1001"),
+        (3, "ip.dst", "1001"),
+        (4, "ip.src", "1001"),
+        (5, "ip.dst", "1001"),
+        (6, "ip.dst", "1001"),
+        (6, "tls.sni", "1005"),
+    ];
     want.extend((13..=18).map(|f| (f, "ip.dst", "1002")));
     want.extend([(19, "ip.dst", "1001"), (20, "ip.dst", "1003"), (23, "ip.dst", "1001")]);
+    want.extend([(24, "http.host", "1005"), (24, "http.url", "1006")]);
     assert_eq!(got, want);
-    assert_eq!(evs[12]["packet"]["decode_error"], "tcp.truncated");
-    assert_eq!(evs[4]["flow"]["vlan"], serde_json::json!([100]));
+    assert_eq!(evs[2]["dns"]["answers"][0]["data"], "203.0.113.66");
+    assert_eq!(evs[8]["tls"]["sni"], "www.evil.example");
+    assert_eq!(evs[18]["http"]["uri"], "/verify");
+    assert_eq!(evs[17]["packet"]["decode_error"], "tcp.truncated");
+    assert_eq!(evs[9]["flow"]["vlan"], serde_json::json!([100]));
     let validator = schema();
     evs.iter().for_each(|e| assert_valid(&validator, e));
 }

@@ -113,6 +113,28 @@ fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
         if errors.is_empty() { String::new() } else { format!(" ({})", errors.join(", ")) }
     );
     eprintln!("  non-IP frames: {}, non-first fragments: {}, tunneled: {}", c.non_ip, c.fragments, c.tunneled);
+    let app_errors: Vec<String> = c.app_errors().map(|(r, n)| format!("{r} {n}")).collect();
+    if !app_errors.is_empty() {
+        eprintln!("  malformed application data: {}", app_errors.join(", "));
+    }
+    if let Some(app) = p.app() {
+        let a = &app.counters;
+        eprintln!(
+            "  dns: {} messages ({} queries, {} responses); http: {} requests; tls: {} client hellos; smtp: {} commands, {} header addresses",
+            a.dns_messages,
+            a.dns_queries,
+            a.dns_responses,
+            a.http_requests,
+            a.tls_client_hellos,
+            a.smtp_commands,
+            a.smtp_header_addresses
+        );
+        let (s, f) = (app.streams().counters(), app.defrag().counters());
+        eprintln!(
+            "  tcp streams: {} opened, {} gaps, {} overflows, {} evicted; ip fragments: {} datagrams rebuilt, {} timed out, {} evicted",
+            s.streams_opened, s.gaps, s.overflow, s.evicted, f.completed, f.timed_out, f.evicted
+        );
+    }
     eprintln!(
         "  hits: {} in {} packets, {} suppressed by allowlists; events written: {events}",
         c.hits, c.packets_with_hits, c.suppressed

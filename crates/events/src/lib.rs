@@ -6,6 +6,7 @@
 //! ids and timestamps straight into the output, so writing one allocates
 //! nothing.
 
+pub mod app;
 pub mod time;
 
 use core::fmt;
@@ -256,6 +257,14 @@ pub struct Event<'a> {
     pub flow: Option<Flow<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packet: Option<PacketDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<app::DnsDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<app::HttpDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<app::TlsDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<app::SmtpDetail>,
 }
 
 /// Issues unique event ids for one sensor.

@@ -58,7 +58,7 @@ pub struct Rate {
 }
 
 impl Rate {
-    fn of(mut samples: Vec<f64>) -> Rate {
+    pub(crate) fn of(mut samples: Vec<f64>) -> Rate {
         samples.sort_by(f64::total_cmp);
         match samples.as_slice() {
             [] => Rate::default(),
@@ -68,7 +68,7 @@ impl Rate {
 }
 
 /// Runs whole passes for `seconds`; returns packets per second.
-fn timed<F: FnMut() -> u64>(seconds: f64, packets_per_pass: usize, pass: &mut F, sink: &mut u64) -> f64 {
+pub(crate) fn timed<F: FnMut() -> u64>(seconds: f64, packets_per_pass: usize, pass: &mut F, sink: &mut u64) -> f64 {
     let start = Instant::now();
     let budget = Duration::from_secs_f64(seconds);
     let mut passes = 0u64;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use wire::{DecodeError, LinkType};
 
-const KNOWN_LINKS: [LinkType; 8] = [
+const KNOWN_LINKS: [LinkType; 9] = [
     LinkType::Null,
     LinkType::Ethernet,
     LinkType::RawIp,
@@ -13,6 +13,7 @@ const KNOWN_LINKS: [LinkType; 8] = [
     LinkType::Ipv4,
     LinkType::Ipv6,
     LinkType::LinuxSll2,
+    LinkType::Fddi,
 ];
 
 fn link_slot(l: LinkType) -> Option<usize> {
@@ -26,6 +27,8 @@ pub struct Counters {
     links: [u64; KNOWN_LINKS.len()],
     other_links: BTreeMap<u32, u64>,
     errors: BTreeMap<&'static str, u64>,
+    /// Malformed application data (DNS, HTTP, TLS) by reason.
+    app_errors: BTreeMap<&'static str, u64>,
     /// Frames with no IP layer (ARP, STP, LLDP, ...): not errors.
     pub non_ip: u64,
     /// IP fragments with offset > 0 (not L4-decoded).
@@ -58,6 +61,21 @@ impl Counters {
     #[inline]
     pub fn count_error(&mut self, e: &DecodeError) {
         *self.errors.entry(e.reason()).or_default() += 1;
+    }
+
+    /// Malformed application data (`dns.pointer_loop`, `http.bad_header`).
+    #[inline]
+    pub fn count_app_error(&mut self, reason: &'static str) {
+        *self.app_errors.entry(reason).or_default() += 1;
+    }
+
+    /// Malformed application data by reason, in name order.
+    pub fn app_errors(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.app_errors.iter().map(|(k, v)| (*k, *v))
+    }
+
+    pub fn app_error_count(&self, reason: &str) -> u64 {
+        self.app_errors.get(reason).copied().unwrap_or(0)
     }
 
     /// Decode errors by reason, in name order.

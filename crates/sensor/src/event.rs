@@ -2,6 +2,8 @@
 
 use crate::capture::CapturedPacket;
 use crate::pipeline::Hit;
+use crate::scratch::{AppRef, HitValue, Scratch};
+use events::app::{DnsDetail, HttpDetail, SmtpDetail, TlsDetail};
 use events::{
     Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, TcpFlags, Timestamp,
     TunnelDetail, Value,
@@ -67,25 +69,79 @@ pub fn packet_detail<'a>(p: &CapturedPacket<'_>, d: &Decoded<'_>, capture: Optio
     }
 }
 
-/// Builds the `kind: "intel"`, `input: "packet"` event for one hit.
+/// Builds the `kind: "intel"` event for one hit: `input: "packet"` for
+/// header addresses, or the application protocol with its object.
+#[allow(clippy::too_many_arguments)]
 pub fn packet_hit_event<'a>(
     ids: &'a mut EventIds,
     set: &'a IndicatorSet,
     p: &CapturedPacket<'_>,
     d: &'a Decoded<'_>,
     hit: &Hit,
+    scratch: &'a Scratch,
+    version_text: &'a mut [u8; 4],
     capture: Option<&'a str>,
 ) -> Event<'a> {
     let id = ids.next_id();
-    Event {
+    let value = match hit.value {
+        HitValue::Ip(a) => Value::Ip(a),
+        HitValue::Text(s) => Value::Text(scratch.text(s)),
+    };
+    let mut flow = flow_of(d);
+    if let (Some(c), Some(f)) = (hit.app.carrier(), flow.as_mut()) {
+        // The message's own tuple (a reassembled datagram's ports).
+        f.src_ip = c.src;
+        f.dst_ip = c.dst;
+        f.src_port = Some(c.src_port);
+        f.dst_port = Some(c.dst_port);
+        f.proto = Proto(c.protocol, wire::ip::protocol::name(c.protocol));
+    }
+    let mut e = Event {
         sensor: id.sensor,
         id,
         ts: Timestamp { secs: p.ts_sec, nanos: p.ts_nsec, nanos_precision: p.ts_nanos },
         kind: Kind::Intel,
         input: Input::Packet,
-        matched: Match { location: hit.location, value: Value::Ip(hit.value) },
+        matched: Match { location: hit.location, value },
         indicator: Some(IndicatorRef::from(set.get(hit.indicator))),
-        flow: flow_of(d),
+        flow,
         packet: Some(packet_detail(p, d, capture)),
+        dns: None,
+        http: None,
+        tls: None,
+        smtp: None,
+    };
+    match hit.app {
+        AppRef::None => {}
+        AppRef::Dns { message, carrier } => {
+            e.input = Input::Dns;
+            e.dns = wire::dns::Message::new_checked(scratch.bytes(message)).ok().map(|message| DnsDetail {
+                message,
+                transport: if carrier.protocol == wire::ip::protocol::TCP { "tcp" } else { "udp" },
+            });
+        }
+        AppRef::Http { method, host, target, user_agent, .. } => {
+            e.input = Input::Http;
+            e.http = Some(HttpDetail {
+                method: scratch.text(method),
+                host: scratch.text(host),
+                uri: scratch.text(target),
+                user_agent: scratch.text(user_agent),
+            });
+        }
+        AppRef::Tls { sni, version, .. } => {
+            e.input = Input::Tls;
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            for (i, slot) in version_text.iter_mut().enumerate() {
+                *slot = HEX[(version >> (12 - 4 * i) & 0xf) as usize];
+            }
+            e.tls =
+                Some(TlsDetail { sni: scratch.text(sni), version: core::str::from_utf8(version_text).unwrap_or("") });
+        }
+        AppRef::Smtp { field, .. } => {
+            e.input = Input::Smtp;
+            e.smtp = Some(SmtpDetail { field });
+        }
     }
+    e
 }

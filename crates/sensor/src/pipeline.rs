@@ -1,9 +1,10 @@
 //! The per-packet pipeline: decode → observe → match, counting as it goes.
 //! Allocation-free in steady state: hits go to a reused buffer.
 
+use crate::app::{AppConfig, AppLayer};
 use crate::counters::Counters;
 use crate::observe::{self, Observation};
-use core::net::IpAddr;
+use crate::scratch::{AppRef, HitValue, Scratch};
 use intel::reload::SharedSet;
 use intel::{IndicatorId, IndicatorSet};
 use std::sync::Arc;
@@ -14,7 +15,9 @@ use wire::{Decoded, Fragment, LinkType};
 pub struct Hit {
     pub indicator: IndicatorId,
     pub location: &'static str,
-    pub value: IpAddr,
+    pub value: HitValue,
+    /// The application message behind the observation, if any.
+    pub app: AppRef,
 }
 
 pub struct Pipeline {
@@ -23,11 +26,40 @@ pub struct Pipeline {
     source: Option<(Arc<SharedSet>, u64)>,
     pub counters: Counters,
     hits: Vec<Hit>,
+    /// DNS, HTTP, TLS and SMTP; None to look at headers only.
+    app: Option<AppLayer>,
+    /// Copies of the text and messages behind this packet's hits.
+    scratch: Scratch,
+    /// Presentation form of the DNS name being matched.
+    name_text: wire::dns::NameText,
 }
 
 impl Pipeline {
     pub fn new(set: Arc<IndicatorSet>) -> Self {
-        Pipeline { set, source: None, counters: Counters::default(), hits: Vec::with_capacity(16) }
+        Pipeline::with_app(set, Some(AppConfig::default()))
+    }
+
+    /// A pipeline with the application layer configured (None: headers
+    /// only, as the original sensor did).
+    pub fn with_app(set: Arc<IndicatorSet>, app: Option<AppConfig>) -> Self {
+        Pipeline {
+            set,
+            source: None,
+            counters: Counters::default(),
+            hits: Vec::with_capacity(16),
+            app: app.map(AppLayer::new),
+            scratch: Scratch::default(),
+            name_text: wire::dns::NameText::new(),
+        }
+    }
+
+    pub fn app(&self) -> Option<&AppLayer> {
+        self.app.as_ref()
+    }
+
+    /// The text and message copies the current hits refer to.
+    pub fn scratch(&self) -> &Scratch {
+        &self.scratch
     }
 
     /// A pipeline that picks up each new set the reloader installs, between
@@ -48,9 +80,19 @@ impl Pipeline {
         Arc::clone(&self.set)
     }
 
-    /// Decodes and matches one frame. The hits are valid until the next call.
+    /// Decodes and matches one frame, without a clock (reassembly state
+    /// then never times out). The hits are valid until the next call.
     #[inline]
     pub fn process<'p>(&mut self, link: LinkType, frame: &'p [u8]) -> (Decoded<'p>, &[Hit]) {
+        let (d, hits, _) = self.process_at(link, frame, 0);
+        (d, hits)
+    }
+
+    /// Decodes and matches one frame captured at `now_ns` (the capture's
+    /// clock drives fragment and stream timeouts). The hits, and the
+    /// scratch they point into, are valid until the next call.
+    #[inline]
+    pub fn process_at<'p>(&mut self, link: LinkType, frame: &'p [u8], now_ns: u64) -> (Decoded<'p>, &[Hit], &Scratch) {
         if let Some((shared, held)) = &mut self.source {
             let now = shared.generation();
             if now != *held {
@@ -65,6 +107,7 @@ impl Pipeline {
             self.counters.count_error(e);
         }
         self.hits.clear();
+        self.scratch.clear();
         if d.ip.is_some_and(|ip| ip.fragment == Fragment::NonFirst) {
             self.counters.fragments += 1;
         }
@@ -77,11 +120,26 @@ impl Pipeline {
         for o in observe::packet_addresses(&d) {
             self.match_observation(o);
         }
+        if let Some(app) = &mut self.app {
+            let mut m = crate::appmatch::AppMatcher {
+                set: &self.set,
+                hits: &mut self.hits,
+                scratch: &mut self.scratch,
+                counters: &mut self.counters,
+                dns_authority: app.config().dns_authority,
+                dns_additional: app.config().dns_additional,
+            };
+            let text = &mut self.name_text;
+            app.inspect(&d, now_ns, &mut |item, carrier| m.observe(item, carrier, text));
+            for reason in app.take_errors() {
+                self.counters.count_app_error(reason);
+            }
+        }
         if !self.hits.is_empty() {
             self.counters.packets_with_hits += 1;
             self.counters.hits += self.hits.len() as u64;
         }
-        (d, &self.hits)
+        (d, &self.hits, &self.scratch)
     }
 
     /// Records every indicator behind the most specific entry covering the
@@ -102,7 +160,7 @@ impl Pipeline {
             return;
         }
         for &indicator in ids.iter().chain(with_port) {
-            let hit = Hit { indicator, location: o.location, value: o.value };
+            let hit = Hit { indicator, location: o.location, value: HitValue::Ip(o.value), app: AppRef::None };
             if !self.hits.contains(&hit) {
                 self.hits.push(hit);
             }

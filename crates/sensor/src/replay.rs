@@ -21,9 +21,11 @@ pub fn replay_capture(
     read_capture(
         path,
         |pkt| {
-            let (decoded, hits) = pipeline.process(pkt.link, pkt.data);
+            let now = (pkt.ts_sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(u64::from(pkt.ts_nsec));
+            let (decoded, hits, scratch) = pipeline.process_at(pkt.link, pkt.data, now);
+            let mut version = [0u8; 4];
             for hit in hits {
-                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, Some(&name)));
+                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, scratch, &mut version, Some(&name)));
             }
         },
         on_progress,

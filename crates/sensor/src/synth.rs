@@ -213,7 +213,7 @@ pub fn synthetic_corpus(count: usize, listed: &[IpAddr], hit_per_mille: u64, see
         };
         let src4 = pick_v4(&mut rng);
         let dst4 = rng.v4();
-        let (sport, dport) = (1024 + rng.below(60000) as u16, [80, 443, 53, 22, 8080][rng.below(5) as usize]);
+        let (sport, dport) = (1024 + rng.below(60000) as u16, [80, 443, 123, 22, 8080][rng.below(5) as usize]);
         let frame = match shape {
             0..=54 => {
                 FrameBuilder::ethernet(&[], 0x0800).ipv4(src4, dst4, 6, 20 + payload).tcp(sport, dport, 0x18, payload)
@@ -296,4 +296,45 @@ pub fn write_mixed_feed(out: &mut impl Write, total: usize, seed: u64) -> io::Re
         }
     }
     Ok(listed)
+}
+
+/// The wire form of a name (uncompressed).
+fn dns_name(out: &mut Vec<u8>, name: &str) {
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+}
+
+/// A DNS response like a resolver's: one question for `qname` (type A),
+/// a CNAME answer (owner compressed to the question) to `cname`, and an A
+/// answer for the CNAME target (owner compressed to it).
+pub fn dns_response(id: u16, qname: &str, cname: &str, addr: [u8; 4]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(128);
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]);
+    dns_name(&mut m, qname);
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10]);
+    let mut target = Vec::new();
+    dns_name(&mut target, cname);
+    m.extend_from_slice(&(target.len() as u16).to_be_bytes());
+    let target_at = m.len() as u16;
+    m.extend(target);
+    m.extend_from_slice(&(0xc000 | target_at).to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+    m.extend_from_slice(&addr);
+    m
+}
+
+/// An Ethernet/IPv4/UDP frame from port 53 carrying `message`.
+pub fn dns_frame(message: &[u8], client: u32, resolver: u32) -> Vec<u8> {
+    let mut f = FrameBuilder::ethernet(&[], 0x0800)
+        .ipv4(resolver, client, 17, 8 + message.len())
+        .udp(53, 40_000, message.len())
+        .finish();
+    let start = f.len() - message.len();
+    f[start..].copy_from_slice(message);
+    f
 }

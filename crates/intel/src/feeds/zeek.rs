@@ -1,8 +1,10 @@
 //! Zeek Intel framework files: tab-separated, a `#fields` header naming
 //! the columns (`indicator`, `indicator_type`, `meta.source`, `meta.desc`,
-//! `meta.url`, ...), `#` comments, `-` for an empty field.
+//! `meta.url`, ...), `#` comments, `-` for an empty field. Rows with
+//! `meta.whitelist` set to `T` are allowlist entries.
 
 use super::{LineSink, Meta, value};
+use crate::allow::AllowKind;
 use crate::model::IndicatorType;
 
 pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
@@ -50,6 +52,17 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
                 continue;
             }
         };
+        // `meta.whitelist = T` (Zeek's whitelisting test data) marks a row
+        // that suppresses matches of its value instead of being one.
+        if get(col("meta.whitelist")).is_some_and(|w| w == "T") {
+            let allow = match kind {
+                IndicatorType::Ip | IndicatorType::Cidr => AllowKind::Cidr,
+                IndicatorType::Domain => AllowKind::Hostname,
+                _ => AllowKind::String,
+            };
+            sink.allow(line, allow, ind);
+            continue;
+        }
         sink.typed(line, None, kind, ind, &meta);
     }
 }

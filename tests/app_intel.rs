@@ -1,0 +1,173 @@
+//! End-to-end: indicators seen in DNS, HTTP and SMTP, checked against
+//! Zeek's own intel tests (zeek/intel-match: the feeds, captures and the
+//! intel.log Zeek wrote) and against crafted DNS responses.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("SDN_TESTDATA"))
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn replay(capture: &Path, feeds: &[PathBuf]) -> Vec<Value> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"));
+    cmd.arg("replay").arg(capture).arg("--intel").args(feeds).arg("-q");
+    let out = cmd.output().expect("run sdn-sensor");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("schema/event.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            let errors: Vec<String> =
+                validator.iter_errors(&e).map(|x| format!("{x} at {}", x.instance_path())).collect();
+            assert!(errors.is_empty(), "{e} violates the schema: {errors:?}");
+            e
+        })
+        .collect()
+}
+
+/// (orig_h, orig_p, resp_h, resp_p, seen.indicator, seen.where) of a
+/// Zeek intel.log.
+fn zeek_intel_log(path: &Path) -> BTreeSet<(String, u16, String, u16, String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[2].into(), f[3].parse().unwrap(), f[4].into(), f[5].parse().unwrap(), f[6].into(), f[8].into())
+        })
+        .collect()
+}
+
+/// Our name for each Zeek `seen.where`.
+fn where_of(zeek: &str) -> &'static str {
+    match zeek {
+        "DNS::IN_REQUEST" => "dns.query",
+        "HTTP::IN_HOST_HEADER" => "http.host",
+        "SMTP::IN_RCPT_TO" => "smtp.rcpt_to",
+        "SMTP::IN_FROM" => "smtp.from",
+        "SMTP::IN_TO" => "smtp.to",
+        other => panic!("no mapping for {other}"),
+    }
+}
+
+/// The connection tuple of an event, client first (as Zeek's orig).
+fn tuple(e: &Value) -> (String, u16, String, u16) {
+    let f = &e["flow"];
+    let (s, sp, d, dp) = (
+        f["src_ip"].as_str().unwrap().to_string(),
+        f["src_port"].as_u64().unwrap() as u16,
+        f["dst_ip"].as_str().unwrap().to_string(),
+        f["dst_port"].as_u64().unwrap() as u16,
+    );
+    // Responses travel server → client.
+    if e["dns"]["qr"] == Value::Bool(true) || [53, 80, 25].contains(&sp) { (d, dp, s, sp) } else { (s, sp, d, dp) }
+}
+
+#[test]
+fn wikipedia_domains_match_zeek_whitelisting_test() {
+    let dir = testdata().join("zeek/intel-match");
+    let events = replay(
+        &dir.join("wikipedia.pcap"),
+        &[dir.join("whitelisting.intel.dat"), dir.join("whitelisting.whitelist.dat")],
+    );
+    // Nothing for the allowlisted meta.wikimedia.org, anywhere.
+    assert!(events.iter().all(|e| e["indicator"]["value"] == "upload.wikimedia.org"), "{events:?}");
+    let got: BTreeSet<_> = events
+        .iter()
+        .map(|e| {
+            let (a, ap, b, bp) = tuple(e);
+            (a, ap, b, bp, e["match"]["value"].as_str().unwrap().to_lowercase(), e["match"]["where"].as_str().unwrap())
+        })
+        .collect();
+    let want = zeek_intel_log(&dir.join("whitelisting.intel.log"));
+    let dns = want.iter().filter(|w| w.5 == "DNS::IN_REQUEST").count();
+    let http = want.iter().filter(|w| w.5 == "HTTP::IN_HOST_HEADER").count();
+    assert_eq!((dns, http), (8, 6), "the log's distinct tuples");
+    for (oh, op, rh, rp, indicator, at) in &want {
+        let key = (oh.clone(), *op, rh.clone(), *rp, indicator.clone(), where_of(at));
+        assert!(got.contains(&key), "missing {key:?}; got {got:#?}");
+    }
+    // Beyond Zeek (which checks requests only): responses repeat the
+    // question (dns.query) and name it as an answer owner
+    // (dns.answer.name), on the same tuples; nothing else.
+    assert!(got.iter().all(|g| ["dns.query", "dns.answer.name", "http.host"].contains(&g.5)), "{got:#?}");
+    let dns_tuples: BTreeSet<_> = got.iter().filter(|g| g.5 != "http.host").map(|g| (g.0.clone(), g.1)).collect();
+    let zeek_dns_tuples: BTreeSet<_> =
+        want.iter().filter(|w| w.5 == "DNS::IN_REQUEST").map(|w| (w.0.clone(), w.1)).collect();
+    assert_eq!(dns_tuples, zeek_dns_tuples);
+    let http_events: Vec<_> = events.iter().filter(|e| e["input"] == "http").collect();
+    assert!(http_events.iter().all(|e| e["http"]["host"] == "upload.wikimedia.org" && e["http"]["method"] == "GET"));
+}
+
+#[test]
+fn smtp_addresses_match_zeek_seen_smtp_test() {
+    let dir = testdata().join("zeek/intel-match");
+    let events = replay(&dir.join("smtp-multi-addr.pcap"), &[dir.join("seen_smtp.intel.dat")]);
+    let got: BTreeSet<(String, String)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["input"], "smtp");
+            (e["indicator"]["value"].as_str().unwrap().to_string(), e["match"]["where"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = zeek_intel_log(&dir.join("seen_smtp.intel.log"))
+        .into_iter()
+        .map(|(_, _, _, _, indicator, at)| (indicator, where_of(&at).to_string()))
+        .collect();
+    assert_eq!(want.len(), 7);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn dns_answers_alone_produce_events() {
+    // crafted/dns_cases.pcap frame 2 (dns_cases.expected.json): a response
+    // for login.evil-c2.example with CNAME cdn.evil-c2.example and A
+    // 203.0.113.66. The feed lists only the CNAME target and the address.
+    let dir = std::env::temp_dir().join(format!("sdn-app-intel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("answers.csv");
+    std::fs::write(
+        &feed,
+        "id,type,threat_type,ip,dns,value\n1,domain,c2,,cdn.evil-c2.example,\n2,ip,c2,203.0.113.66,,\n",
+    )
+    .unwrap();
+    let events = replay(&testdata().join("crafted/dns_cases.pcap"), &[feed]);
+    std::fs::remove_dir_all(&dir).ok();
+    let seen: BTreeSet<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["indicator"]["id"].as_str().unwrap().to_string(),
+                e["match"]["where"].as_str().unwrap().to_string(),
+                e["match"]["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> =
+        [("1", "dns.answer.name", "cdn.evil-c2.example"), ("2", "dns.answer.addr", "203.0.113.66")]
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect();
+    assert_eq!(seen, want, "{events:#?}");
+    for e in &events {
+        assert_eq!(e["input"], "dns");
+        assert_eq!(e["packet"]["frame"], 2);
+        let dns = &e["dns"];
+        assert_eq!(dns["qr"], true);
+        assert_eq!(dns["questions"][0]["name"], "login.evil-c2.example");
+        let answers = dns["answers"].as_array().unwrap();
+        assert!(answers.iter().any(|a| a["type"] == "CNAME" && a["data"] == "cdn.evil-c2.example"));
+        assert!(answers.iter().any(|a| a["type"] == "A" && a["data"] == "203.0.113.66"));
+    }
+}
