@@ -7,6 +7,10 @@ Writes, idempotently (file names are content hashes):
   CORPUS_DIR/capture_reader/  small whole captures (pcap and pcapng)
   CORPUS_DIR/decode_frame/    one file per frame: link-type selector byte + frame
   CORPUS_DIR/intel_feed/      the heads of a few feeds, plus crafted CSV
+  CORPUS_DIR/dns_message/, http_request/, tls_client_hello/, smtp_lines/
+                              application payloads found in the captures
+                              (DNS over UDP and TCP, requests, ClientHellos,
+                              SMTP client segments)
   CORPUS_DIR/feed_*/          per feed format: small valid examples (line
                               formats cut to their first lines, JSON whole
                               when small), from TESTDATA_DIR and the repo's
@@ -19,7 +23,7 @@ import sys
 
 # Must match LINKTYPES in fuzz_targets/decode_frame.rs (the selector byte is
 # the index into it).
-LINKTYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 10]
+LINKTYPES = [0, 1, 10, 12, 14, 101, 108, 113, 228, 229, 276, 147]
 SELECTOR = {lt: i for i, lt in enumerate(LINKTYPES)}
 
 CAPTURE_DIRS = ["tcpdump", "zeek", "generated/pcapng", "crafted", "suricata-verify", "pktvisor"]
@@ -90,6 +94,62 @@ def frames(buf):
     if buf[:4] == b"\x0a\x0d\x0d\x0a":
         return pcapng_frames(buf)
     return pcap_frames(buf)
+
+
+DNS_PORTS = {53, 5353, 5355, 8053, 1053, 53000}
+HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"OPTIONS ", b"CONNECT ", b"DELETE ")
+
+
+def transport(lt, frame):
+    """(proto, sport, dport, payload) of an Ethernet/raw IPv4/IPv6 frame
+    (no VLAN or tunnel walk: seeds need not be exhaustive)."""
+    if lt == 1:
+        if len(frame) < 14:
+            return None
+        et, ip = struct.unpack("!H", frame[12:14])[0], frame[14:]
+        if et == 0x8100 and len(frame) >= 18:
+            et, ip = struct.unpack("!H", frame[16:18])[0], frame[18:]
+    elif lt in (12, 14, 101, 228, 229):
+        ip = frame
+    elif lt == 0 and len(frame) >= 4:
+        ip = frame[4:]
+    else:
+        return None
+    if not ip:
+        return None
+    if ip[0] >> 4 == 4 and len(ip) >= 20:
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        proto, l4 = ip[9], ip[ihl:max(ihl, min(total, len(ip)))]
+    elif ip[0] >> 4 == 6 and len(ip) >= 40:
+        proto, l4 = ip[6], ip[40:]
+    else:
+        return None
+    if proto == 17 and len(l4) >= 8:
+        return 17, struct.unpack("!H", l4[:2])[0], struct.unpack("!H", l4[2:4])[0], l4[8:]
+    if proto == 6 and len(l4) >= 20:
+        off = (l4[12] >> 4) * 4
+        return 6, struct.unpack("!H", l4[:2])[0], struct.unpack("!H", l4[2:4])[0], l4[off:]
+    return None
+
+
+def app_seeds(lt, frame):
+    """(target, payload) pairs for the application-layer fuzz targets."""
+    t = transport(lt, frame)
+    if not t or not t[3]:
+        return
+    proto, sport, dport, payload = t
+    if sport in DNS_PORTS or dport in DNS_PORTS:
+        if proto == 17:
+            yield "dns_message", payload
+        elif len(payload) > 2:
+            yield "dns_message", payload[2:]
+    elif proto == 6 and payload.startswith(HTTP_METHODS):
+        yield "http_request", payload
+    elif proto == 6 and payload[0] == 0x16:
+        yield "tls_client_hello", payload
+    elif proto == 6 and dport in (25, 587, 2525):
+        yield "smtp_lines", payload
 
 
 def captures(testdata):
@@ -230,6 +290,11 @@ def main():
                         break
                     if lt in SELECTOR:
                         n["decode_frame"] += put(os.path.join(corpus, "decode_frame"), bytes([SELECTOR[lt]]) + frame)
+                for i, (lt, frame) in enumerate(frames(buf)):
+                    if i >= 200:
+                        break
+                    for target, payload in app_seeds(lt, frame):
+                        n[target] = n.get(target, 0) + put(os.path.join(corpus, target), payload)
             except struct.error:
                 pass
         for rel in FEEDS:

@@ -6,7 +6,8 @@
 #        scripts/fuzz.sh list             # list the targets
 #
 # TARGET is one of fuzz/fuzz_targets/*.rs (decode_frame, capture_reader,
-# intel_feed, feed_<format> for each indicator-feed format). SECONDS
+# intel_feed, feed_<format> for each indicator-feed format, dns_message,
+# http_request, tls_client_hello, smtp_lines, ip_defrag, tcp_stream). SECONDS
 # defaults to 600. Seeds come from the shared test data
 # (SDN_TESTDATA, else ../shared/testdata beside the repo, else
 # /work/shared/testdata) and are rebuilt idempotently on every run.
@@ -51,6 +52,10 @@ build_seeds() {
         t=$(basename "$dir")
         mkdir -p "$fuzz/corpus/$t"
         cp -n "$dir"* "$fuzz/corpus/$t/" 2>/dev/null || true
+    done
+    # Targets without natural seeds (ip_defrag, tcp_stream) start empty.
+    for t in "$fuzz"/fuzz_targets/*.rs; do
+        mkdir -p "$fuzz/corpus/$(basename "$t" .rs)"
     done
 }
 

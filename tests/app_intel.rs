@@ -16,8 +16,12 @@ fn repo() -> &'static Path {
 }
 
 fn replay(capture: &Path, feeds: &[PathBuf]) -> Vec<Value> {
+    replay_with(capture, feeds, &[])
+}
+
+fn replay_with(capture: &Path, feeds: &[PathBuf], extra: &[&str]) -> Vec<Value> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"));
-    cmd.arg("replay").arg(capture).arg("--intel").args(feeds).arg("-q");
+    cmd.arg("replay").arg(capture).arg("--intel").args(feeds).args(extra).arg("-q");
     let out = cmd.output().expect("run sdn-sensor");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let schema: Value =
@@ -170,4 +174,73 @@ fn dns_answers_alone_produce_events() {
         assert!(answers.iter().any(|a| a["type"] == "CNAME" && a["data"] == "cdn.evil-c2.example"));
         assert!(answers.iter().any(|a| a["type"] == "A" && a["data"] == "203.0.113.66"));
     }
+}
+
+#[test]
+fn dns_chain_rules_fire_on_names_and_answer_addresses() {
+    let dir = std::env::temp_dir().join(format!("sdn-dns-chain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("empty.csv");
+    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n").unwrap();
+    let config = dir.join("rules.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[dns_chain]]
+name = "c2 zone"
+dns = "evil-c2.example"
+
+[[dns_chain]]
+name = "exact login"
+dns = "login.evil-c2.example"
+match = "exact"
+
+[[dns_chain]]
+name = "doc net answers"
+ip = "203.0.113.0/24"
+"#,
+    )
+    .unwrap();
+    let events =
+        replay_with(&testdata().join("crafted/dns_cases.pcap"), &[feed], &["--config", config.to_str().unwrap()]);
+    assert!(events.iter().all(|e| e["kind"] == "rule" && e["rule"]["chain"] == "dns" && e["indicator"].is_null()));
+    let fired = |frame: u64| -> BTreeSet<(String, String)> {
+        events
+            .iter()
+            .filter(|e| e["packet"]["frame"] == frame)
+            .map(|e| (e["rule"]["name"].as_str().unwrap().into(), e["match"]["where"].as_str().unwrap().into()))
+            .collect()
+    };
+    let set = |v: &[(&str, &str)]| -> BTreeSet<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    };
+    // Frame 1: the query for login.evil-c2.example.
+    assert_eq!(fired(1), set(&[("c2 zone", "dns.query"), ("exact login", "dns.query")]));
+    // Frame 2: its response, CNAME cdn.evil-c2.example, A 203.0.113.66.
+    assert_eq!(
+        fired(2),
+        set(&[
+            ("c2 zone", "dns.query"),
+            ("exact login", "dns.query"),
+            ("c2 zone", "dns.answer.name"),
+            ("exact login", "dns.answer.name"),
+            ("doc net answers", "dns.answer.addr"),
+        ])
+    );
+    // Every query in the file is below the zone (the malformed ones aside).
+    let frames: BTreeSet<u64> = events.iter().map(|e| e["packet"]["frame"].as_u64().unwrap()).collect();
+    assert!(frames.is_superset(&[1, 2, 3, 4, 5, 6, 7, 17, 19].into_iter().collect()), "{frames:?}");
+
+    // A mistake in the file: one line naming the place, exit status 2.
+    std::fs::write(&config, "[[dns_chain]]\nname = \"x\"\ndns = \"a.example\"\nmatch = \"prefix\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["replay", "samples/sample.pcap", "--intel", "samples/intel.csv", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rules.toml:4:9: unknown variant `prefix`, expected one of"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
 }

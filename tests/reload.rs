@@ -87,7 +87,8 @@ fn reload_under_load_never_mixes_generations() {
                             checked_set = Some(first);
                         }
                         for hit in h {
-                            let ind = set.get(hit.indicator);
+                            let sensor::pipeline::Source::Indicator(id) = hit.source else { panic!("rule hit") };
+                            let ind = set.get(id);
                             let g = generation_of(ind.id);
                             assert_eq!(g, first);
                             let sensor::scratch::HitValue::Ip(IpAddr::V4(a)) = hit.value else { panic!("v6 hit") };

@@ -65,6 +65,9 @@ pub struct ReplayArgs {
     /// Write events to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Configuration file (TOML, docs/CONFIG.md): DNS and SMTP ports, dns_chain rules.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Sensor name in events (default: the host name).
     #[arg(long, value_name = "NAME")]
     pub sensor: Option<String>,

@@ -1,4 +1,4 @@
-//! `sdn-sensor replay CAPTURE... --intel FEED... [-o FILE]`.
+//! `sdn-sensor replay CAPTURE... --intel FEED... [--config FILE] [-o FILE]`.
 
 use super::ReplayArgs;
 use anyhow::Context;
@@ -14,6 +14,15 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    // The configuration first: a mistake there should not wait for feeds.
+    let app = match &a.config {
+        Some(path) => {
+            let file = path.display().to_string();
+            let config = sensor::config::Config::load(path)?;
+            config.app_config(&file)?
+        }
+        None => sensor::app::AppConfig::default(),
+    };
     let (set, reports) = load_feeds(&a.intel, LoadOptions { strict: a.strict_intel, format: None })?;
     for r in &reports {
         for e in &r.errors {
@@ -40,7 +49,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut writer = JsonlWriter::new(BufWriter::with_capacity(1 << 16, out));
     let sensor_name = a.sensor.clone().unwrap_or_else(hostname);
     let mut ids = EventIds::new(&sensor_name, id_base());
-    let mut pipeline = Pipeline::new(Arc::new(set));
+    let mut pipeline = Pipeline::with_app(Arc::new(set), Some(app));
 
     let total_bytes: u64 = a.captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = if !a.quiet && io::stderr().is_terminal() {

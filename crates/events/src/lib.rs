@@ -57,6 +57,14 @@ pub enum Value<'a> {
     Text(&'a str),
 }
 
+/// `rule`: the operator rule that fired (kind = rule).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RuleRef<'a> {
+    /// `pcap`, `cidr`, `dns` or `re`.
+    pub chain: &'static str,
+    pub name: &'a str,
+}
+
 /// `indicator`: the indicator that matched, borrowed from the set.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndicatorRef<'a> {
@@ -253,6 +261,8 @@ pub struct Event<'a> {
     pub matched: Match<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indicator: Option<IndicatorRef<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleRef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<Flow<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

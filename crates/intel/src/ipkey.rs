@@ -44,6 +44,17 @@ impl IpKey {
     pub fn is_host(&self) -> bool {
         matches!(self, IpKey::V4(_, 32) | IpKey::V6(_, 128))
     }
+
+    /// Whether `addr` is this address or inside this prefix (IPv4-mapped
+    /// IPv6 addresses count as IPv4).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        use crate::lpm::Key;
+        match (*self, addr.to_canonical()) {
+            (IpKey::V4(net, len), IpAddr::V4(a)) => u32::mask(u32::from(a), len) == net,
+            (IpKey::V6(net, len), IpAddr::V6(a)) => u128::mask(u128::from(a), len) == net,
+            _ => false,
+        }
+    }
 }
 
 impl core::fmt::Display for IpKey {

@@ -3,9 +3,11 @@
 //! whole messages. It reports what it parsed; it knows no indicators.
 
 use crate::defrag::{DefragLimits, Defragmenter, FragKey};
+use crate::rules::DnsRules;
 use crate::stream::{StreamKey, StreamLimits, Streams};
 use core::net::IpAddr;
 use std::collections::HashMap;
+use std::sync::Arc;
 use wire::dns::Message;
 use wire::packet::IpHeader;
 use wire::{Decoded, Transport, ip::protocol, smtp};
@@ -22,6 +24,8 @@ pub struct AppConfig {
     /// was told, not what the client asked for).
     pub dns_authority: bool,
     pub dns_additional: bool,
+    /// The `dns_chain` rules.
+    pub dns_rules: Arc<DnsRules>,
 }
 
 impl Default for AppConfig {
@@ -31,6 +35,7 @@ impl Default for AppConfig {
             smtp_ports: vec![25, 587, 2525],
             dns_authority: false,
             dns_additional: false,
+            dns_rules: Arc::default(),
         }
     }
 }

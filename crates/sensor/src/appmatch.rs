@@ -3,10 +3,12 @@
 
 use crate::app::{AppItem, Carrier};
 use crate::counters::Counters;
-use crate::pipeline::Hit;
+use crate::pipeline::{Hit, Source};
+use crate::rules::DnsRules;
 use crate::scratch::{AppRef, HitValue, Scratch};
 use core::net::IpAddr;
 use intel::{IndicatorId, IndicatorSet, normalize};
+use std::sync::Arc;
 use wire::dns::{Entry, Message, NameText, RData, Section};
 
 /// `match.where` names of the application layer (DESIGN.md §3).
@@ -45,6 +47,7 @@ pub(crate) struct AppMatcher<'p> {
     pub counters: &'p mut Counters,
     pub dns_authority: bool,
     pub dns_additional: bool,
+    pub dns_rules: Arc<DnsRules>,
 }
 
 impl AppMatcher<'_> {
@@ -104,11 +107,11 @@ impl AppMatcher<'_> {
             self.dns_name(text, name_at, &mut app, make);
             let target = match record.data() {
                 Ok(RData::A(a)) => {
-                    self.ip(IpAddr::V4(a), addr_at, &mut app, make);
+                    self.dns_addr(IpAddr::V4(a), addr_at, &mut app, make);
                     continue;
                 }
                 Ok(RData::Aaaa(a)) => {
-                    self.ip(IpAddr::V6(a), addr_at, &mut app, make);
+                    self.dns_addr(IpAddr::V6(a), addr_at, &mut app, make);
                     continue;
                 }
                 Ok(RData::Name(n)) => n,
@@ -131,7 +134,7 @@ impl AppMatcher<'_> {
         text: &NameText,
         at: &'static str,
         app: &mut Option<AppRef>,
-        make: impl FnOnce(&mut Scratch) -> AppRef,
+        make: impl Fn(&mut Scratch) -> AppRef + Copy,
     ) {
         if text.is_empty() {
             return;
@@ -148,6 +151,37 @@ impl AppMatcher<'_> {
             text.as_str()
         };
         self.match_domain(lower, text.as_bytes(), at, app, make);
+        if !self.dns_rules.is_empty() {
+            let rules = Arc::clone(&self.dns_rules);
+            let mut fired = false;
+            rules.match_name(lower, |_| fired = true);
+            if fired {
+                let app = *app.get_or_insert_with(|| make(self.scratch));
+                let shown = self.scratch.push(text.as_bytes());
+                rules.match_name(lower, |id| push_rule_hit(self.hits, id, at, HitValue::Text(shown), app));
+            }
+        }
+    }
+
+    /// `dns_chain` address rules for an A/AAAA answer.
+    fn dns_addr(
+        &mut self,
+        addr: IpAddr,
+        at: &'static str,
+        app: &mut Option<AppRef>,
+        make: impl Fn(&mut Scratch) -> AppRef + Copy,
+    ) {
+        self.ip(addr, at, app, make);
+        if self.dns_rules.is_empty() {
+            return;
+        }
+        let rules = Arc::clone(&self.dns_rules);
+        let mut fired = false;
+        rules.match_addr(addr, |_| fired = true);
+        if fired {
+            let app = *app.get_or_insert_with(|| make(self.scratch));
+            rules.match_addr(addr, |id| push_rule_hit(self.hits, id, at, HitValue::Ip(addr), app));
+        }
     }
 
     /// Matches a name that may not be lower case (SNI, Host).
@@ -156,7 +190,7 @@ impl AppMatcher<'_> {
         name: &str,
         at: &'static str,
         app: &mut Option<AppRef>,
-        make: impl FnOnce(&mut Scratch) -> AppRef,
+        make: impl Fn(&mut Scratch) -> AppRef + Copy,
     ) {
         let folded;
         let lower = if name.bytes().any(|b| b.is_ascii_uppercase()) || name.ends_with('.') {
@@ -177,7 +211,7 @@ impl AppMatcher<'_> {
         shown: &[u8],
         at: &'static str,
         app: &mut Option<AppRef>,
-        make: impl FnOnce(&mut Scratch) -> AppRef,
+        make: impl Fn(&mut Scratch) -> AppRef + Copy,
     ) {
         let Some(m) = self.set.match_domain(lower) else { return };
         if self.set.allowlist().allows_domain(lower, m.matched).is_some() {
@@ -194,7 +228,7 @@ impl AppMatcher<'_> {
         addr: IpAddr,
         at: &'static str,
         app: &mut Option<AppRef>,
-        make: impl FnOnce(&mut Scratch) -> AppRef,
+        make: impl Fn(&mut Scratch) -> AppRef + Copy,
     ) {
         let (ids, _) = self.set.match_ip(addr);
         if ids.is_empty() {
@@ -256,9 +290,17 @@ impl AppMatcher<'_> {
 
 fn push_hits(hits: &mut Vec<Hit>, ids: &[IndicatorId], at: &'static str, value: HitValue, app: AppRef) {
     for &indicator in ids {
-        // Once per (indicator, where) per packet; the first value wins.
-        if !hits.iter().any(|h| h.indicator == indicator && h.location == at) {
-            hits.push(Hit { indicator, location: at, value, app });
-        }
+        push_hit(hits, Hit { source: Source::Indicator(indicator), location: at, value, app });
+    }
+}
+
+fn push_rule_hit(hits: &mut Vec<Hit>, rule: u32, at: &'static str, value: HitValue, app: AppRef) {
+    push_hit(hits, Hit { source: Source::DnsRule(rule), location: at, value, app });
+}
+
+/// Once per (indicator or rule, where) per packet; the first value wins.
+fn push_hit(hits: &mut Vec<Hit>, hit: Hit) {
+    if !hits.iter().any(|h| h.source == hit.source && h.location == hit.location) {
+        hits.push(hit);
     }
 }

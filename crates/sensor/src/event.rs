@@ -1,11 +1,12 @@
 //! Turning a packet hit into an event (borrowing, not copying).
 
 use crate::capture::CapturedPacket;
-use crate::pipeline::Hit;
+use crate::pipeline::{Hit, Source};
+use crate::rules::DnsRules;
 use crate::scratch::{AppRef, HitValue, Scratch};
 use events::app::{DnsDetail, HttpDetail, SmtpDetail, TlsDetail};
 use events::{
-    Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, TcpFlags, Timestamp,
+    Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, RuleRef, TcpFlags, Timestamp,
     TunnelDetail, Value,
 };
 use intel::IndicatorSet;
@@ -69,8 +70,9 @@ pub fn packet_detail<'a>(p: &CapturedPacket<'_>, d: &Decoded<'_>, capture: Optio
     }
 }
 
-/// Builds the `kind: "intel"` event for one hit: `input: "packet"` for
-/// header addresses, or the application protocol with its object.
+/// Builds the event for one hit: `kind: "intel"` for an indicator,
+/// `"rule"` for a `dns_chain` rule (`rules` names it); `input: "packet"`
+/// for header addresses, or the application protocol with its object.
 #[allow(clippy::too_many_arguments)]
 pub fn packet_hit_event<'a>(
     ids: &'a mut EventIds,
@@ -79,6 +81,7 @@ pub fn packet_hit_event<'a>(
     d: &'a Decoded<'_>,
     hit: &Hit,
     scratch: &'a Scratch,
+    rules: Option<&'a DnsRules>,
     version_text: &'a mut [u8; 4],
     capture: Option<&'a str>,
 ) -> Event<'a> {
@@ -100,10 +103,17 @@ pub fn packet_hit_event<'a>(
         sensor: id.sensor,
         id,
         ts: Timestamp { secs: p.ts_sec, nanos: p.ts_nsec, nanos_precision: p.ts_nanos },
-        kind: Kind::Intel,
+        kind: if matches!(hit.source, Source::Indicator(_)) { Kind::Intel } else { Kind::Rule },
         input: Input::Packet,
         matched: Match { location: hit.location, value },
-        indicator: Some(IndicatorRef::from(set.get(hit.indicator))),
+        indicator: match hit.source {
+            Source::Indicator(id) => Some(IndicatorRef::from(set.get(id))),
+            Source::DnsRule(_) => None,
+        },
+        rule: match hit.source {
+            Source::DnsRule(id) => rules.map(|r| RuleRef { chain: "dns", name: r.rule(id).name() }),
+            Source::Indicator(_) => None,
+        },
         flow,
         packet: Some(packet_detail(p, d, capture)),
         dns: None,

@@ -1,6 +1,7 @@
 //! Sources, the per-packet pipeline (decode → observe → match) and counters.
 
 pub mod capture;
+pub mod config;
 pub mod counters;
 pub mod defrag;
 pub mod event;
@@ -16,5 +17,6 @@ mod appmatch;
 pub mod bench;
 pub mod bench_dns;
 pub mod replay;
+pub mod rules;
 pub mod scratch;
 pub mod synth;

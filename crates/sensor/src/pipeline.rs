@@ -10,10 +10,18 @@ use intel::{IndicatorId, IndicatorSet};
 use std::sync::Arc;
 use wire::{Decoded, Fragment, LinkType};
 
-/// One indicator matched by one observation.
+/// What an observation matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Indicator(IndicatorId),
+    /// A `dns_chain` rule, by its index in the configuration.
+    DnsRule(u32),
+}
+
+/// One indicator (or operator rule) matched by one observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit {
-    pub indicator: IndicatorId,
+    pub source: Source,
     pub location: &'static str,
     pub value: HitValue,
     /// The application message behind the observation, if any.
@@ -128,6 +136,7 @@ impl Pipeline {
                 counters: &mut self.counters,
                 dns_authority: app.config().dns_authority,
                 dns_additional: app.config().dns_additional,
+                dns_rules: Arc::clone(&app.config().dns_rules),
             };
             let text = &mut self.name_text;
             app.inspect(&d, now_ns, &mut |item, carrier| m.observe(item, carrier, text));
@@ -160,7 +169,12 @@ impl Pipeline {
             return;
         }
         for &indicator in ids.iter().chain(with_port) {
-            let hit = Hit { indicator, location: o.location, value: HitValue::Ip(o.value), app: AppRef::None };
+            let hit = Hit {
+                source: Source::Indicator(indicator),
+                location: o.location,
+                value: HitValue::Ip(o.value),
+                app: AppRef::None,
+            };
             if !self.hits.contains(&hit) {
                 self.hits.push(hit);
             }

@@ -18,6 +18,7 @@ pub fn replay_capture(
 ) -> (CaptureSummary, Result<(), CaptureError>) {
     let name = path.display().to_string();
     let set = pipeline.shared_set();
+    let rules = pipeline.app().map(|a| std::sync::Arc::clone(&a.config().dns_rules));
     read_capture(
         path,
         |pkt| {
@@ -25,7 +26,18 @@ pub fn replay_capture(
             let (decoded, hits, scratch) = pipeline.process_at(pkt.link, pkt.data, now);
             let mut version = [0u8; 4];
             for hit in hits {
-                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, scratch, &mut version, Some(&name)));
+                let e = packet_hit_event(
+                    ids,
+                    &set,
+                    pkt,
+                    &decoded,
+                    hit,
+                    scratch,
+                    rules.as_deref(),
+                    &mut version,
+                    Some(&name),
+                );
+                emit(&e);
             }
         },
         on_progress,

@@ -1,0 +1,224 @@
+//! The configuration file (TOML), documented in docs/CONFIG.md. Unknown
+//! keys are errors; every error names the file, line and column (or the
+//! rule) and says what would be accepted.
+
+use crate::app::AppConfig;
+use crate::rules::{DnsRule, DnsRules, NameMatch};
+use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub dns: DnsSection,
+    #[serde(default)]
+    pub smtp: SmtpSection,
+    /// The original's `dns_chain`: names and answer addresses to report.
+    #[serde(default)]
+    pub dns_chain: Vec<DnsChainEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsSection {
+    /// UDP and TCP ports carrying DNS (either side of a flow).
+    pub ports: Vec<u16>,
+    /// Also match names and addresses of the authority section.
+    pub match_authority: bool,
+    /// Also match names and addresses of the additional section.
+    pub match_additional: bool,
+}
+
+impl Default for DnsSection {
+    fn default() -> Self {
+        let d = AppConfig::default();
+        DnsSection { ports: d.dns_ports, match_authority: d.dns_authority, match_additional: d.dns_additional }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSection {
+    /// Server ports of SMTP sessions to read.
+    pub ports: Vec<u16>,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        SmtpSection { ports: AppConfig::default().smtp_ports }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchMode {
+    #[default]
+    Suffix,
+    Exact,
+    Substring,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsChainEntry {
+    pub name: String,
+    /// A DNS name, matched against question and answer names.
+    pub dns: Option<String>,
+    /// An address or prefix, matched against A/AAAA answers.
+    pub ip: Option<String>,
+    /// For `dns`: `suffix` (default), `exact` or `substring`.
+    #[serde(rename = "match")]
+    pub mode: Option<MatchMode>,
+}
+
+/// A configuration error, ready to print: `file:line:col: what; how to fix`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read the configuration: {e}", path.display())))?;
+        Config::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and checks a configuration; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| line_col(text, s.start)).map_or(String::new(), |(l, c)| format!(":{l}:{c}"));
+            ConfigError(format!("{file}{at}: {}", e.message().trim_end()))
+        })?;
+        config.dns_rules(file)?;
+        Ok(config)
+    }
+
+    /// The application layer's settings, with the compiled `dns_chain`.
+    pub fn app_config(&self, file: &str) -> Result<AppConfig, ConfigError> {
+        Ok(AppConfig {
+            dns_ports: self.dns.ports.clone(),
+            smtp_ports: self.smtp.ports.clone(),
+            dns_authority: self.dns.match_authority,
+            dns_additional: self.dns.match_additional,
+            dns_rules: Arc::new(self.dns_rules(file)?),
+        })
+    }
+
+    fn dns_rules(&self, file: &str) -> Result<DnsRules, ConfigError> {
+        let mut rules = Vec::with_capacity(self.dns_chain.len());
+        for (i, e) in self.dns_chain.iter().enumerate() {
+            let at = || format!("{file}: dns_chain[{i}] (name = {:?})", e.name);
+            let rule = match (&e.dns, &e.ip) {
+                (Some(dns), None) => {
+                    let pattern = dns.trim().trim_end_matches('.');
+                    if pattern.is_empty() || pattern.contains(char::is_whitespace) {
+                        return Err(ConfigError(format!("{}: dns = {dns:?} is not a DNS name", at())));
+                    }
+                    let mode = match e.mode.unwrap_or_default() {
+                        MatchMode::Suffix => NameMatch::Suffix,
+                        MatchMode::Exact => NameMatch::Exact,
+                        MatchMode::Substring => NameMatch::Substring,
+                    };
+                    DnsRule::Name { name: e.name.clone(), pattern: pattern.to_string(), mode }
+                }
+                (None, Some(ip)) => {
+                    if e.mode.is_some() {
+                        return Err(ConfigError(format!("{}: `match` applies to `dns` rules only; remove it", at())));
+                    }
+                    let key = intel::IpKey::parse(ip).ok_or_else(|| {
+                        ConfigError(format!(
+                            "{}: ip = {ip:?} is not an address or prefix (write e.g. 192.0.2.1 or 198.51.100.0/24)",
+                            at()
+                        ))
+                    })?;
+                    DnsRule::Address { name: e.name.clone(), key }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError(format!("{}: give either `dns` or `ip`, not both (make two rules)", at())));
+                }
+                (None, None) => {
+                    return Err(ConfigError(format!("{}: needs `dns = \"name\"` or `ip = \"address\"`", at())));
+                }
+            };
+            rules.push(rule);
+        }
+        Ok(DnsRules::new(rules))
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_section() {
+        let c = Config::parse(
+            "t.toml",
+            r#"
+[dns]
+ports = [53, 8053]
+match_authority = true
+
+[smtp]
+ports = [25]
+
+[[dns_chain]]
+name = "c2 zone"
+dns = "evil.example"
+
+[[dns_chain]]
+name = "any tunnel"
+dns = "tunnel"
+match = "substring"
+
+[[dns_chain]]
+name = "sinkhole"
+ip = "198.51.100.0/24"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.dns.ports, [53, 8053]);
+        assert!(c.dns.match_authority && !c.dns.match_additional);
+        let app = c.app_config("t.toml").unwrap();
+        assert_eq!(app.smtp_ports, [25]);
+        let mut hit = Vec::new();
+        app.dns_rules.match_name("www.evil.example", |i| hit.push(i));
+        app.dns_rules.match_name("dnstunnel.example", |i| hit.push(i));
+        app.dns_rules.match_addr("198.51.100.7".parse().unwrap(), |i| hit.push(i));
+        assert_eq!(hit, [0, 1, 2]);
+    }
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        let c = Config::parse("t.toml", "").unwrap();
+        assert_eq!(c.dns.ports, [53, 5353, 5355]);
+        assert!(c.dns_chain.is_empty());
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        let err = |text: &str| Config::parse("c.toml", text).unwrap_err().to_string();
+        let e = err("[dns]\nport = [53]\n");
+        assert!(e.starts_with("c.toml:2:1: unknown field `port`"), "{e}");
+        let e = err("[[dns_chain]]\nname = \"x\"\ndns = \"a.example\"\nmatch = \"prefix\"\n");
+        assert!(e.starts_with("c.toml:4:9:") && e.contains("unknown variant `prefix`"), "{e}");
+        let e = err("[[dns_chain]]\nname = \"x\"\nip = \"300.1.1.1\"\n");
+        assert!(e.contains("dns_chain[0] (name = \"x\")") && e.contains("198.51.100.0/24"), "{e}");
+        let e = err("[[dns_chain]]\nname = \"x\"\n");
+        assert!(e.contains("needs `dns"), "{e}");
+        let e = err("[[dns_chain]]\nname = \"x\"\ndns = \"a\"\nip = \"192.0.2.1\"\n");
+        assert!(e.contains("not both"), "{e}");
+        let e = err("[dns]\nports = [70000]\n");
+        assert!(e.starts_with("c.toml:2:10:"), "{e}");
+    }
+}
