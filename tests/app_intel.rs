@@ -244,3 +244,61 @@ ip = "203.0.113.0/24"
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_stale_feed_gives_one_warning_event_first() {
+    let dir = std::env::temp_dir().join(format!("sdn-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old, fresh) = (dir.join("old.csv"), dir.join("fresh.csv"));
+    std::fs::copy(repo().join("samples/intel.csv"), &old).unwrap();
+    std::fs::write(&fresh, "id,type,threat_type,ip,dns,value\n").unwrap();
+    let three_days = std::time::Duration::from_secs(3 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - three_days)
+        .unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(&config, "[intel]\nmax_age = \"2d\"\n[[intel.feed]]\npath = \"fresh.csv\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["replay", "samples/sample.pcap", "--intel"])
+        .arg(&old)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let warnings: Vec<&Value> = events.iter().filter(|e| e["kind"] == "warning").collect();
+    assert_eq!(warnings.len(), 1, "only the old feed is stale");
+    let w = warnings[0];
+    assert_eq!(events[0], *w, "the warning comes first");
+    assert_eq!(w["input"], "intel");
+    assert_eq!(w["match"]["where"], "intel.feed");
+    assert_eq!(w["warning"]["type"], "stale_feed");
+    assert_eq!(w["warning"]["feed"], old.display().to_string());
+    assert_eq!(w["warning"]["max_age_seconds"], 2 * 86_400);
+    assert!(w["warning"]["age_seconds"].as_u64().unwrap() >= 3 * 86_400);
+    // The feed still loads and matches: stale is a warning, not a failure.
+    assert!(events.iter().any(|e| e["kind"] == "intel"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("old.csv: feed is stale: modified 3d 0h ago, max_age 2d 0h"), "{stderr}");
+    // And against the schema.
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("schema/event.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    assert!(validator.is_valid(w), "{w}");
+    // `intel stats` shows the same verdict.
+    let stats = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["intel", "stats", "--max-age", "2d", "--intel"])
+        .arg(&old)
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&stats.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((lines[0]["stale"].as_bool(), lines[1]["stale"].as_bool()), (Some(true), Some(false)));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -5,6 +5,7 @@ use intel::{IndicatorId, IndicatorSet, IndicatorType, LoadOptions, load_feeds};
 use serde_json::{Value, json};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!a.intel.is_empty(), "name at least one feed with --intel FEED");
@@ -21,16 +22,16 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
                     .collect();
                 // How old the feed's content is: a feed that stopped updating
                 // is visible here before it goes stale silently.
-                let age = std::fs::metadata(&r.feed)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .map(|d| d.as_secs());
-                let line = json!({
+                let fresh = ::intel::age::Freshness::of(std::path::Path::new(&r.feed), a.max_age, SystemTime::now());
+                let mut line = json!({
                     "feed": r.feed, "format": r.format.name(), "indicators": r.loaded, "by_type": by_type,
                     "allowlist_entries": r.allowlisted, "bad_lines": r.skipped, "unsupported": r.unsupported,
-                    "file_age_seconds": age,
+                    "file_age_seconds": fresh.age.map(|d| d.as_secs()),
                 });
+                if let Some(max) = fresh.max_age {
+                    line["max_age_seconds"] = json!(max.as_secs());
+                    line["stale"] = json!(fresh.is_stale());
+                }
                 writeln!(out, "{line}")?;
             }
             let totals: serde_json::Map<String, Value> =

@@ -39,6 +39,13 @@ pub struct IntelArgs {
     /// Treat a bad feed line as fatal instead of skipping it.
     #[arg(long, global = true)]
     pub strict_intel: bool,
+    /// stats: a feed file older than this (36h, 7d, ...) is marked stale.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub max_age: Option<std::time::Duration>,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    ::intel::age::parse_duration(s)
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,9 +66,12 @@ pub struct ReplayArgs {
     /// Capture files (pcap or pcapng), read in the order given.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
-    /// Indicator feeds: the original CSV (id,type,threat_type,ip,dns,value) or one IP/CIDR per line.
-    #[arg(long = "intel", value_name = "FEED", num_args = 1.., required = true)]
+    /// Indicator feeds and allowlists, format detected from content (also `[[intel.feed]]` in --config).
+    #[arg(long = "intel", value_name = "FEED", num_args = 1..)]
     pub intel: Vec<PathBuf>,
+    /// A feed file older than this (36h, 7d, ...) is stale: a warning event and a line on stderr.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_age: Option<std::time::Duration>,
     /// Write events to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -6,6 +6,7 @@ use events::{EventIds, JsonlWriter};
 use indicatif::{ProgressBar, ProgressStyle};
 use intel::{LoadOptions, load_feeds};
 use sensor::Pipeline;
+use sensor::config::FeedSpec;
 use sensor::replay::replay_capture;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -15,15 +16,21 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     // The configuration first: a mistake there should not wait for feeds.
-    let app = match &a.config {
+    let (app, feeds) = match &a.config {
         Some(path) => {
             let file = path.display().to_string();
             let config = sensor::config::Config::load(path)?;
-            config.app_config(&file)?
+            let base = path.parent().unwrap_or(std::path::Path::new("."));
+            (config.app_config(&file)?, config.feeds(&file, base, &a.intel, a.max_age)?)
         }
-        None => sensor::app::AppConfig::default(),
+        None => (
+            sensor::app::AppConfig::default(),
+            a.intel.iter().map(|p| FeedSpec { path: p.clone(), max_age: a.max_age }).collect(),
+        ),
     };
-    let (set, reports) = load_feeds(&a.intel, LoadOptions { strict: a.strict_intel, format: None })?;
+    anyhow::ensure!(!feeds.is_empty(), "no feeds: name at least one with --intel FEED (or [[intel.feed]] in --config)");
+    let paths: Vec<&std::path::Path> = feeds.iter().map(|f| f.path.as_path()).collect();
+    let (set, reports) = load_feeds(&paths, LoadOptions { strict: a.strict_intel, format: None })?;
     for r in &reports {
         for e in &r.errors {
             eprintln!("sdn-sensor: warning: {e} (line skipped)");
@@ -49,6 +56,20 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut writer = JsonlWriter::new(BufWriter::with_capacity(1 << 16, out));
     let sensor_name = a.sensor.clone().unwrap_or_else(hostname);
     let mut ids = EventIds::new(&sensor_name, id_base());
+    // Stale feeds first: they qualify every event that follows.
+    let now = SystemTime::now();
+    for f in &feeds {
+        let fresh = intel::age::Freshness::of(&f.path, f.max_age, now);
+        if let (true, Some(age), Some(max)) = (fresh.is_stale(), fresh.age, fresh.max_age) {
+            let name = f.path.display().to_string();
+            eprintln!(
+                "sdn-sensor: warning: {name}: feed is stale: modified {} ago, max_age {} (update the feed or raise max_age)",
+                human(age),
+                human(max)
+            );
+            writer.write(&sensor::event::stale_feed_event(&mut ids, &name, age, max, now))?;
+        }
+    }
     let mut pipeline = Pipeline::with_app(Arc::new(set), Some(app));
 
     let total_bytes: u64 = a.captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
@@ -148,6 +169,17 @@ fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
         "  hits: {} in {} packets, {} suppressed by allowlists; events written: {events}",
         c.hits, c.packets_with_hits, c.suppressed
     );
+}
+
+/// `3d 4h`, `5h 2m`, `40s`: an age for people.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
 }
 
 fn hostname() -> String {

@@ -24,12 +24,17 @@ pub enum Kind {
     Rule,
     Summary,
     Incident,
+    /// Something the operator should know that is not a match (a stale
+    /// feed).
+    Warning,
 }
 
 /// `input`: what the observation was decoded from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Input {
+    /// The sensor's own intel (warnings about feeds).
+    Intel,
     Packet,
     Dns,
     Http,
@@ -275,6 +280,19 @@ pub struct Event<'a> {
     pub tls: Option<app::TlsDetail<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp: Option<app::SmtpDetail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<Warning<'a>>,
+}
+
+/// `warning` (kind = warning).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Warning<'a> {
+    /// What is wrong: `stale_feed`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub feed: &'a str,
+    pub age_seconds: u64,
+    pub max_age_seconds: u64,
 }
 
 /// Issues unique event ids for one sensor.

@@ -4,6 +4,7 @@
 //! The set knows no protocol: callers ask "is this address listed?" and get
 //! back the indicators behind the most specific entry that covers it.
 
+pub mod age;
 pub mod allow;
 mod bloom;
 pub mod check;

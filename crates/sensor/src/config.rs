@@ -12,12 +12,39 @@ use std::sync::Arc;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
+    pub intel: IntelSection,
+    #[serde(default)]
     pub dns: DnsSection,
     #[serde(default)]
     pub smtp: SmtpSection,
     /// The original's `dns_chain`: names and answer addresses to report.
     #[serde(default)]
     pub dns_chain: Vec<DnsChainEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntelSection {
+    /// Default `max_age` of every feed (`36h`, `7d`, ...): an older feed
+    /// file is reported as stale.
+    pub max_age: Option<String>,
+    /// Feeds to load (besides `--intel`), each with its own `max_age`.
+    pub feed: Vec<FeedEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedEntry {
+    /// Relative paths are relative to the configuration file.
+    pub path: std::path::PathBuf,
+    pub max_age: Option<String>,
+}
+
+/// A feed to load and the age past which it is stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSpec {
+    pub path: std::path::PathBuf,
+    pub max_age: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,7 +119,43 @@ impl Config {
             ConfigError(format!("{file}{at}: {}", e.message().trim_end()))
         })?;
         config.dns_rules(file)?;
+        config.feeds(file, Path::new("."), &[], None)?;
         Ok(config)
+    }
+
+    /// The feeds to load: those named on the command line (`extra`), then
+    /// the configuration's own (relative to `base`, the configuration's
+    /// directory), each with its `max_age`: the feed's entry, else
+    /// `cli_max_age`, else `[intel] max_age`.
+    pub fn feeds(
+        &self,
+        file: &str,
+        base: &Path,
+        extra: &[std::path::PathBuf],
+        cli_max_age: Option<std::time::Duration>,
+    ) -> Result<Vec<FeedSpec>, ConfigError> {
+        let default = match &self.intel.max_age {
+            Some(s) => {
+                Some(intel::age::parse_duration(s).map_err(|e| ConfigError(format!("{file}: intel.max_age = {e}")))?)
+            }
+            None => None,
+        };
+        let fallback = cli_max_age.or(default);
+        let mut out: Vec<FeedSpec> = extra.iter().map(|p| FeedSpec { path: p.clone(), max_age: fallback }).collect();
+        for (i, f) in self.intel.feed.iter().enumerate() {
+            let max_age = match &f.max_age {
+                Some(s) => Some(intel::age::parse_duration(s).map_err(|e| {
+                    ConfigError(format!("{file}: intel.feed[{i}] (path = {:?}): max_age = {e}", f.path.display()))
+                })?),
+                None => fallback,
+            };
+            let path = if f.path.is_absolute() { f.path.clone() } else { base.join(&f.path) };
+            match out.iter_mut().find(|s| s.path == path) {
+                Some(s) => s.max_age = max_age,
+                None => out.push(FeedSpec { path, max_age }),
+            }
+        }
+        Ok(out)
     }
 
     /// The application layer's settings, with the compiled `dns_chain`.
@@ -196,6 +259,30 @@ ip = "198.51.100.0/24"
         app.dns_rules.match_name("dnstunnel.example", |i| hit.push(i));
         app.dns_rules.match_addr("198.51.100.7".parse().unwrap(), |i| hit.push(i));
         assert_eq!(hit, [0, 1, 2]);
+    }
+
+    #[test]
+    fn feeds_take_their_own_max_age_else_the_default() {
+        let c = Config::parse(
+            "t.toml",
+            "[intel]\nmax_age = \"7d\"\n[[intel.feed]]\npath = \"c2.csv\"\nmax_age = \"6h\"\n[[intel.feed]]\npath = \"/abs/drop.txt\"\n",
+        )
+        .unwrap();
+        let d = |s: u64| Some(std::time::Duration::from_secs(s));
+        let feeds = c.feeds("t.toml", Path::new("/etc/sdn"), &["cli.csv".into()], None).unwrap();
+        assert_eq!(
+            feeds,
+            [
+                FeedSpec { path: "cli.csv".into(), max_age: d(7 * 86_400) },
+                FeedSpec { path: "/etc/sdn/c2.csv".into(), max_age: d(6 * 3600) },
+                FeedSpec { path: "/abs/drop.txt".into(), max_age: d(7 * 86_400) },
+            ]
+        );
+        // --max-age on the command line beats the file's default only.
+        let feeds = c.feeds("t.toml", Path::new("/etc/sdn"), &[], d(60)).unwrap();
+        assert_eq!((feeds[0].max_age, feeds[1].max_age), (d(6 * 3600), d(60)));
+        let e = Config::parse("t.toml", "[[intel.feed]]\npath = \"x\"\nmax_age = \"soon\"\n").unwrap_err().to_string();
+        assert!(e.contains("intel.feed[0] (path = \"x\"): max_age = \"soon\" is not a duration"), "{e}");
     }
 
     #[test]

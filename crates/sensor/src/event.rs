@@ -120,6 +120,7 @@ pub fn packet_hit_event<'a>(
         http: None,
         tls: None,
         smtp: None,
+        warning: None,
     };
     match hit.app {
         AppRef::None => {}
@@ -154,4 +155,39 @@ pub fn packet_hit_event<'a>(
         }
     }
     e
+}
+
+/// The `kind: "warning"` event for a feed older than its `max_age`, stamped
+/// `now`: `match` names the feed (`where` = `intel.feed`).
+pub fn stale_feed_event<'a>(
+    ids: &'a mut EventIds,
+    feed: &'a str,
+    age: std::time::Duration,
+    max_age: std::time::Duration,
+    now: std::time::SystemTime,
+) -> Event<'a> {
+    let id = ids.next_id();
+    let since = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Event {
+        sensor: id.sensor,
+        id,
+        ts: Timestamp { secs: since.as_secs() as i64, nanos: since.subsec_nanos(), nanos_precision: false },
+        kind: Kind::Warning,
+        input: Input::Intel,
+        matched: Match { location: "intel.feed", value: Value::Text(feed) },
+        indicator: None,
+        rule: None,
+        flow: None,
+        packet: None,
+        dns: None,
+        http: None,
+        tls: None,
+        smtp: None,
+        warning: Some(events::Warning {
+            kind: "stale_feed",
+            feed,
+            age_seconds: age.as_secs(),
+            max_age_seconds: max_age.as_secs(),
+        }),
+    }
 }
