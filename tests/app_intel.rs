@@ -302,3 +302,22 @@ fn a_stale_feed_gives_one_warning_event_first() {
     assert_eq!((lines[0]["stale"].as_bool(), lines[1]["stale"].as_bool()), (Some(true), Some(false)));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn maltrail_path_trails_match_request_paths_on_any_host() {
+    let dir = std::env::temp_dir().join(format!("sdn-trails-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A Maltrail-style trail file: the bundled sample's request is
+    // GET /verify to login.evil.example; /other never appears.
+    let trails = dir.join("phish.txt");
+    std::fs::write(&trails, "# Maltrail-style trails\n/verify\n/other.php\n").unwrap();
+    let events = replay(&repo().join("samples/sample.pcap"), &[trails]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let e = &events[0];
+    assert_eq!((e["input"].as_str(), e["match"]["where"].as_str()), (Some("http"), Some("http.url")));
+    assert_eq!(e["indicator"]["value"], "/verify");
+    assert_eq!(e["indicator"]["type"], "url");
+    assert_eq!(e["indicator"]["threat_type"], "phish");
+    assert_eq!(e["match"]["value"], "http://login.evil.example/verify");
+}

@@ -93,13 +93,22 @@ fn normalize_escapes(s: &str, out: &mut String) {
 /// Normalizes a URL: scheme and host lower-cased, default port dropped,
 /// fragment dropped, unreserved percent-escapes decoded, empty path = `/`.
 /// Accepts scheme-less forms (`evil.example/a`), as Zeek and Maltrail
-/// write them. None for empty input or input with whitespace.
+/// write them, and path-only ones (`/gate.php`, Maltrail's trails for a
+/// path on any host: `rest` is the path). None for empty input or input
+/// with whitespace.
 pub fn url(s: &str) -> Option<Url> {
     let s = s.trim();
     if s.is_empty() || s.contains(char::is_whitespace) {
         return None;
     }
     let s = s.split('#').next().unwrap_or(s);
+    // `//host/x` is a network-path reference (RFC 3986); three or more
+    // slashes can only start a path (Maltrail has `///...atom.xml`).
+    if s.starts_with("///") || (s.starts_with('/') && !s.starts_with("//")) {
+        let mut out = String::with_capacity(s.len());
+        normalize_escapes(s, &mut out);
+        return Some(Url { scheme: None, rest: out });
+    }
     let (scheme, rest) = match s.find("://") {
         Some(i)
             if i > 0 && s[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') =>

@@ -357,6 +357,16 @@ impl IndicatorSet {
         out
     }
 
+    /// Path-only URL indicators (Maltrail's `/gate.php`) for a request's
+    /// normalized path: the whole path with its query, then without it.
+    pub fn match_url_path(&self, path: &str) -> &[IndicatorId] {
+        let ids = self.text(1, path);
+        match path.split_once('?') {
+            Some((bare, _)) if ids.is_empty() => self.text(1, bare),
+            _ => ids,
+        }
+    }
+
     /// Indicators for a normalized e-mail address.
     pub fn match_email(&self, addr: &str) -> &[IndicatorId] {
         self.text(2, addr)

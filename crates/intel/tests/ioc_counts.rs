@@ -33,18 +33,13 @@ fn wanted() -> Vec<Want> {
         w("zeek-intel/predict_intel.intel", F::ZeekIntel, &[(T::Domain, 122)]),
         w("zeek-intel/tweetfeed.intel", F::ZeekIntel, &[(T::Ip, 250)]),
         // Maltrail, first field of each non-comment line: ip = grep -E
-        // '^[0-9.]+(:[0-9]+)?$', path-only = grep '^/', url = other lines
-        // with '/', domain = the rest with a dot. mass_scanner_cidr: 3 of the
+        // '^[0-9.]+(:[0-9]+)?$', url = lines with '/' (path-only trails,
+        // grep -c '^/': 282 and 345, are URLs too), domain = the rest with
+        // a dot. mass_scanner_cidr: 3 of the
         // 1096 prefixes are /32, i.e. single addresses (grep -c '/32 ').
-        Want {
-            unsupported: 282,
-            ..w("maltrail/agenttesla.txt", F::PlainList, &[(T::Ip, 298), (T::Url, 212), (T::Domain, 1193)])
-        },
+        w("maltrail/agenttesla.txt", F::PlainList, &[(T::Ip, 298), (T::Url, 212 + 282), (T::Domain, 1193)]),
         w("maltrail/blackmatter.txt", F::PlainList, &[(T::Ip, 6), (T::Domain, 7)]),
-        Want {
-            unsupported: 345,
-            ..w("maltrail/lokibot.txt", F::PlainList, &[(T::Ip, 24), (T::Url, 1039), (T::Domain, 3056)])
-        },
+        w("maltrail/lokibot.txt", F::PlainList, &[(T::Ip, 24), (T::Url, 1039 + 345), (T::Domain, 3056)]),
         w("maltrail/mass_scanner_cidr.txt", F::PlainList, &[(T::Ip, 13), (T::Cidr, 1093)]),
         w("maltrail/nemesis.txt", F::PlainList, &[(T::Ip, 15), (T::Url, 15), (T::Domain, 6)]),
         w("maltrail/tscookie.txt", F::PlainList, &[(T::Ip, 1), (T::Url, 1), (T::Domain, 35)]),

@@ -260,6 +260,7 @@ impl AppMatcher<'_> {
         let Ok(target) = core::str::from_utf8(req.target) else { return };
         let raw = if target.contains("://") { target.to_string() } else { format!("http://{host}{target}") };
         let Some(url) = normalize::url(&raw) else { return };
+        self.http_path(&raw, &url, &mut app, make);
         let ids = self.set.match_url(&url);
         if ids.is_empty() {
             return;
@@ -271,6 +272,28 @@ impl AppMatcher<'_> {
         let shown = self.scratch.push(raw.as_bytes());
         let app = *app.get_or_insert_with(|| make(self.scratch));
         push_hits(self.hits, &ids, location::HTTP_URL, HitValue::Text(shown), app);
+    }
+
+    /// Path-only URL indicators (Maltrail) against the request's path.
+    fn http_path(
+        &mut self,
+        raw: &str,
+        url: &normalize::Url,
+        app: &mut Option<AppRef>,
+        make: impl Fn(&mut Scratch) -> AppRef + Copy,
+    ) {
+        let Some(path) = url.rest.find('/').map(|i| &url.rest[i..]) else { return };
+        let ids = self.set.match_url_path(path);
+        if ids.is_empty() {
+            return;
+        }
+        if self.set.allowlist().allows_url(&url.key(), url.host()).is_some() {
+            self.counters.suppressed += ids.len() as u64;
+            return;
+        }
+        let shown = self.scratch.push(raw.as_bytes());
+        let app = *app.get_or_insert_with(|| make(self.scratch));
+        push_hits(self.hits, ids, location::HTTP_URL, HitValue::Text(shown), app);
     }
 
     fn email(&mut self, raw: &[u8], at: &'static str, carrier: &Carrier) {

@@ -1,5 +1,5 @@
 //! One value per line: plain IP/CIDR lists, IPsum (`IP<TAB>count`),
-//! Maltrail trails (IP, IP:port, domain, scheme-less URL). `#` starts a
+//! Maltrail trails (IP, IP:port, domain, scheme-less URL, path-only URL). `#` starts a
 //! comment, whole-line or trailing (`CIDR # note`); anything after the
 //! first whitespace is ignored. Maltrail files are named after the threat
 //! (`malware/lokibot.txt`), so the file stem becomes the threat type.
@@ -17,8 +17,9 @@ pub(crate) fn read(text: &str, sink: &mut LineSink<'_>) {
         let content = raw.split('#').next().unwrap_or("").trim();
         let Some(token) = content.split_whitespace().next() else { continue };
         if token.starts_with('/') {
-            // Maltrail's path-only trails match any host's request path.
-            sink.unsupported(i + 1, format!("path-only trail {token:?} is not matched yet (skipped)"));
+            // Maltrail's path-only trails match any host's request path:
+            // URL indicators whose value is the path.
+            sink.typed(i + 1, None, crate::model::IndicatorType::Url, token, &meta);
             continue;
         }
         match value::guess(token) {
