@@ -11,6 +11,7 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!a.intel.is_empty(), "name at least one feed with --intel FEED");
     let opts = LoadOptions { strict: a.strict_intel, format: None };
     let (set, reports) = load_feeds(&a.intel, opts)?;
+    super::report_feed_problems(&reports);
     match a.command {
         IntelCommand::Stats => {
             let mut out = io::stdout().lock();

@@ -44,6 +44,19 @@ pub struct IntelArgs {
     pub max_age: Option<std::time::Duration>,
 }
 
+/// One stderr line per bad feed line (up to the listed ones), then a
+/// count of the rest: the same for every command that loads feeds.
+pub(crate) fn report_feed_problems(reports: &[::intel::FeedReport]) {
+    for r in reports {
+        for e in &r.errors {
+            eprintln!("sdn-sensor: warning: {e} (line skipped)");
+        }
+        if r.skipped > r.errors.len() {
+            eprintln!("sdn-sensor: warning: {}: {} more bad lines not listed", r.feed, r.skipped - r.errors.len());
+        }
+    }
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     ::intel::age::parse_duration(s)
 }

@@ -31,14 +31,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!feeds.is_empty(), "no feeds: name at least one with --intel FEED (or [[intel.feed]] in --config)");
     let paths: Vec<&std::path::Path> = feeds.iter().map(|f| f.path.as_path()).collect();
     let (set, reports) = load_feeds(&paths, LoadOptions { strict: a.strict_intel, format: None })?;
-    for r in &reports {
-        for e in &r.errors {
-            eprintln!("sdn-sensor: warning: {e} (line skipped)");
-        }
-        if r.skipped > r.errors.len() {
-            eprintln!("sdn-sensor: warning: {}: {} more bad lines not listed", r.feed, r.skipped - r.errors.len());
-        }
-    }
+    super::report_feed_problems(&reports);
     let skipped: usize = reports.iter().map(|r| r.skipped).sum();
     if !a.quiet {
         eprintln!(
