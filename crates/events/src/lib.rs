@@ -7,6 +7,7 @@
 //! nothing.
 
 pub mod app;
+pub mod flows;
 pub mod time;
 
 use core::fmt;
@@ -282,6 +283,12 @@ pub struct Event<'a> {
     pub smtp: Option<app::SmtpDetail>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<Warning<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netflow: Option<flows::FlowDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipfix: Option<flows::FlowDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sflow: Option<flows::FlowDetail<'a>>,
 }
 
 /// `warning` (kind = warning).

@@ -8,4 +8,4 @@ pub mod netflow;
 pub mod record;
 pub mod sflow;
 
-pub use record::{FlowContext, FlowRecord};
+pub use record::{ExportKind, FlowContext, FlowRecord};

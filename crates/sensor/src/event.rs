@@ -121,6 +121,9 @@ pub fn packet_hit_event<'a>(
         tls: None,
         smtp: None,
         warning: None,
+        netflow: None,
+        ipfix: None,
+        sflow: None,
     };
     match hit.app {
         AppRef::None => {}
@@ -189,5 +192,8 @@ pub fn stale_feed_event<'a>(
             age_seconds: age.as_secs(),
             max_age_seconds: max_age.as_secs(),
         }),
+        netflow: None,
+        ipfix: None,
+        sflow: None,
     }
 }
