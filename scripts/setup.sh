@@ -3,8 +3,10 @@
 # are missing, and apt-get update only when something is.
 set -euo pipefail
 
-# gcc: the linker rustc drives; python3: scripts/make_sample_capture.py.
-packages=(gcc python3)
+# gcc: the linker rustc drives; python3: scripts/make_sample_capture.py;
+# softflowd and pmacct (pmacctd's sfprobe): the real exporters the flow
+# listener test (tests/flow_listeners.rs) sends from.
+packages=(gcc python3 softflowd pmacct)
 
 missing=()
 for p in "${packages[@]}"; do

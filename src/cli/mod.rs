@@ -1,6 +1,8 @@
 //! Subcommands.
 
 mod bench;
+mod collect;
+mod inputs;
 mod intel;
 mod replay;
 
@@ -27,6 +29,45 @@ pub enum Command {
     Bench(BenchArgs),
     /// Inspect indicator feeds: check values, per-feed statistics, convert to CSV.
     Intel(IntelArgs),
+    /// Receive flow exports (NetFlow v5/v9, IPFIX, sFlow v5) on UDP and match every address: events to stdout (or -o FILE).
+    Collect(CollectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// NetFlow listen address, e.g. 0.0.0.0:2055 or [::]:9995 (repeatable). With no --netflow/--ipfix/--sflow, the configured ports (default 2055, 9995, 9996, 4739, 6343) on every address.
+    #[arg(long, value_name = "ADDR")]
+    pub netflow: Vec<std::net::SocketAddr>,
+    /// IPFIX listen address (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub ipfix: Vec<std::net::SocketAddr>,
+    /// sFlow v5 listen address (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub sflow: Vec<std::net::SocketAddr>,
+    /// Indicator feeds and allowlists (also `[[intel.feed]]` in --config).
+    #[arg(long = "intel", value_name = "FEED", num_args = 1..)]
+    pub intel: Vec<PathBuf>,
+    /// Configuration file (TOML, docs/CONFIG.md): ports, exporter allowlists (sources), rules.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A feed file older than this (36h, 7d, ...) is stale: a warning event and a line on stderr.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_age: Option<std::time::Duration>,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Sensor name in events (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
+    /// Treat a bad feed line as fatal instead of skipping it.
+    #[arg(long)]
+    pub strict_intel: bool,
+    /// Stop after SECONDS (default: until SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -138,6 +179,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(a) => replay::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Intel(a) => intel::run(a),
+        Command::Collect(a) => collect::run(a),
     }
 }
 

@@ -235,7 +235,17 @@ pub struct HttpDetail<'a> {
 pub struct TlsDetail<'a> {
     pub sni: &'a str,
     /// The highest version offered (`0x0304` for TLS 1.3), as 4 hex digits.
-    pub version: &'a str,
+    pub version: HexU16,
+}
+
+/// A 16-bit value written as 4 lower-case hex digits (`0303`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexU16(pub u16);
+
+impl Serialize for HexU16 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:04x}", self.0))
+    }
 }
 
 /// `smtp`: which part of the session held the address.

@@ -26,6 +26,8 @@ pub struct AppConfig {
     pub dns_additional: bool,
     /// The `dns_chain` rules.
     pub dns_rules: Arc<DnsRules>,
+    /// Flow export ports (and sources); datagrams to them are exports.
+    pub flows: crate::flows::FlowConfig,
 }
 
 impl Default for AppConfig {
@@ -36,6 +38,7 @@ impl Default for AppConfig {
             dns_authority: false,
             dns_additional: false,
             dns_rules: Arc::default(),
+            flows: crate::flows::FlowConfig::default(),
         }
     }
 }
@@ -67,6 +70,12 @@ pub enum AppItem<'a> {
     SmtpHeader {
         name: &'static str,
         address: &'a [u8],
+    },
+    /// A flow export datagram (NetFlow, IPFIX or sFlow), by the port it
+    /// was sent to; the exporter is the carrier's source.
+    Export {
+        kind: crate::flows::ExportPort,
+        payload: &'a [u8],
     },
 }
 
@@ -229,12 +238,13 @@ impl Parts<'_> {
         let is_dns = |p: u16| self.cfg.dns_ports.contains(&p);
         match transport {
             Transport::Udp { src_port, dst_port } => {
-                if !(is_dns(src_port) || is_dns(dst_port)) {
-                    return;
-                }
                 let carrier =
                     Carrier { src: ip.src, dst: ip.dst, src_port, dst_port, protocol: protocol::UDP, reassembled };
-                dns_message(payload, self.counters, self.errors, &carrier, on);
+                if let Some(kind) = self.cfg.flows.port_kind(dst_port) {
+                    on(AppItem::Export { kind, payload }, &carrier);
+                } else if is_dns(src_port) || is_dns(dst_port) {
+                    dns_message(payload, self.counters, self.errors, &carrier, on);
+                }
             }
             Transport::Tcp { src_port, dst_port, flags, seq } => {
                 let carrier =

@@ -1,14 +1,14 @@
 //! Observations of the application layer, matched: DNS names and
 //! addresses, HTTP hosts and URLs, TLS server names, SMTP addresses.
 
-use crate::app::{AppItem, Carrier};
+use crate::app::{AppConfig, AppItem, Carrier};
 use crate::counters::Counters;
+use crate::flows::{ExportPort, FlowInputs, FlowMatcher};
 use crate::pipeline::{Hit, Source};
 use crate::rules::DnsRules;
 use crate::scratch::{AppRef, HitValue, Scratch};
 use core::net::IpAddr;
 use intel::{IndicatorId, IndicatorSet, normalize};
-use std::sync::Arc;
 use wire::dns::{Entry, Message, NameText, RData, Section};
 
 /// `match.where` names of the application layer (DESIGN.md §3).
@@ -45,9 +45,10 @@ pub(crate) struct AppMatcher<'p> {
     pub hits: &'p mut Vec<Hit>,
     pub scratch: &'p mut Scratch,
     pub counters: &'p mut Counters,
-    pub dns_authority: bool,
-    pub dns_additional: bool,
-    pub dns_rules: Arc<DnsRules>,
+    pub cfg: &'p AppConfig,
+    /// Flow export decoders; None: exports are not read.
+    pub flows: Option<&'p mut FlowInputs>,
+    pub now_secs: u64,
 }
 
 impl AppMatcher<'_> {
@@ -70,6 +71,58 @@ impl AppMatcher<'_> {
             AppItem::SmtpMailFrom(a) => self.email(a, location::SMTP_MAIL_FROM, carrier),
             AppItem::SmtpRcptTo(a) => self.email(a, location::SMTP_RCPT_TO, carrier),
             AppItem::SmtpHeader { name, address } => self.email(address, location::smtp_header(name), carrier),
+            AppItem::Export { kind, payload } => self.export(kind, carrier.src, payload, text),
+        }
+    }
+
+    /// A flow export: every record's addresses; for sFlow also the DNS,
+    /// HTTP and TLS inside the sampled packet headers.
+    fn export(&mut self, kind: ExportPort, exporter: IpAddr, payload: &[u8], text: &mut NameText) {
+        {
+            let Some(flows) = self.flows.as_deref_mut() else { return };
+            let mut fm = FlowMatcher {
+                set: self.set,
+                hits: &mut *self.hits,
+                scratch: &mut *self.scratch,
+                counters: &mut *self.counters,
+            };
+            if !flows.datagram(kind, exporter, payload, self.now_secs, &mut fm) || kind != ExportPort::Sflow {
+                return;
+            }
+        }
+        crate::flows::sampled_headers(payload, |link, header| self.sampled_header(link, header, text));
+    }
+
+    /// One sampled packet header: no reassembly (it is one packet of
+    /// many), only what a single packet shows.
+    fn sampled_header(&mut self, link: wire::LinkType, header: &[u8], text: &mut NameText) {
+        let d = wire::decode(link, header);
+        let Some(ip) = d.ip else { return };
+        let (src_port, dst_port, protocol) = match d.transport {
+            wire::Transport::Udp { src_port, dst_port } => (src_port, dst_port, 17),
+            wire::Transport::Tcp { src_port, dst_port, .. } => (src_port, dst_port, 6),
+            _ => return,
+        };
+        let carrier = Carrier { src: ip.src, dst: ip.dst, src_port, dst_port, protocol, reassembled: false };
+        let p = d.payload;
+        if protocol == 17 && (self.cfg.dns_ports.contains(&src_port) || self.cfg.dns_ports.contains(&dst_port)) {
+            if let Ok(m) = Message::new_checked(p) {
+                self.dns(m, &carrier, text);
+            }
+        } else if protocol == 6 {
+            match p.first() {
+                Some(0x16) => {
+                    if let Ok(hello) = wire::tls::parse_client_hello(p) {
+                        self.observe(AppItem::Tls(hello), &carrier, text);
+                    }
+                }
+                Some(b'A'..=b'Z') => {
+                    if let Ok(req) = wire::http::parse_request(p) {
+                        self.http(&req, &carrier);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -92,10 +145,10 @@ impl AppMatcher<'_> {
             };
             let (name_at, addr_at) = match record.section {
                 Section::Answer => (location::DNS_ANSWER_NAME, location::DNS_ANSWER_ADDR),
-                Section::Authority if self.dns_authority => {
+                Section::Authority if self.cfg.dns_authority => {
                     (location::DNS_AUTHORITY_NAME, location::DNS_AUTHORITY_ADDR)
                 }
-                Section::Additional if self.dns_additional => {
+                Section::Additional if self.cfg.dns_additional => {
                     (location::DNS_ADDITIONAL_NAME, location::DNS_ADDITIONAL_ADDR)
                 }
                 _ => continue,
@@ -151,8 +204,8 @@ impl AppMatcher<'_> {
             text.as_str()
         };
         self.match_domain(lower, text.as_bytes(), at, app, make);
-        if !self.dns_rules.is_empty() {
-            let rules = Arc::clone(&self.dns_rules);
+        if !self.cfg.dns_rules.is_empty() {
+            let rules: &DnsRules = &self.cfg.dns_rules;
             let mut fired = false;
             rules.match_name(lower, |_| fired = true);
             if fired {
@@ -172,10 +225,10 @@ impl AppMatcher<'_> {
         make: impl Fn(&mut Scratch) -> AppRef + Copy,
     ) {
         self.ip(addr, at, app, make);
-        if self.dns_rules.is_empty() {
+        if self.cfg.dns_rules.is_empty() {
             return;
         }
-        let rules = Arc::clone(&self.dns_rules);
+        let rules: &DnsRules = &self.cfg.dns_rules;
         let mut fired = false;
         rules.match_addr(addr, |_| fired = true);
         if fired {

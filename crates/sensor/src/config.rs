@@ -17,6 +17,12 @@ pub struct Config {
     pub dns: DnsSection,
     #[serde(default)]
     pub smtp: SmtpSection,
+    #[serde(default)]
+    pub netflow: ExportSection,
+    #[serde(default)]
+    pub ipfix: ExportSection,
+    #[serde(default)]
+    pub sflow: ExportSection,
     /// The original's `dns_chain`: names and answer addresses to report.
     #[serde(default)]
     pub dns_chain: Vec<DnsChainEntry>,
@@ -78,6 +84,17 @@ impl Default for SmtpSection {
     }
 }
 
+/// A flow export input: the ports its datagrams go to and, as the
+/// original's `netflow_sources` / `sflow_sources`, the exporters accepted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportSection {
+    /// Replaces the default ports when given.
+    pub ports: Option<Vec<u16>>,
+    /// Addresses or prefixes; empty: any exporter.
+    pub sources: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchMode {
@@ -119,6 +136,7 @@ impl Config {
             ConfigError(format!("{file}{at}: {}", e.message().trim_end()))
         })?;
         config.dns_rules(file)?;
+        config.flows(file)?;
         config.feeds(file, Path::new("."), &[], None)?;
         Ok(config)
     }
@@ -166,6 +184,34 @@ impl Config {
             dns_authority: self.dns.match_authority,
             dns_additional: self.dns.match_additional,
             dns_rules: Arc::new(self.dns_rules(file)?),
+            flows: self.flows(file)?,
+        })
+    }
+
+    fn flows(&self, file: &str) -> Result<crate::flows::FlowConfig, ConfigError> {
+        let d = crate::flows::FlowConfig::default();
+        let sources = |name: &str, s: &ExportSection| -> Result<Vec<intel::IpKey>, ConfigError> {
+            s.sources
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    intel::IpKey::parse(v).ok_or_else(|| {
+                        ConfigError(format!(
+                            "{file}: {name}.sources[{i}] = {v:?} is not an address or prefix (write e.g. 192.0.2.1 or 10.0.0.0/8)"
+                        ))
+                    })
+                })
+                .collect()
+        };
+        // IPFIX exporters are NetFlow sources too (the original had one list).
+        let mut netflow_sources = sources("netflow", &self.netflow)?;
+        netflow_sources.extend(sources("ipfix", &self.ipfix)?);
+        Ok(crate::flows::FlowConfig {
+            netflow_ports: self.netflow.ports.clone().unwrap_or(d.netflow_ports),
+            ipfix_ports: self.ipfix.ports.clone().unwrap_or(d.ipfix_ports),
+            sflow_ports: self.sflow.ports.clone().unwrap_or(d.sflow_ports),
+            netflow_sources,
+            sflow_sources: sources("sflow", &self.sflow)?,
         })
     }
 

@@ -5,10 +5,12 @@ use crate::pipeline::{Hit, Source};
 use crate::rules::DnsRules;
 use crate::scratch::{AppRef, HitValue, Scratch};
 use events::app::{DnsDetail, HttpDetail, SmtpDetail, TlsDetail};
+use events::flows::FlowDetail;
 use events::{
     Event, EventIds, Flow, IndicatorRef, Input, Kind, Mac, Match, PacketDetail, Proto, RuleRef, TcpFlags, Timestamp,
     TunnelDetail, Value,
 };
+use flow::ExportKind;
 use intel::IndicatorSet;
 use wire::{Decoded, Fragment, Transport};
 
@@ -82,7 +84,6 @@ pub fn packet_hit_event<'a>(
     hit: &Hit,
     scratch: &'a Scratch,
     rules: Option<&'a DnsRules>,
-    version_text: &'a mut [u8; 4],
     capture: Option<&'a str>,
 ) -> Event<'a> {
     let id = ids.next_id();
@@ -99,10 +100,50 @@ pub fn packet_hit_event<'a>(
         f.dst_port = Some(c.dst_port);
         f.proto = Proto(c.protocol, wire::ip::protocol::name(c.protocol));
     }
-    let mut e = Event {
+    let ts = Timestamp { secs: p.ts_sec, nanos: p.ts_nsec, nanos_precision: p.ts_nanos };
+    let e = base_event(id, ts, set, hit, value, rules, flow, Some(packet_detail(p, d, capture)));
+    with_app_detail(e, hit, scratch)
+}
+
+/// The event for a hit in a datagram a listener received (no capture
+/// around it): stamped with the reception time.
+pub fn export_hit_event<'a>(
+    ids: &'a mut EventIds,
+    set: &'a IndicatorSet,
+    hit: &Hit,
+    scratch: &'a Scratch,
+    rules: Option<&'a DnsRules>,
+    ts_ns: u64,
+) -> Event<'a> {
+    let id = ids.next_id();
+    let value = match hit.value {
+        HitValue::Ip(a) => Value::Ip(a),
+        HitValue::Text(s) => Value::Text(scratch.text(s)),
+    };
+    let ts = Timestamp {
+        secs: (ts_ns / 1_000_000_000) as i64,
+        nanos: (ts_ns % 1_000_000_000) as u32,
+        nanos_precision: false,
+    };
+    let e = base_event(id, ts, set, hit, value, rules, None, None);
+    with_app_detail(e, hit, scratch)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn base_event<'a>(
+    id: events::EventId<'a>,
+    ts: Timestamp,
+    set: &'a IndicatorSet,
+    hit: &Hit,
+    value: Value<'a>,
+    rules: Option<&'a DnsRules>,
+    flow: Option<Flow<'a>>,
+    packet: Option<PacketDetail<'a>>,
+) -> Event<'a> {
+    Event {
         sensor: id.sensor,
         id,
-        ts: Timestamp { secs: p.ts_sec, nanos: p.ts_nsec, nanos_precision: p.ts_nanos },
+        ts,
         kind: if matches!(hit.source, Source::Indicator(_)) { Kind::Intel } else { Kind::Rule },
         input: Input::Packet,
         matched: Match { location: hit.location, value },
@@ -115,7 +156,7 @@ pub fn packet_hit_event<'a>(
             Source::Indicator(_) => None,
         },
         flow,
-        packet: Some(packet_detail(p, d, capture)),
+        packet,
         dns: None,
         http: None,
         tls: None,
@@ -124,7 +165,12 @@ pub fn packet_hit_event<'a>(
         netflow: None,
         ipfix: None,
         sflow: None,
-    };
+    }
+}
+
+/// Adds the protocol object of the hit's application message and sets
+/// `input` to match.
+fn with_app_detail<'a>(mut e: Event<'a>, hit: &Hit, scratch: &'a Scratch) -> Event<'a> {
     match hit.app {
         AppRef::None => {}
         AppRef::Dns { message, carrier } => {
@@ -145,16 +191,31 @@ pub fn packet_hit_event<'a>(
         }
         AppRef::Tls { sni, version, .. } => {
             e.input = Input::Tls;
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            for (i, slot) in version_text.iter_mut().enumerate() {
-                *slot = HEX[(version >> (12 - 4 * i) & 0xf) as usize];
-            }
-            e.tls =
-                Some(TlsDetail { sni: scratch.text(sni), version: core::str::from_utf8(version_text).unwrap_or("") });
+            e.tls = Some(TlsDetail { sni: scratch.text(sni), version: events::app::HexU16(version) });
         }
         AppRef::Smtp { field, .. } => {
             e.input = Input::Smtp;
             e.smtp = Some(SmtpDetail { field });
+        }
+        AppRef::Flow { index } => {
+            if let Some((ctx, rec)) = scratch.flow(index) {
+                // The record's own tuple, not the export datagram's.
+                e.flow = Some(Flow {
+                    src_ip: rec.src.unwrap_or(ctx.exporter),
+                    src_port: rec.src_port,
+                    dst_ip: rec.dst.unwrap_or(ctx.exporter),
+                    dst_port: rec.dst_port,
+                    proto: Proto(rec.protocol.unwrap_or(0), wire::ip::protocol::name(rec.protocol.unwrap_or(0))),
+                    vlan: &[],
+                })
+                .filter(|_| rec.src.is_some() && rec.dst.is_some());
+                let detail = Some(FlowDetail { ctx, record: rec });
+                match ctx.kind {
+                    ExportKind::Netflow => (e.input, e.netflow) = (Input::Netflow, detail),
+                    ExportKind::Ipfix => (e.input, e.ipfix) = (Input::Ipfix, detail),
+                    ExportKind::Sflow => (e.input, e.sflow) = (Input::Sflow, detail),
+                }
+            }
         }
     }
     e

@@ -5,6 +5,8 @@ pub mod config;
 pub mod counters;
 pub mod defrag;
 pub mod event;
+pub mod flows;
+pub mod listen;
 pub mod observe;
 pub mod pipeline;
 pub mod stream;

@@ -1,8 +1,9 @@
 //! The per-packet pipeline: decode → observe → match, counting as it goes.
 //! Allocation-free in steady state: hits go to a reused buffer.
 
-use crate::app::{AppConfig, AppLayer};
+use crate::app::{AppConfig, AppItem, AppLayer, Carrier};
 use crate::counters::Counters;
+use crate::flows::{ExportPort, FlowInputs};
 use crate::observe::{self, Observation};
 use crate::scratch::{AppRef, HitValue, Scratch};
 use intel::reload::SharedSet;
@@ -40,6 +41,12 @@ pub struct Pipeline {
     scratch: Scratch,
     /// Presentation form of the DNS name being matched.
     name_text: wire::dns::NameText,
+    /// Flow export decoders (templates, sequences), with the application
+    /// layer.
+    flows: Option<FlowInputs>,
+    /// The application layer's settings, apart from its state so both can
+    /// be borrowed at once.
+    app_cfg: Option<AppConfig>,
 }
 
 impl Pipeline {
@@ -55,9 +62,11 @@ impl Pipeline {
             source: None,
             counters: Counters::default(),
             hits: Vec::with_capacity(16),
-            app: app.map(AppLayer::new),
+            app: app.clone().map(AppLayer::new),
             scratch: Scratch::default(),
             name_text: wire::dns::NameText::new(),
+            flows: app.as_ref().map(|a| FlowInputs::new(a.flows.clone())),
+            app_cfg: app.clone(),
         }
     }
 
@@ -77,6 +86,19 @@ impl Pipeline {
         let mut p = Pipeline::new(shared.load());
         p.source = Some((shared, generation));
         p
+    }
+
+    /// Takes a newly installed set, between packets.
+    #[inline]
+    fn refresh_set(&mut self) {
+        if let Some((shared, held)) = &mut self.source {
+            let now = shared.generation();
+            if now != *held {
+                self.set = shared.load();
+                *held = now;
+                self.counters.reloads += 1;
+            }
+        }
     }
 
     pub fn set(&self) -> &IndicatorSet {
@@ -101,14 +123,7 @@ impl Pipeline {
     /// scratch they point into, are valid until the next call.
     #[inline]
     pub fn process_at<'p>(&mut self, link: LinkType, frame: &'p [u8], now_ns: u64) -> (Decoded<'p>, &[Hit], &Scratch) {
-        if let Some((shared, held)) = &mut self.source {
-            let now = shared.generation();
-            if now != *held {
-                self.set = shared.load();
-                *held = now;
-                self.counters.reloads += 1;
-            }
-        }
+        self.refresh_set();
         self.counters.count_packet(link, frame.len());
         let d = wire::decode(link, frame);
         if let Some(e) = &d.error {
@@ -128,27 +143,80 @@ impl Pipeline {
         for o in observe::packet_addresses(&d) {
             self.match_observation(o);
         }
-        if let Some(app) = &mut self.app {
-            let mut m = crate::appmatch::AppMatcher {
-                set: &self.set,
-                hits: &mut self.hits,
-                scratch: &mut self.scratch,
-                counters: &mut self.counters,
-                dns_authority: app.config().dns_authority,
-                dns_additional: app.config().dns_additional,
-                dns_rules: Arc::clone(&app.config().dns_rules),
-            };
-            let text = &mut self.name_text;
-            app.inspect(&d, now_ns, &mut |item, carrier| m.observe(item, carrier, text));
-            for reason in app.take_errors() {
-                self.counters.count_app_error(reason);
-            }
-        }
+        self.inspect_app(&d, now_ns);
         if !self.hits.is_empty() {
             self.counters.packets_with_hits += 1;
             self.counters.hits += self.hits.len() as u64;
         }
         (d, &self.hits, &self.scratch)
+    }
+
+    /// DNS, HTTP, TLS, SMTP and flow exports in a decoded frame.
+    fn inspect_app(&mut self, d: &Decoded<'_>, now_ns: u64) {
+        let (Some(app), Some(cfg)) = (&mut self.app, &self.app_cfg) else { return };
+        let mut m = crate::appmatch::AppMatcher {
+            set: &self.set,
+            hits: &mut self.hits,
+            scratch: &mut self.scratch,
+            counters: &mut self.counters,
+            cfg,
+            flows: self.flows.as_mut(),
+            now_secs: now_ns / 1_000_000_000,
+        };
+        let text = &mut self.name_text;
+        app.inspect(d, now_ns, &mut |item, carrier| m.observe(item, carrier, text));
+        for reason in app.take_errors() {
+            self.counters.count_app_error(reason);
+        }
+    }
+
+    /// One export datagram received by a listener (no capture around it):
+    /// decoded, and every address matched. The hits are valid until the
+    /// next call.
+    pub fn process_export(
+        &mut self,
+        kind: ExportPort,
+        exporter: core::net::SocketAddr,
+        local: core::net::SocketAddr,
+        payload: &[u8],
+        now_ns: u64,
+    ) -> (&[Hit], &Scratch) {
+        self.refresh_set();
+        self.hits.clear();
+        self.scratch.clear();
+        if let Some(cfg) = &self.app_cfg {
+            let mut m = crate::appmatch::AppMatcher {
+                set: &self.set,
+                hits: &mut self.hits,
+                scratch: &mut self.scratch,
+                counters: &mut self.counters,
+                cfg,
+                flows: self.flows.as_mut(),
+                now_secs: now_ns / 1_000_000_000,
+            };
+            let carrier = Carrier {
+                src: exporter.ip().to_canonical(),
+                dst: local.ip().to_canonical(),
+                src_port: exporter.port(),
+                dst_port: local.port(),
+                protocol: wire::ip::protocol::UDP,
+                reassembled: false,
+            };
+            m.observe(AppItem::Export { kind, payload }, &carrier, &mut self.name_text);
+        }
+        if !self.hits.is_empty() {
+            self.counters.hits += self.hits.len() as u64;
+        }
+        (&self.hits, &self.scratch)
+    }
+
+    /// The application layer's settings (None: headers only).
+    pub fn app_config(&self) -> Option<&AppConfig> {
+        self.app_cfg.as_ref()
+    }
+
+    pub fn flows(&self) -> Option<&FlowInputs> {
+        self.flows.as_ref()
     }
 
     /// Records every indicator behind the most specific entry covering the

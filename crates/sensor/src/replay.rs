@@ -24,20 +24,8 @@ pub fn replay_capture(
         |pkt| {
             let now = (pkt.ts_sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(u64::from(pkt.ts_nsec));
             let (decoded, hits, scratch) = pipeline.process_at(pkt.link, pkt.data, now);
-            let mut version = [0u8; 4];
             for hit in hits {
-                let e = packet_hit_event(
-                    ids,
-                    &set,
-                    pkt,
-                    &decoded,
-                    hit,
-                    scratch,
-                    rules.as_deref(),
-                    &mut version,
-                    Some(&name),
-                );
-                emit(&e);
+                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, scratch, rules.as_deref(), Some(&name)));
             }
         },
         on_progress,

@@ -46,6 +46,11 @@ pub enum AppRef {
         field: &'static str,
         carrier: Carrier,
     },
+    /// A flow record (NetFlow, IPFIX or an sFlow sample), by its index in
+    /// the scratch's flow list.
+    Flow {
+        index: u32,
+    },
 }
 
 impl AppRef {
@@ -56,6 +61,7 @@ impl AppRef {
             | AppRef::Http { carrier, .. }
             | AppRef::Tls { carrier, .. }
             | AppRef::Smtp { carrier, .. } => Some(carrier),
+            AppRef::Flow { .. } => None,
         }
     }
 }
@@ -63,11 +69,23 @@ impl AppRef {
 #[derive(Debug, Default)]
 pub struct Scratch {
     buf: Vec<u8>,
+    flows: Vec<(flow::FlowContext, flow::FlowRecord)>,
 }
 
 impl Scratch {
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.flows.clear();
+    }
+
+    /// Keeps a flow record a hit refers to.
+    pub fn push_flow(&mut self, ctx: &flow::FlowContext, rec: &flow::FlowRecord) -> AppRef {
+        self.flows.push((*ctx, *rec));
+        AppRef::Flow { index: (self.flows.len() - 1) as u32 }
+    }
+
+    pub fn flow(&self, index: u32) -> Option<&(flow::FlowContext, flow::FlowRecord)> {
+        self.flows.get(index as usize)
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Span {
