@@ -67,7 +67,19 @@ fn finish(c: Collector) -> Vec<Value> {
     Command::new("kill").args(["-TERM", &c.child.id().to_string()]).status().unwrap();
     let out = c.child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::read_to_string(&c.out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let events: Vec<Value> =
+        std::fs::read_to_string(&c.out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let schema = schema();
+    for e in &events {
+        assert!(schema.is_valid(e), "{e} violates the schema");
+    }
+    events
+}
+
+fn schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/event.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options().should_validate_formats(true).build(&schema).unwrap()
 }
 
 /// (where, value) → count.
@@ -174,6 +186,38 @@ fn sfprobe_samples_give_one_event_per_listed_packet_address() {
     for e in &events {
         assert_eq!(e["input"], "sflow");
         assert_eq!(e["sflow"]["agent"], "127.0.0.1");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn exports_in_a_capture_give_the_same_events_as_received_ones() {
+    let dir = std::env::temp_dir().join(format!("sdn-flow-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.csv");
+    let rows: String = LISTED.iter().enumerate().map(|(i, a)| format!("f{i},ip,test,{a},,\n")).collect();
+    std::fs::write(&feed, format!("id,type,threat_type,ip,dns,value\n{rows}")).unwrap();
+    let schema = schema();
+    for version in [5, 9, 10] {
+        let capture = testdata().join(format!("generated/softflowd/sf_v{version}.export.pcap"));
+        let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .arg("replay")
+            .arg(&capture)
+            .arg("--intel")
+            .arg(&feed)
+            .arg("-q")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let events: Vec<Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(tally(&events), nfdump_expected(version), "v{version}");
+        for e in &events {
+            assert!(schema.is_valid(e), "{e} violates the schema");
+            let kind = if version == 10 { "ipfix" } else { "netflow" };
+            assert_eq!(e["packet"]["capture"], capture.display().to_string());
+            assert_eq!(e[kind]["version"], version);
+        }
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -146,8 +146,10 @@ pub struct ReplayArgs {
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Suite to run: packets (decode + match), dns (DNS decode + match of
-    /// every name against 1M domains) or intel (load time, memory, lookups).
-    #[arg(value_parser = ["packets", "dns", "intel"])]
+    /// every name against 1M domains), flows (NetFlow v5 and IPFIX records
+    /// decoded and matched against 1M indicators) or intel (load time,
+    /// memory, lookups).
+    #[arg(value_parser = ["packets", "dns", "flows", "intel"])]
     pub suite: String,
     /// intel: indicator counts to load, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1_000_000usize, 10_000_000])]

@@ -85,6 +85,7 @@ impl AppMatcher<'_> {
                 hits: &mut *self.hits,
                 scratch: &mut *self.scratch,
                 counters: &mut *self.counters,
+                exporter_seen: false,
             };
             if !flows.datagram(kind, exporter, payload, self.now_secs, &mut fm) || kind != ExportPort::Sflow {
                 return;

@@ -210,6 +210,9 @@ pub struct FlowMatcher<'p> {
     pub hits: &'p mut Vec<Hit>,
     pub scratch: &'p mut Scratch,
     pub counters: &'p mut Counters,
+    /// The exporter (agent) is the same for every record of a datagram:
+    /// matched with the first record only.
+    pub exporter_seen: bool,
 }
 
 impl FlowMatcher<'_> {
@@ -225,8 +228,9 @@ impl FlowMatcher<'_> {
             (location::FLOW_NEXT_HOP, rec.bgp_next_hop, None),
             (location::FLOW_NAT_SRC, rec.nat_src, rec.nat_src_port),
             (location::FLOW_NAT_DST, rec.nat_dst, rec.nat_dst_port),
-            (exporter_at, Some(ctx.exporter), None),
+            (exporter_at, Some(ctx.exporter).filter(|_| !self.exporter_seen), None),
         ];
+        self.exporter_seen = true;
         for (at, addr, port) in observations {
             let Some(addr) = addr else { continue };
             let (ids, _) = self.set.match_ip(addr);

@@ -18,6 +18,7 @@ pub mod app;
 mod appmatch;
 pub mod bench;
 pub mod bench_dns;
+pub mod bench_flows;
 pub mod replay;
 pub mod rules;
 pub mod scratch;
