@@ -11,6 +11,13 @@ Writes, idempotently (file names are content hashes):
                               application payloads found in the captures
                               (DNS over UDP and TCP, requests, ClientHellos,
                               SMTP client segments)
+  CORPUS_DIR/netflow_v5/      NetFlow v1/v5/v7 datagrams from the captures and
+                              logstash-codec-netflow/dat
+  CORPUS_DIR/netflow_v9/, ipfix/  each capture's (or .dat pairing's) v9 or
+                              IPFIX datagrams as one input, framed
+                              [len u16 BE][control 0][payload] so templates
+                              reach the data after them
+  CORPUS_DIR/sflow/           sFlow v5 datagrams
   CORPUS_DIR/feed_*/          per feed format: small valid examples (line
                               formats cut to their first lines, JSON whole
                               when small), from TESTDATA_DIR and the repo's
@@ -26,7 +33,7 @@ import sys
 LINKTYPES = [0, 1, 10, 12, 14, 101, 108, 113, 228, 229, 276, 147]
 SELECTOR = {lt: i for i, lt in enumerate(LINKTYPES)}
 
-CAPTURE_DIRS = ["tcpdump", "zeek", "generated/pcapng", "crafted", "suricata-verify", "pktvisor"]
+CAPTURE_DIRS = ["tcpdump", "zeek", "generated", "crafted", "suricata-verify", "pktvisor", "pmacct-test-automation"]
 MAX_CAPTURE_SEED = 8 << 10     # whole captures kept for capture_reader
 MAX_FRAMES_PER_FILE = 24
 
@@ -131,6 +138,55 @@ def transport(lt, frame):
         off = (l4[12] >> 4) * 4
         return 6, struct.unpack("!H", l4[:2])[0], struct.unpack("!H", l4[2:4])[0], l4[off:]
     return None
+
+
+FLOW_PORTS = {2055, 9995, 9996, 4739, 6343}
+
+
+def flow_version(payload):
+    return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+
+
+def frame_sequence(payloads):
+    return b"".join(struct.pack("!HB", len(p), 0) + p for p in payloads)
+
+
+def flow_seeds(testdata, corpus, n):
+    """Export datagrams from the flow captures and the logstash .dat files."""
+    def add(target, data):
+        n[target] = n.get(target, 0) + put(os.path.join(corpus, target), data)
+
+    for path in captures(testdata):
+        with open(path, "rb") as f:
+            buf = f.read()
+        sequences = {9: [], 10: []}
+        try:
+            for lt, frame in frames(buf):
+                t = transport(lt, frame)
+                if not t or t[0] != 17 or t[2] not in FLOW_PORTS | {2056, 9991, 9999} or not t[3]:
+                    continue
+                payload, v = t[3], flow_version(t[3])
+                if payload[:4] == b"\0\0\0\5" and payload[4:8] in (b"\0\0\0\1", b"\0\0\0\2"):
+                    add("sflow", payload)
+                elif v in (1, 5, 7):
+                    add("netflow_v5", payload)
+                elif v in (9, 10) and len(sequences[v]) < 64:
+                    sequences[v].append(payload)
+        except struct.error:
+            continue
+        for v, target in ((9, "netflow_v9"), (10, "ipfix")):
+            if sequences[v]:
+                add(target, frame_sequence(sequences[v]))
+    dat = os.path.join(testdata, "logstash-codec-netflow", "dat")
+    if os.path.isdir(dat):
+        for name in sorted(os.listdir(dat)):
+            with open(os.path.join(dat, name), "rb") as f:
+                payload = f.read()
+            v = flow_version(payload)
+            if v in (1, 5, 7):
+                add("netflow_v5", payload)
+            elif v in (9, 10):
+                add("netflow_v9" if v == 9 else "ipfix", frame_sequence([payload]))
 
 
 def app_seeds(lt, frame):
@@ -308,6 +364,8 @@ def main():
     for seed in (CRAFTED_CSV, CRAFTED_PLAIN):
         n["intel_feed"] += put(os.path.join(corpus, "intel_feed"), seed)
     format_seeds(testdata, corpus, n)
+    if os.path.isdir(testdata):
+        flow_seeds(testdata, corpus, n)
     print("make_seeds: new seeds " + ", ".join(f"{k}={v}" for k, v in n.items()), file=sys.stderr)
 
 
