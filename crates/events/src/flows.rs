@@ -85,6 +85,22 @@ impl Serialize for FlowDetail<'_> {
         opt!("nat_dst_addr", r.nat_dst);
         opt!("nat_src_port", r.nat_src_port);
         opt!("nat_dst_port", r.nat_dst_port);
+        if r.enterprise[0].is_some() {
+            m.serialize_entry("enterprise", &Enterprise(&r.enterprise))?;
+        }
+        m.end()
+    }
+}
+
+/// `{"pen:id": value, ...}` of the enterprise elements kept.
+struct Enterprise<'a>(&'a [Option<flow::record::EnterpriseValue>]);
+
+impl Serialize for Enterprise<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for e in self.0.iter().flatten() {
+            m.serialize_entry(&format_args!("{}:{}", e.pen, e.id), &e.value)?;
+        }
         m.end()
     }
 }

@@ -86,6 +86,20 @@ pub struct FlowRecord {
     pub nat_dst: Option<IpAddr>,
     pub nat_src_port: Option<u16>,
     pub nat_dst_port: Option<u16>,
+    /// Enterprise-specific (IPFIX PEN) elements of at most 8 octets, as
+    /// unsigned numbers, the first few of a record; larger ones are skipped.
+    pub enterprise: [Option<EnterpriseValue>; MAX_ENTERPRISE_VALUES],
+}
+
+/// Enterprise elements kept per record.
+pub const MAX_ENTERPRISE_VALUES: usize = 4;
+
+/// One enterprise-specific element: `pen:id` and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnterpriseValue {
+    pub pen: u32,
+    pub id: u16,
+    pub value: u64,
 }
 
 impl FlowRecord {

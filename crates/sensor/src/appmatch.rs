@@ -92,6 +92,30 @@ impl AppMatcher<'_> {
             }
         }
         crate::flows::sampled_headers(payload, |link, header| self.sampled_header(link, header, text));
+        crate::flows::sampled_urls(payload, |host, url, rec| self.sampled_url(host, url, rec));
+    }
+
+    /// An sFlow extended URL record: the host and URL as an HTTP request
+    /// would show them (`http.host`, `http.url`).
+    fn sampled_url(&mut self, host: &[u8], url: &[u8], rec: &flow::FlowRecord) {
+        let (Some(src), Some(dst)) = (rec.src, rec.dst) else { return };
+        let carrier = Carrier {
+            src,
+            dst,
+            src_port: rec.src_port.unwrap_or(0),
+            dst_port: rec.dst_port.unwrap_or(0),
+            protocol: rec.protocol.unwrap_or(6),
+            reassembled: false,
+        };
+        let req = wire::http::Request {
+            method: b"",
+            target: url,
+            version: b"",
+            host: (!host.is_empty()).then_some(host),
+            user_agent: None,
+            complete: true,
+        };
+        self.http(&req, &carrier);
     }
 
     /// One sampled packet header: no reassembly (it is one packet of

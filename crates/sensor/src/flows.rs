@@ -256,3 +256,19 @@ impl FlowMatcher<'_> {
         }
     }
 }
+
+/// The extended URL records (sFlow format 1005) of a datagram: the host and
+/// URL a sampled HTTP request named, with the sample's tuple.
+pub fn sampled_urls(payload: &[u8], mut f: impl FnMut(&[u8], &[u8], &FlowRecord)) {
+    let Ok(d) = Datagram::new_checked(payload) else { return };
+    for sample in d.samples() {
+        let Ok(Sample::Flow(fs)) = sample else { continue };
+        let mut rec = None;
+        for r in fs.records().flatten() {
+            if let flow::sflow::FlowRecordView::ExtendedUrl { url, host, .. } = r {
+                let rec = rec.get_or_insert_with(|| fs.flow_record());
+                f(host, url, rec);
+            }
+        }
+    }
+}

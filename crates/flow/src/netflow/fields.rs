@@ -127,6 +127,13 @@ impl Acc {
     /// fields (system, interface, ... rather than IEs) and of the NSEL
     /// elements above 32767.
     pub(super) fn apply(&mut self, f: &Field, v: &[u8], v9: bool) {
+        if f.pen != 0 && !v.is_empty() && v.len() <= 8 {
+            // Small enterprise elements are kept as `pen:id` numbers.
+            if let (Some(slot), Some(value)) = (self.rec.enterprise.iter_mut().find(|e| e.is_none()), uint(v)) {
+                *slot = Some(crate::record::EnterpriseValue { pen: f.pen, id: f.id, value });
+            }
+            return;
+        }
         if f.pen != 0 || (v9 && f.scope) || v.is_empty() {
             return;
         }
@@ -335,6 +342,21 @@ mod tests {
         assert_eq!(r.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
         assert_eq!((r.packets, r.bytes, r.vlan, r.protocol), (Some(7), None, Some(42), None));
         assert_eq!(r.sampling_interval, Some(10));
+        // The enterprise element is not IE 1 (octets): it is kept as 9:1.
+        assert_eq!(r.enterprise[0], Some(crate::record::EnterpriseValue { pen: 9, id: 1, value: 1 }));
+        assert_eq!(r.enterprise[1], None);
+    }
+
+    #[test]
+    fn only_small_enterprise_elements_are_kept_and_at_most_four() {
+        let mut a = Acc::default();
+        for id in 0..6u16 {
+            a.apply(&Field { id, len: 2, pen: 29305, scope: false }, &id.to_be_bytes(), false);
+        }
+        a.apply(&Field { id: 99, len: 9, pen: 29305, scope: false }, &[1; 9], false);
+        let r = a.finish(&hdr(10), None, None);
+        let ids: Vec<u16> = r.enterprise.iter().flatten().map(|e| e.id).collect();
+        assert_eq!(ids, [0, 1, 2, 3]);
     }
 
     #[test]
