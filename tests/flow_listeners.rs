@@ -63,7 +63,12 @@ fn collect(dir: &Path, flag: &str, port: u16) -> Collector {
 
 /// Stops the collector (SIGTERM: it flushes and exits) and returns its events.
 fn finish(c: Collector) -> Vec<Value> {
-    std::thread::sleep(Duration::from_millis(800));
+    finish_with_summary(c).0
+}
+
+/// The events and the collector's summary (stderr).
+fn finish_with_summary(c: Collector) -> (Vec<Value>, String) {
+    std::thread::sleep(Duration::from_millis(1500));
     Command::new("kill").args(["-TERM", &c.child.id().to_string()]).status().unwrap();
     let out = c.child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -73,7 +78,7 @@ fn finish(c: Collector) -> Vec<Value> {
     for e in &events {
         assert!(schema.is_valid(e), "{e} violates the schema");
     }
-    events
+    (events, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn schema() -> jsonschema::Validator {
@@ -170,18 +175,31 @@ fn sfprobe_samples_give_one_event_per_listed_packet_address() {
     }
     assert!(!want.is_empty());
 
-    let port = free_port();
-    let c = collect(&dir, "--sflow", port);
-    let conf = std::fs::read_to_string(testdata().join("generated/pmacctd-sfprobe/pmacctd_sfprobe.conf"))
-        .unwrap()
-        .replace("@PCAP@", &input.display().to_string())
-        .replace("127.0.0.1:6343", &format!("127.0.0.1:{port}"));
-    let conf_path = dir.join("pmacctd.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let status =
-        Command::new(&pmacctd).arg("-f").arg(&conf_path).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
-    assert!(status.success(), "pmacctd sfprobe");
-    let events = finish(c);
+    // pmacctd now and then exports a counter sample and a few flow samples
+    // short of the 305 (about 1 run in 5 on this machine); the collector's
+    // summary says how many it received, and only a complete export is
+    // held to the exact answer (up to 3 attempts).
+    let mut attempts = Vec::new();
+    let events = loop {
+        let port = free_port();
+        let c = collect(&dir, "--sflow", port);
+        let conf = std::fs::read_to_string(testdata().join("generated/pmacctd-sfprobe/pmacctd_sfprobe.conf"))
+            .unwrap()
+            .replace("@PCAP@", &input.display().to_string())
+            .replace("127.0.0.1:6343", &format!("127.0.0.1:{port}"));
+        let conf_path = dir.join("pmacctd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        // pmacctd 1.7.7 races with its own plugin at exit now and then
+        // ("connection lost to 'sf-sfprobe'", status 1), sometimes before
+        // the last samples left: judged by what arrived, below.
+        let run = Command::new(&pmacctd).arg("-f").arg(&conf_path).output().unwrap();
+        let (events, summary) = finish_with_summary(c);
+        if summary.contains("sflow flow samples 305,") {
+            break events;
+        }
+        attempts.push(format!("pmacctd {:?}; collect: {summary}", run.status));
+        assert!(attempts.len() < 3, "pmacctd never exported all 305 samples: {attempts:#?}");
+    };
     assert_eq!(tally(&events), want);
     for e in &events {
         assert_eq!(e["input"], "sflow");

@@ -52,23 +52,33 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let deadline = a.duration.map(|s| started + Duration::from_secs_f64(s.max(0.0)));
     let mut datagrams = 0u64;
     let mut last_flush = Instant::now();
+    let mut handle = |r: sensor::listen::Received<ExportPort>, writer: &mut inputs::Writer| -> std::io::Result<()> {
+        datagrams += 1;
+        let (hits, scratch) = pipeline.process_export(r.kind, r.from, r.local, r.payload(), r.ts_ns);
+        for hit in hits {
+            writer.write(&sensor::event::export_hit_event(&mut ids, &set, hit, scratch, Some(&rules), r.ts_ns))?;
+        }
+        listeners.recycle(r);
+        Ok(())
+    };
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
         let Some(r) = listeners.recv(Duration::from_millis(100)) else {
             writer.flush()?;
             continue;
         };
-        datagrams += 1;
-        let (hits, scratch) = pipeline.process_export(r.kind, r.from, r.local, r.payload(), r.ts_ns);
-        for hit in hits {
-            let e = sensor::event::export_hit_event(&mut ids, &set, hit, scratch, Some(&rules), r.ts_ns);
-            writer.write(&e)?;
-        }
-        listeners.recycle(r);
+        handle(r, &mut writer)?;
         // Events reach the file within a second even when traffic is slow.
         if last_flush.elapsed() > Duration::from_secs(1) {
             writer.flush()?;
             last_flush = Instant::now();
         }
+    }
+    // What was received before the signal is still processed (for at most
+    // a second, so a flood cannot hold the exit).
+    let drain_until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < drain_until {
+        let Some(r) = listeners.recv(Duration::from_millis(100)) else { break };
+        handle(r, &mut writer)?;
     }
     writer.flush()?;
     if !a.quiet {
