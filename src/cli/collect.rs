@@ -1,37 +1,99 @@
-//! `sdn-sensor collect`: flow export listeners (NetFlow v5/v9, IPFIX,
-//! sFlow v5) matched against the feeds, events as JSON Lines, until
-//! SIGINT/SIGTERM or `--duration`.
+//! `sdn-sensor collect`: UDP listeners for flow exports (NetFlow v5/v9,
+//! IPFIX, sFlow v5) and syslog, and TCP syslog receivers (RFC 6587),
+//! matched against the feeds, events as JSON Lines, until SIGINT/SIGTERM or
+//! `--duration`.
 
 use super::CollectArgs;
-use super::inputs::{self, Loaded};
+use super::inputs::{self, Loaded, Writer};
 use events::EventIds;
+use intel::IndicatorSet;
 use sensor::Pipeline;
 use sensor::flows::ExportPort;
-use sensor::listen::{ListenOptions, Listeners};
+use sensor::listen::{ListenOptions, Listeners, Received};
+use sensor::listen_tcp::{TcpLimits, TcpReceiver};
+use sensor::rules::RuleSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// What a UDP socket receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Udp {
+    Export(ExportPort),
+    Syslog,
+}
+
+impl Udp {
+    fn name(self) -> &'static str {
+        match self {
+            Udp::Export(ExportPort::Sflow) => "sflow",
+            Udp::Export(ExportPort::Netflow) => "netflow/ipfix",
+            Udp::Syslog => "syslog",
+        }
+    }
+}
+
+/// The default syslog port of `collect` (unprivileged, as DESIGN §4's run).
+const SYSLOG_PORT: u16 = 5514;
+
+struct Output<'a> {
+    pipeline: Pipeline,
+    ids: EventIds,
+    set: Arc<IndicatorSet>,
+    rules: RuleSet,
+    writer: &'a mut Writer,
+    received: u64,
+}
+
+impl Output<'_> {
+    fn udp(&mut self, r: &Received<Udp>) -> std::io::Result<()> {
+        self.received += 1;
+        let (hits, scratch) = match r.kind {
+            Udp::Export(kind) => self.pipeline.process_export(kind, r.from, r.local, r.payload(), r.ts_ns),
+            Udp::Syslog => self.pipeline.process_syslog(r.from, r.payload(), r.ts_ns),
+        };
+        for hit in hits {
+            let e = sensor::event::export_hit_event(&mut self.ids, &self.set, hit, scratch, Some(&self.rules), r.ts_ns);
+            self.writer.write(&e)?;
+        }
+        Ok(())
+    }
+
+    fn tcp(&mut self, peer: SocketAddr, raw: &[u8], ts_ns: u64) -> std::io::Result<()> {
+        self.received += 1;
+        let (hits, scratch) = self.pipeline.process_syslog(peer, raw, ts_ns);
+        for hit in hits {
+            let e = sensor::event::export_hit_event(&mut self.ids, &self.set, hit, scratch, Some(&self.rules), ts_ns);
+            self.writer.write(&e)?;
+        }
+        Ok(())
+    }
+}
+
 pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let Loaded { app, feeds, set } = inputs::load(&a.intel, a.config.as_deref(), a.max_age, a.strict_intel, a.quiet)?;
-    let mut addrs: Vec<(ExportPort, SocketAddr)> = Vec::new();
-    addrs.extend(a.netflow.iter().chain(&a.ipfix).map(|&s| (ExportPort::Netflow, s)));
-    addrs.extend(a.sflow.iter().map(|&s| (ExportPort::Sflow, s)));
-    if addrs.is_empty() {
+    let mut udp: Vec<(Udp, SocketAddr)> = Vec::new();
+    udp.extend(a.netflow.iter().chain(&a.ipfix).map(|&s| (Udp::Export(ExportPort::Netflow), s)));
+    udp.extend(a.sflow.iter().map(|&s| (Udp::Export(ExportPort::Sflow), s)));
+    udp.extend(a.syslog_udp.iter().map(|&s| (Udp::Syslog, s)));
+    let mut tcp: Vec<SocketAddr> = a.syslog_tcp.clone();
+    if udp.is_empty() && tcp.is_empty() {
         // The configured (or default) ports, on every address.
         let any = |p: u16| SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, p));
         let f = &app.flows;
-        addrs.extend(f.netflow_ports.iter().chain(&f.ipfix_ports).map(|&p| (ExportPort::Netflow, any(p))));
-        addrs.extend(f.sflow_ports.iter().map(|&p| (ExportPort::Sflow, any(p))));
+        udp.extend(f.netflow_ports.iter().chain(&f.ipfix_ports).map(|&p| (Udp::Export(ExportPort::Netflow), any(p))));
+        udp.extend(f.sflow_ports.iter().map(|&p| (Udp::Export(ExportPort::Sflow), any(p))));
+        udp.push((Udp::Syslog, any(SYSLOG_PORT)));
+        tcp.push(any(SYSLOG_PORT));
     }
-    let listeners = Listeners::bind(&addrs, ListenOptions::default())?;
+    let listeners = Listeners::bind(&udp, ListenOptions::default())?;
+    let receivers: Vec<TcpReceiver> =
+        tcp.iter().map(|&s| TcpReceiver::bind(s, TcpLimits::default())).collect::<std::io::Result<_>>()?;
     if !a.quiet {
-        let bound: Vec<String> = listeners
-            .local_addrs()
-            .map(|(k, s)| format!("{} udp {s}", if k == ExportPort::Sflow { "sflow" } else { "netflow/ipfix" }))
-            .collect();
+        let mut bound: Vec<String> = listeners.local_addrs().map(|(k, s)| format!("{} udp {s}", k.name())).collect();
+        bound.extend(receivers.iter().map(|r| format!("syslog tcp {}", r.local_addr())));
         eprintln!("collect: listening on {}", bound.join(", "));
     }
 
@@ -41,8 +103,9 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     inputs::stale_feed_warnings(&feeds, &mut ids, &mut writer)?;
     writer.flush()?;
     let set = Arc::new(set);
-    let rules = Arc::clone(&app.dns_rules);
-    let mut pipeline = Pipeline::with_app(Arc::clone(&set), Some(app));
+    let pipeline = Pipeline::with_app(Arc::clone(&set), Some(app));
+    let rules = pipeline.rule_set();
+    let mut out = Output { pipeline, ids, set, rules, writer: &mut writer, received: 0 };
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -50,48 +113,64 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     }
     let started = Instant::now();
     let deadline = a.duration.map(|s| started + Duration::from_secs_f64(s.max(0.0)));
-    let mut datagrams = 0u64;
     let mut last_flush = Instant::now();
-    let mut handle = |r: sensor::listen::Received<ExportPort>, writer: &mut inputs::Writer| -> std::io::Result<()> {
-        datagrams += 1;
-        let (hits, scratch) = pipeline.process_export(r.kind, r.from, r.local, r.payload(), r.ts_ns);
-        for hit in hits {
-            writer.write(&sensor::event::export_hit_event(&mut ids, &set, hit, scratch, Some(&rules), r.ts_ns))?;
+    // One pass: a UDP datagram (waiting briefly), then every queued TCP
+    // message. Returns whether anything arrived.
+    let pass = |out: &mut Output<'_>, wait: Duration| -> std::io::Result<bool> {
+        let mut any = false;
+        if let Some(r) = listeners.recv(wait) {
+            out.udp(&r)?;
+            listeners.recycle(r);
+            any = true;
         }
-        listeners.recycle(r);
-        Ok(())
+        for rx in &receivers {
+            while let Some(m) = rx.recv(Duration::ZERO) {
+                out.tcp(m.peer, m.bytes(), m.ts_ns)?;
+                rx.recycle(m);
+                any = true;
+            }
+        }
+        Ok(any)
     };
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
-        let Some(r) = listeners.recv(Duration::from_millis(100)) else {
-            writer.flush()?;
-            continue;
-        };
-        handle(r, &mut writer)?;
-        // Events reach the file within a second even when traffic is slow.
-        if last_flush.elapsed() > Duration::from_secs(1) {
-            writer.flush()?;
+        if !pass(&mut out, Duration::from_millis(20))? || last_flush.elapsed() > Duration::from_secs(1) {
+            // Events reach the file within a second even when traffic is slow.
+            out.writer.flush()?;
             last_flush = Instant::now();
         }
     }
     // What was received before the signal is still processed (for at most
     // a second, so a flood cannot hold the exit).
     let drain_until = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < drain_until {
-        let Some(r) = listeners.recv(Duration::from_millis(100)) else { break };
-        handle(r, &mut writer)?;
-    }
-    writer.flush()?;
+    while Instant::now() < drain_until && pass(&mut out, Duration::from_millis(100))? {}
+    out.writer.flush()?;
+    let received = out.received;
+    let pipeline = out.pipeline;
     if !a.quiet {
         let secs = started.elapsed().as_secs_f64();
-        eprintln!("collect: {datagrams} datagrams in {secs:.1} s; events written: {}", writer.written());
+        eprintln!("collect: {received} datagrams and messages in {secs:.1} s; events written: {}", writer.written());
         for (kind, local, stats, kernel) in listeners.stats() {
             eprintln!(
                 "  {} udp {local}: {} datagrams, {} bytes, {} dropped (queue full), {} dropped by the kernel",
-                if kind == ExportPort::Sflow { "sflow" } else { "netflow/ipfix" },
+                kind.name(),
                 stats.datagrams.load(Ordering::Relaxed),
                 stats.bytes.load(Ordering::Relaxed),
                 stats.queue_drops.load(Ordering::Relaxed),
                 kernel.map_or("?".to_string(), |k| k.to_string())
+            );
+        }
+        for r in &receivers {
+            let s = r.stats();
+            eprintln!(
+                "  syslog tcp {}: {} connections, {} messages, {} bytes; closed: {} evicted at the limit, {} idle, {} oversized; {} dropped (queue full)",
+                r.local_addr(),
+                s.accepted.load(Ordering::Relaxed),
+                s.messages.load(Ordering::Relaxed),
+                s.bytes.load(Ordering::Relaxed),
+                s.evicted.load(Ordering::Relaxed),
+                s.idle_closed.load(Ordering::Relaxed),
+                s.oversized_closed.load(Ordering::Relaxed),
+                s.queue_drops.load(Ordering::Relaxed)
             );
         }
         if let Some(f) = pipeline.flows() {
@@ -107,7 +186,7 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
         }
         let app_errors: Vec<String> = pipeline.counters.app_errors().map(|(r, n)| format!("{r} {n}")).collect();
         if !app_errors.is_empty() {
-            eprintln!("  malformed exports: {}", app_errors.join(", "));
+            eprintln!("  malformed input: {}", app_errors.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)

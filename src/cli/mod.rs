@@ -29,7 +29,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// Inspect indicator feeds: check values, per-feed statistics, convert to CSV.
     Intel(IntelArgs),
-    /// Receive flow exports (NetFlow v5/v9, IPFIX, sFlow v5) on UDP and match every address: events to stdout (or -o FILE).
+    /// Receive flow exports (NetFlow v5/v9, IPFIX, sFlow v5) and syslog (UDP, TCP) and match them: events to stdout (or -o FILE).
     Collect(CollectArgs),
 }
 
@@ -44,6 +44,12 @@ pub struct CollectArgs {
     /// sFlow v5 listen address (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub sflow: Vec<std::net::SocketAddr>,
+    /// Syslog over UDP listen address (repeatable). With no listener named, UDP and TCP 5514.
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_udp: Vec<std::net::SocketAddr>,
+    /// Syslog over TCP (RFC 6587 octet counting or LF/NUL framing) listen address (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_tcp: Vec<std::net::SocketAddr>,
     /// Indicator feeds and allowlists (also `[[intel.feed]]` in --config).
     #[arg(long = "intel", value_name = "FEED", num_args = 1..)]
     pub intel: Vec<PathBuf>,
@@ -147,9 +153,10 @@ pub struct ReplayArgs {
 pub struct BenchArgs {
     /// Suite to run: packets (decode + match), dns (DNS decode + match of
     /// every name against 1M domains), flows (NetFlow v5 and IPFIX records
-    /// decoded and matched against 1M indicators) or intel (load time,
+    /// decoded and matched against 1M indicators), syslog (framing, parsing,
+    /// tokens and matching against 1M indicators) or intel (load time,
     /// memory, lookups).
-    #[arg(value_parser = ["packets", "dns", "flows", "intel"])]
+    #[arg(value_parser = ["packets", "dns", "flows", "syslog", "intel"])]
     pub suite: String,
     /// intel: indicator counts to load, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1_000_000usize, 10_000_000])]

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod flows;
+pub mod syslogs;
 pub mod time;
 
 use core::fmt;
@@ -289,6 +290,8 @@ pub struct Event<'a> {
     pub ipfix: Option<flows::FlowDetail<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sflow: Option<flows::FlowDetail<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syslog: Option<syslogs::SyslogDetail<'a>>,
 }
 
 /// `warning` (kind = warning).

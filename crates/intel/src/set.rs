@@ -231,10 +231,10 @@ pub struct IndicatorSet {
 
 /// A domain match: the indicators of the most specific listed suffix.
 #[derive(Debug, Clone, Copy)]
-pub struct DomainMatch<'a> {
-    pub ids: &'a [IndicatorId],
+pub struct DomainMatch<'s, 'n> {
+    pub ids: &'s [IndicatorId],
     /// The listed suffix that matched: the tail of the name looked up.
-    pub matched: &'a str,
+    pub matched: &'n str,
 }
 
 impl Default for IndicatorSet {
@@ -330,7 +330,7 @@ impl IndicatorSet {
     /// boundaries only: `evil.example` covers `a.evil.example`, never
     /// `notevil.example`). `name` must be normalized (lower case, no
     /// trailing dot).
-    pub fn match_domain<'a>(&'a self, name: &'a str) -> Option<DomainMatch<'a>> {
+    pub fn match_domain<'s, 'n>(&'s self, name: &'n str) -> Option<DomainMatch<'s, 'n>> {
         if self.texts[0].is_empty() {
             return None;
         }

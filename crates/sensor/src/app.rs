@@ -28,6 +28,8 @@ pub struct AppConfig {
     pub dns_rules: Arc<DnsRules>,
     /// Flow export ports (and sources); datagrams to them are exports.
     pub flows: crate::flows::FlowConfig,
+    /// Syslog ports, token options and `re_chain` rules.
+    pub syslog: crate::syslogs::SyslogConfig,
 }
 
 impl Default for AppConfig {
@@ -39,6 +41,7 @@ impl Default for AppConfig {
             dns_additional: false,
             dns_rules: Arc::default(),
             flows: crate::flows::FlowConfig::default(),
+            syslog: crate::syslogs::SyslogConfig::default(),
         }
     }
 }
@@ -77,6 +80,9 @@ pub enum AppItem<'a> {
         kind: crate::flows::ExportPort,
         payload: &'a [u8],
     },
+    /// One syslog message (a UDP datagram or a TCP frame); the sender is
+    /// the carrier's source.
+    Syslog(&'a [u8]),
 }
 
 /// Counts of what the application layer saw and skipped.
@@ -93,6 +99,7 @@ pub struct AppCounters {
     pub smtp_evicted: u64,
     /// Datagrams rebuilt from fragments.
     pub reassembled: u64,
+    pub syslog_messages: u64,
 }
 
 /// Where an SMTP client stream is.
@@ -114,6 +121,8 @@ struct SmtpState {
 }
 
 const MAX_SMTP_SESSIONS: usize = 65_536;
+/// Longest syslog frame read from a captured TCP stream.
+const MAX_SYSLOG_MESSAGE: usize = 64 << 10;
 /// A line longer than this is not SMTP we can read (RFC 5321 allows 1000
 /// octets; headers may fold): skipped.
 const MAX_SMTP_LINE: usize = 4096;
@@ -123,6 +132,8 @@ pub struct AppLayer {
     streams: Streams,
     defrag: Defragmenter,
     smtp: HashMap<StreamKey, SmtpState>,
+    /// RFC 6587 framing state of each syslog TCP stream.
+    syslog: HashMap<StreamKey, syslog::frame::Framer>,
     pub counters: AppCounters,
     /// Malformed input by reason (`dns.pointer_loop`, `http.bad_header`).
     errors: Vec<&'static str>,
@@ -135,6 +146,7 @@ impl AppLayer {
             streams: Streams::new(StreamLimits::default()),
             defrag: Defragmenter::new(DefragLimits::default()),
             smtp: HashMap::new(),
+            syslog: HashMap::new(),
             counters: AppCounters::default(),
             errors: Vec::new(),
         }
@@ -175,6 +187,7 @@ impl AppLayer {
                 cfg: &self.cfg,
                 streams: &mut self.streams,
                 smtp: &mut self.smtp,
+                syslog: &mut self.syslog,
                 counters: &mut self.counters,
                 errors: &mut self.errors,
             };
@@ -184,6 +197,7 @@ impl AppLayer {
             cfg: &self.cfg,
             streams: &mut self.streams,
             smtp: &mut self.smtp,
+            syslog: &mut self.syslog,
             counters: &mut self.counters,
             errors: &mut self.errors,
         };
@@ -219,6 +233,7 @@ struct Parts<'s> {
     cfg: &'s AppConfig,
     streams: &'s mut Streams,
     smtp: &'s mut HashMap<StreamKey, SmtpState>,
+    syslog: &'s mut HashMap<StreamKey, syslog::frame::Framer>,
     counters: &'s mut AppCounters,
     errors: &'s mut Vec<&'static str>,
 }
@@ -242,6 +257,9 @@ impl Parts<'_> {
                     Carrier { src: ip.src, dst: ip.dst, src_port, dst_port, protocol: protocol::UDP, reassembled };
                 if let Some(kind) = self.cfg.flows.port_kind(dst_port) {
                     on(AppItem::Export { kind, payload }, &carrier);
+                } else if self.cfg.syslog.udp_ports.contains(&dst_port) {
+                    self.counters.syslog_messages += 1;
+                    on(AppItem::Syslog(payload), &carrier);
                 } else if is_dns(src_port) || is_dns(dst_port) {
                     dns_message(payload, self.counters, self.errors, &carrier, on);
                 }
@@ -254,6 +272,25 @@ impl Parts<'_> {
                     let (counters, errors) = (self.counters, self.errors);
                     self.streams
                         .push(key, seq, flags, payload, now_ns, |buf| dns_frames(buf, counters, errors, &carrier, on));
+                    return;
+                }
+                if self.cfg.syslog.tcp_ports.contains(&dst_port) {
+                    if self.syslog.len() >= MAX_SMTP_SESSIONS && !self.syslog.contains_key(&key) {
+                        self.syslog.clear();
+                    }
+                    let framer = self.syslog.entry(key).or_insert_with(|| {
+                        syslog::frame::Framer::new(syslog::frame::FramerLimits { max_message: MAX_SYSLOG_MESSAGE })
+                    });
+                    let counters = &mut *self.counters;
+                    self.streams.push(key, seq, flags, payload, now_ns, |buf| {
+                        framer.push(buf, &mut |m| {
+                            counters.syslog_messages += 1;
+                            on(AppItem::Syslog(m), &carrier);
+                        })
+                    });
+                    if flags & 0x05 != 0 {
+                        self.syslog.remove(&key);
+                    }
                     return;
                 }
                 if self.cfg.smtp_ports.contains(&dst_port) {

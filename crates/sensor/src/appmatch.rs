@@ -49,6 +49,8 @@ pub(crate) struct AppMatcher<'p> {
     /// Flow export decoders; None: exports are not read.
     pub flows: Option<&'p mut FlowInputs>,
     pub now_secs: u64,
+    /// Reused for refanged syslog tokens.
+    pub buf: &'p mut Vec<u8>,
 }
 
 impl AppMatcher<'_> {
@@ -72,7 +74,26 @@ impl AppMatcher<'_> {
             AppItem::SmtpRcptTo(a) => self.email(a, location::SMTP_RCPT_TO, carrier),
             AppItem::SmtpHeader { name, address } => self.email(address, location::smtp_header(name), carrier),
             AppItem::Export { kind, payload } => self.export(kind, carrier.src, payload, text),
+            AppItem::Syslog(raw) => self.syslog(carrier.src, raw),
         }
+    }
+
+    /// A syslog message: its sender, tokens and rules.
+    pub fn syslog(&mut self, peer: IpAddr, raw: &[u8]) {
+        let cfg = &self.cfg.syslog;
+        if !cfg.sources.is_empty() && !cfg.sources.iter().any(|k| k.contains(peer)) {
+            self.counters.count_app_error("syslog.rejected_source");
+            return;
+        }
+        let mut m = crate::syslogs::SyslogMatcher {
+            set: self.set,
+            hits: &mut *self.hits,
+            scratch: &mut *self.scratch,
+            counters: &mut *self.counters,
+            cfg,
+            buf: &mut *self.buf,
+        };
+        m.message(peer, raw);
     }
 
     /// A flow export: every record's addresses; for sFlow also the DNS,

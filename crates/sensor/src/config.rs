@@ -23,6 +23,11 @@ pub struct Config {
     pub ipfix: ExportSection,
     #[serde(default)]
     pub sflow: ExportSection,
+    #[serde(default)]
+    pub syslog: SyslogSection,
+    /// The original's `re_chain`: regular expressions over syslog messages.
+    #[serde(default)]
+    pub re_chain: Vec<ReChainEntry>,
     /// The original's `dns_chain`: names and answer addresses to report.
     #[serde(default)]
     pub dns_chain: Vec<DnsChainEntry>,
@@ -95,6 +100,68 @@ pub struct ExportSection {
     pub sources: Vec<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogSection {
+    /// UDP ports (in captures; also what `collect` listens on by default).
+    pub udp_ports: Vec<u16>,
+    /// TCP ports (RFC 6587 framing).
+    pub tcp_ports: Vec<u16>,
+    /// Also read defanged tokens (`hxxp://evil[.]example`).
+    pub refang: bool,
+    /// Stop at the first `re_chain` rule that fires (the original's way).
+    pub first_match: bool,
+    /// The original's `syslog_sources`; empty: any sender.
+    pub sources: Vec<String>,
+}
+
+impl Default for SyslogSection {
+    fn default() -> Self {
+        let d = crate::syslogs::SyslogConfig::default();
+        SyslogSection {
+            udp_ports: d.udp_ports,
+            tcp_ports: d.tcp_ports,
+            refang: false,
+            first_match: false,
+            sources: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReType {
+    /// The message itself is the event.
+    #[default]
+    Complete,
+    /// Each match (its first group when it has one) is looked up as `ioc_type`.
+    Substring,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IocTypeName {
+    Ip,
+    Domain,
+    Url,
+    Email,
+    Hash,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReChainEntry {
+    pub name: String,
+    pub regex: String,
+    #[serde(rename = "type", default)]
+    pub kind: ReType,
+    pub ioc_type: Option<IocTypeName>,
+    #[serde(default)]
+    pub nocase: bool,
+    #[serde(default)]
+    pub inverted: bool,
+}
+
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchMode {
@@ -137,6 +204,7 @@ impl Config {
         })?;
         config.dns_rules(file)?;
         config.flows(file)?;
+        config.syslog(file)?;
         config.feeds(file, Path::new("."), &[], None)?;
         Ok(config)
     }
@@ -185,6 +253,63 @@ impl Config {
             dns_additional: self.dns.match_additional,
             dns_rules: Arc::new(self.dns_rules(file)?),
             flows: self.flows(file)?,
+            syslog: self.syslog(file)?,
+        })
+    }
+
+    fn syslog(&self, file: &str) -> Result<crate::syslogs::SyslogConfig, ConfigError> {
+        use crate::syslogs::{IocType, ReRule, ReRules, RuleType};
+        let mut rules = Vec::with_capacity(self.re_chain.len());
+        for (i, e) in self.re_chain.iter().enumerate() {
+            let at = || format!("{file}: re_chain[{i}] (name = {:?})", e.name);
+            let regex =
+                ReRules::compile(&e.regex, e.nocase).map_err(|m| ConfigError(format!("{}: regex {m}", at())))?;
+            let kind = match (e.kind, e.ioc_type) {
+                (ReType::Complete, None) => RuleType::Complete,
+                (ReType::Complete, Some(_)) => {
+                    return Err(ConfigError(format!(
+                        "{}: ioc_type applies to type = \"substring\" only; remove it",
+                        at()
+                    )));
+                }
+                (ReType::Substring, Some(t)) => RuleType::Substring(match t {
+                    IocTypeName::Ip => IocType::Ip,
+                    IocTypeName::Domain => IocType::Domain,
+                    IocTypeName::Url => IocType::Url,
+                    IocTypeName::Email => IocType::Email,
+                    IocTypeName::Hash => IocType::Hash,
+                }),
+                (ReType::Substring, None) => {
+                    return Err(ConfigError(format!(
+                        "{}: type = \"substring\" needs ioc_type (ip, domain, url, email or hash)",
+                        at()
+                    )));
+                }
+            };
+            if e.inverted && e.kind == ReType::Substring {
+                return Err(ConfigError(format!("{}: inverted applies to type = \"complete\" only", at())));
+            }
+            rules.push(ReRule { name: e.name.clone(), regex, kind, inverted: e.inverted });
+        }
+        let sources = self
+            .syslog
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                intel::IpKey::parse(v).ok_or_else(|| {
+                    ConfigError(format!(
+                        "{file}: syslog.sources[{i}] = {v:?} is not an address or prefix (write e.g. 192.0.2.1 or 10.0.0.0/8)"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(crate::syslogs::SyslogConfig {
+            udp_ports: self.syslog.udp_ports.clone(),
+            tcp_ports: self.syslog.tcp_ports.clone(),
+            refang: self.syslog.refang,
+            rules: Arc::new(ReRules { rules, first_match: self.syslog.first_match }),
+            sources,
         })
     }
 

@@ -2,7 +2,7 @@
 
 use crate::capture::CapturedPacket;
 use crate::pipeline::{Hit, Source};
-use crate::rules::DnsRules;
+use crate::rules::RuleSet;
 use crate::scratch::{AppRef, HitValue, Scratch};
 use events::app::{DnsDetail, HttpDetail, SmtpDetail, TlsDetail};
 use events::flows::FlowDetail;
@@ -83,7 +83,7 @@ pub fn packet_hit_event<'a>(
     d: &'a Decoded<'_>,
     hit: &Hit,
     scratch: &'a Scratch,
-    rules: Option<&'a DnsRules>,
+    rules: Option<&'a RuleSet>,
     capture: Option<&'a str>,
 ) -> Event<'a> {
     let id = ids.next_id();
@@ -112,7 +112,7 @@ pub fn export_hit_event<'a>(
     set: &'a IndicatorSet,
     hit: &Hit,
     scratch: &'a Scratch,
-    rules: Option<&'a DnsRules>,
+    rules: Option<&'a RuleSet>,
     ts_ns: u64,
 ) -> Event<'a> {
     let id = ids.next_id();
@@ -136,7 +136,7 @@ fn base_event<'a>(
     set: &'a IndicatorSet,
     hit: &Hit,
     value: Value<'a>,
-    rules: Option<&'a DnsRules>,
+    rules: Option<&'a RuleSet>,
     flow: Option<Flow<'a>>,
     packet: Option<PacketDetail<'a>>,
 ) -> Event<'a> {
@@ -149,10 +149,11 @@ fn base_event<'a>(
         matched: Match { location: hit.location, value },
         indicator: match hit.source {
             Source::Indicator(id) => Some(IndicatorRef::from(set.get(id))),
-            Source::DnsRule(_) => None,
+            Source::DnsRule(_) | Source::ReRule(_) => None,
         },
         rule: match hit.source {
-            Source::DnsRule(id) => rules.map(|r| RuleRef { chain: "dns", name: r.rule(id).name() }),
+            Source::DnsRule(id) => rules.map(|r| RuleRef { chain: "dns", name: r.dns.rule(id).name() }),
+            Source::ReRule(id) => rules.map(|r| RuleRef { chain: "re", name: &r.re.rule(id).name }),
             Source::Indicator(_) => None,
         },
         flow,
@@ -165,6 +166,7 @@ fn base_event<'a>(
         netflow: None,
         ipfix: None,
         sflow: None,
+        syslog: None,
     }
 }
 
@@ -196,6 +198,14 @@ fn with_app_detail<'a>(mut e: Event<'a>, hit: &Hit, scratch: &'a Scratch) -> Eve
         AppRef::Smtp { field, .. } => {
             e.input = Input::Smtp;
             e.smtp = Some(SmtpDetail { field });
+        }
+        AppRef::Syslog { message, token_offset, token_len, peer } => {
+            e.input = Input::Syslog;
+            e.syslog = Some(events::syslogs::SyslogDetail {
+                raw: scratch.bytes(message),
+                token: (token_len > 0).then_some((token_offset as usize, token_len as usize)),
+                peer,
+            });
         }
         AppRef::Flow { index } => {
             if let Some((ctx, rec)) = scratch.flow(index) {
@@ -256,5 +266,6 @@ pub fn stale_feed_event<'a>(
         netflow: None,
         ipfix: None,
         sflow: None,
+        syslog: None,
     }
 }

@@ -17,6 +17,8 @@ pub enum Source {
     Indicator(IndicatorId),
     /// A `dns_chain` rule, by its index in the configuration.
     DnsRule(u32),
+    /// A `re_chain` rule, by its index in the configuration.
+    ReRule(u32),
 }
 
 /// One indicator (or operator rule) matched by one observation.
@@ -47,6 +49,8 @@ pub struct Pipeline {
     /// The application layer's settings, apart from its state so both can
     /// be borrowed at once.
     app_cfg: Option<AppConfig>,
+    /// Reused for refanged syslog tokens.
+    syslog_buf: Vec<u8>,
 }
 
 impl Pipeline {
@@ -67,6 +71,7 @@ impl Pipeline {
             name_text: wire::dns::NameText::new(),
             flows: app.as_ref().map(|a| FlowInputs::new(a.flows.clone())),
             app_cfg: app.clone(),
+            syslog_buf: Vec::new(),
         }
     }
 
@@ -162,6 +167,7 @@ impl Pipeline {
             cfg,
             flows: self.flows.as_mut(),
             now_secs: now_ns / 1_000_000_000,
+            buf: &mut self.syslog_buf,
         };
         let text = &mut self.name_text;
         app.inspect(d, now_ns, &mut |item, carrier| m.observe(item, carrier, text));
@@ -193,6 +199,7 @@ impl Pipeline {
                 cfg,
                 flows: self.flows.as_mut(),
                 now_secs: now_ns / 1_000_000_000,
+                buf: &mut self.syslog_buf,
             };
             let carrier = Carrier {
                 src: exporter.ip().to_canonical(),
@@ -208,6 +215,39 @@ impl Pipeline {
             self.counters.hits += self.hits.len() as u64;
         }
         (&self.hits, &self.scratch)
+    }
+
+    /// One syslog message a receiver got from `peer` (no capture around
+    /// it). The hits are valid until the next call.
+    pub fn process_syslog(&mut self, peer: core::net::SocketAddr, raw: &[u8], now_ns: u64) -> (&[Hit], &Scratch) {
+        self.refresh_set();
+        self.hits.clear();
+        self.scratch.clear();
+        if let Some(cfg) = &self.app_cfg {
+            let mut m = crate::appmatch::AppMatcher {
+                set: &self.set,
+                hits: &mut self.hits,
+                scratch: &mut self.scratch,
+                counters: &mut self.counters,
+                cfg,
+                flows: None,
+                now_secs: now_ns / 1_000_000_000,
+                buf: &mut self.syslog_buf,
+            };
+            m.syslog(peer.ip(), raw);
+        }
+        if !self.hits.is_empty() {
+            self.counters.hits += self.hits.len() as u64;
+        }
+        (&self.hits, &self.scratch)
+    }
+
+    /// The rule chains, to name the rules behind events.
+    pub fn rule_set(&self) -> crate::rules::RuleSet {
+        self.app_cfg.as_ref().map_or_else(Default::default, |c| crate::rules::RuleSet {
+            dns: Arc::clone(&c.dns_rules),
+            re: Arc::clone(&c.syslog.rules),
+        })
     }
 
     /// The application layer's settings (None: headers only).

@@ -18,14 +18,14 @@ pub fn replay_capture(
 ) -> (CaptureSummary, Result<(), CaptureError>) {
     let name = path.display().to_string();
     let set = pipeline.shared_set();
-    let rules = pipeline.app().map(|a| std::sync::Arc::clone(&a.config().dns_rules));
+    let rules = pipeline.rule_set();
     read_capture(
         path,
         |pkt| {
             let now = (pkt.ts_sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(u64::from(pkt.ts_nsec));
             let (decoded, hits, scratch) = pipeline.process_at(pkt.link, pkt.data, now);
             for hit in hits {
-                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, scratch, rules.as_deref(), Some(&name)));
+                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, scratch, Some(&rules), Some(&name)));
             }
         },
         on_progress,

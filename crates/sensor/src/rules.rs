@@ -34,6 +34,13 @@ impl DnsRule {
     }
 }
 
+/// Every operator rule chain, for naming the rule behind an event.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub dns: std::sync::Arc<DnsRules>,
+    pub re: std::sync::Arc<crate::syslogs::ReRules>,
+}
+
 /// The compiled `dns_chain`.
 #[derive(Debug, Default)]
 pub struct DnsRules {

@@ -51,6 +51,13 @@ pub enum AppRef {
     Flow {
         index: u32,
     },
+    /// A syslog message (copied whole) and the token that matched in it.
+    Syslog {
+        message: Span,
+        token_offset: u32,
+        token_len: u32,
+        peer: IpAddr,
+    },
 }
 
 impl AppRef {
@@ -61,7 +68,7 @@ impl AppRef {
             | AppRef::Http { carrier, .. }
             | AppRef::Tls { carrier, .. }
             | AppRef::Smtp { carrier, .. } => Some(carrier),
-            AppRef::Flow { .. } => None,
+            AppRef::Flow { .. } | AppRef::Syslog { .. } => None,
         }
     }
 }
