@@ -195,9 +195,15 @@ impl<'p> SyslogMatcher<'p> {
                 (Cow::Owned(ids), s)
             }
             IocType::Email => {
-                let addr = normalize::email(text)?;
-                let ids = set.match_email(&addr);
-                (Cow::Borrowed(ids), !ids.is_empty() && set.allowlist().allows_text(&addr).is_some())
+                // A token is a bare addr-spec already: folding its case on
+                // the stack is all the normalizing it needs.
+                let mut lower = [0u8; 320];
+                let l = lower.get_mut(..text.len())?;
+                l.copy_from_slice(text.as_bytes());
+                l.make_ascii_lowercase();
+                let addr = core::str::from_utf8(l).ok()?;
+                let ids = set.match_email(addr);
+                (Cow::Borrowed(ids), !ids.is_empty() && set.allowlist().allows_text(addr).is_some())
             }
             IocType::Hash => {
                 let mut lower = [0u8; 64];
