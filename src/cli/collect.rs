@@ -11,6 +11,7 @@ use sensor::Pipeline;
 use sensor::flows::ExportPort;
 use sensor::listen::{ListenOptions, Listeners, Received};
 use sensor::listen_tcp::{TcpLimits, TcpReceiver};
+use sensor::listen_tls::TlsReceiver;
 use sensor::rules::RuleSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -79,7 +80,7 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     udp.extend(a.sflow.iter().map(|&s| (Udp::Export(ExportPort::Sflow), s)));
     udp.extend(a.syslog_udp.iter().map(|&s| (Udp::Syslog, s)));
     let mut tcp: Vec<SocketAddr> = a.syslog_tcp.clone();
-    if udp.is_empty() && tcp.is_empty() {
+    if udp.is_empty() && tcp.is_empty() && a.syslog_tls.is_empty() {
         // The configured (or default) ports, on every address.
         let any = |p: u16| SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, p));
         let f = &app.flows;
@@ -91,9 +92,20 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let listeners = Listeners::bind(&udp, ListenOptions::default())?;
     let receivers: Vec<TcpReceiver> =
         tcp.iter().map(|&s| TcpReceiver::bind(s, TcpLimits::default())).collect::<std::io::Result<_>>()?;
+    let tls: Vec<TlsReceiver> = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) if !a.syslog_tls.is_empty() => {
+            let config = sensor::listen_tls::server_config(cert, key)?;
+            a.syslog_tls
+                .iter()
+                .map(|&s| TlsReceiver::bind(s, Arc::clone(&config), TcpLimits::default()))
+                .collect::<std::io::Result<_>>()?
+        }
+        _ => Vec::new(),
+    };
     if !a.quiet {
         let mut bound: Vec<String> = listeners.local_addrs().map(|(k, s)| format!("{} udp {s}", k.name())).collect();
         bound.extend(receivers.iter().map(|r| format!("syslog tcp {}", r.local_addr())));
+        bound.extend(tls.iter().map(|r| format!("syslog tls {}", r.local_addr())));
         eprintln!("collect: listening on {}", bound.join(", "));
     }
 
@@ -124,6 +136,13 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
             any = true;
         }
         for rx in &receivers {
+            while let Some(m) = rx.recv(Duration::ZERO) {
+                out.tcp(m.peer, m.bytes(), m.ts_ns)?;
+                rx.recycle(m);
+                any = true;
+            }
+        }
+        for rx in &tls {
             while let Some(m) = rx.recv(Duration::ZERO) {
                 out.tcp(m.peer, m.bytes(), m.ts_ns)?;
                 rx.recycle(m);

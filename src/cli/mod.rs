@@ -50,6 +50,15 @@ pub struct CollectArgs {
     /// Syslog over TCP (RFC 6587 octet counting or LF/NUL framing) listen address (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub syslog_tcp: Vec<std::net::SocketAddr>,
+    /// Syslog over TLS (RFC 5425) listen address (repeatable); needs --tls-cert and --tls-key.
+    #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key"])]
+    pub syslog_tls: Vec<std::net::SocketAddr>,
+    /// PEM certificate chain for --syslog-tls.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --syslog-tls.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// Indicator feeds and allowlists (also `[[intel.feed]]` in --config).
     #[arg(long = "intel", value_name = "FEED", num_args = 1..)]
     pub intel: Vec<PathBuf>,

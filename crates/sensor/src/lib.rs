@@ -8,6 +8,7 @@ pub mod event;
 pub mod flows;
 pub mod listen;
 pub mod listen_tcp;
+pub mod listen_tls;
 pub mod observe;
 pub mod pipeline;
 pub mod stream;

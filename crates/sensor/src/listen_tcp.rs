@@ -54,7 +54,7 @@ pub struct TcpMessage {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub ts_ns: u64,
-    buf: Vec<u8>,
+    pub(crate) buf: Vec<u8>,
 }
 
 impl TcpMessage {
@@ -277,7 +277,7 @@ impl Loop {
     }
 }
 
-fn deliver(
+pub(crate) fn deliver(
     tx: &SyncSender<TcpMessage>,
     free_rx: &Receiver<Vec<u8>>,
     stats: &TcpStats,
