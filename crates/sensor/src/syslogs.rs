@@ -12,6 +12,21 @@ use regex::bytes::Regex;
 use std::borrow::Cow;
 use syslog::tokens::{Token, TokenKind, TokenOptions};
 
+#[cfg(test)]
+mod tests {
+    use super::dotted_quad;
+
+    #[test]
+    fn dotted_quads_parse_like_std() {
+        for ok in ["0.0.0.0", "192.0.2.1", "255.255.255.255", "10.1.20.255"] {
+            assert_eq!(dotted_quad(ok.as_bytes()), ok.parse().ok(), "{ok}");
+        }
+        for bad in ["256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "a.b.c.d", "1.2.3.4 ", "1234.1.1.1", ""] {
+            assert_eq!(dotted_quad(bad.as_bytes()), None, "{bad}");
+        }
+    }
+}
+
 pub mod location {
     pub const SYSLOG_TOKEN: &str = "syslog.token";
     pub const SYSLOG_HOST: &str = "syslog.host";
@@ -172,7 +187,10 @@ impl<'p> SyslogMatcher<'p> {
         let set = self.set;
         let (ids, suppressed): (Cow<'p, [IndicatorId]>, bool) = match kind {
             IocType::Ip => {
-                let addr = text.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok()?;
+                let addr = match dotted_quad(text.as_bytes()) {
+                    Some(a) => IpAddr::V4(a),
+                    None => text.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok()?,
+                };
                 let (ids, _) = set.match_ip(addr);
                 (Cow::Borrowed(ids), !ids.is_empty() && set.allowlist().allows_ip(addr).is_some())
             }
@@ -260,6 +278,23 @@ impl<'p> SyslogMatcher<'p> {
             }
         }
     }
+}
+
+/// `a.b.c.d` with octets 0–255: the common token, without the general
+/// address parser (the extractor has validated it once already).
+#[inline]
+fn dotted_quad(t: &[u8]) -> Option<core::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = t.split(|&b| b == b'.');
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || !p.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = p.iter().fold(0u16, |a, &d| a * 10 + u16::from(d - b'0'));
+        *o = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(core::net::Ipv4Addr::from(octets))
 }
 
 fn push(hits: &mut Vec<Hit>, ids: &[IndicatorId], at: &'static str, value: HitValue, app: AppRef) {
