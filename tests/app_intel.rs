@@ -321,3 +321,92 @@ fn maltrail_path_trails_match_request_paths_on_any_host() {
     assert_eq!(e["indicator"]["threat_type"], "phish");
     assert_eq!(e["match"]["value"], "http://login.evil.example/verify");
 }
+
+#[test]
+fn syslog_in_a_capture_is_matched_and_re_chain_rules_fire() {
+    // generated/syslog/logger_rfc3164_rfc5424_udp_tcp.pcap (rsyslog oracle):
+    // frame 1 sshd "Failed password for root from 185.220.101.1 ...",
+    // frame 2 webapp "user=bob@example.org url=http://malware.test/x.exe",
+    // frame 6 (TCP, octet-counted) "... dst=2001:db8::dead",
+    // frame 14 (TCP, LF) postfix "... from 203.0.113.7". Syslog runs on
+    // UDP/TCP 5514 there.
+    let dir = std::env::temp_dir().join(format!("sdn-syslog-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.csv");
+    std::fs::write(
+        &feed,
+        "id,type,threat_type,ip,dns,value\nt1,ip,tor,185.220.101.1,,\nv6,ip,c2,2001:db8::dead,,\ne1,email,phish,,,bob@example.org\n",
+    )
+    .unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        r#"
+[syslog]
+udp_ports = [5514]
+tcp_ports = [5514]
+
+[[re_chain]]
+name = "ssh failure"
+regex = "failed password"
+nocase = true
+
+[[re_chain]]
+name = "listed ssh source"
+regex = "from (\\S+) port"
+type = "substring"
+ioc_type = "ip"
+
+[[re_chain]]
+name = "not sshd"
+regex = "sshd"
+inverted = true
+"#,
+    )
+    .unwrap();
+    let capture = testdata().join("generated/syslog/logger_rfc3164_rfc5424_udp_tcp.pcap");
+    let events = replay_with(&capture, &[feed], &["--config", config.to_str().unwrap()]);
+    let got: BTreeSet<(u64, String, String, String)> = events
+        .iter()
+        .map(|e| {
+            let who = if e["kind"] == "rule" { e["rule"]["name"].clone() } else { e["indicator"]["id"].clone() };
+            (
+                e["packet"]["frame"].as_u64().unwrap(),
+                e["kind"].as_str().unwrap().to_string(),
+                who.as_str().unwrap().to_string(),
+                e["match"]["where"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(u64, String, String, String)> = [
+        (1, "intel", "t1", "syslog.token"),
+        (1, "rule", "ssh failure", "syslog.message"),
+        (1, "rule", "listed ssh source", "syslog.token"),
+        (2, "intel", "e1", "syslog.token"),
+        (2, "rule", "not sshd", "syslog.message"),
+        (6, "intel", "v6", "syslog.token"),
+        (6, "rule", "not sshd", "syslog.message"),
+        (14, "rule", "not sshd", "syslog.message"),
+    ]
+    .iter()
+    .map(|(f, k, w, at)| (*f, k.to_string(), w.to_string(), at.to_string()))
+    .collect();
+    assert_eq!(got, want, "{events:#?}");
+    let sshd = events.iter().find(|e| e["indicator"]["id"] == "t1").unwrap();
+    assert_eq!(sshd["syslog"]["app_name"], "sshd");
+    assert_eq!(sshd["syslog"]["token"], "185.220.101.1");
+    let raw_offset = sshd["syslog"]["offset"].as_u64().unwrap();
+    assert!(raw_offset > 0);
+
+    // A lookaround is refused when the file is read, with the reason.
+    std::fs::write(&config, "[[re_chain]]\nname = \"x\"\nregex = \"foo(?=bar)\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["replay", "samples/sample.pcap", "--intel", "samples/intel.csv", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("re_chain[0] (name = \"x\"): regex \"foo(?=bar)\" uses lookaround"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
