@@ -10,7 +10,7 @@ use intel::IndicatorSet;
 use sensor::Pipeline;
 use sensor::flows::ExportPort;
 use sensor::listen::{ListenOptions, Listeners, Received};
-use sensor::listen_tcp::{TcpLimits, TcpReceiver};
+use sensor::listen_tcp::TcpReceiver;
 use sensor::listen_tls::TlsReceiver;
 use sensor::rules::RuleSet;
 use std::net::SocketAddr;
@@ -91,13 +91,13 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     }
     let listeners = Listeners::bind(&udp, ListenOptions::default())?;
     let receivers: Vec<TcpReceiver> =
-        tcp.iter().map(|&s| TcpReceiver::bind(s, TcpLimits::default())).collect::<std::io::Result<_>>()?;
+        tcp.iter().map(|&s| TcpReceiver::bind(s, app.syslog.tcp_limits)).collect::<std::io::Result<_>>()?;
     let tls: Vec<TlsReceiver> = match (&a.tls_cert, &a.tls_key) {
         (Some(cert), Some(key)) if !a.syslog_tls.is_empty() => {
             let config = sensor::listen_tls::server_config(cert, key)?;
             a.syslog_tls
                 .iter()
-                .map(|&s| TlsReceiver::bind(s, Arc::clone(&config), TcpLimits::default()))
+                .map(|&s| TlsReceiver::bind(s, Arc::clone(&config), app.syslog.tcp_limits))
                 .collect::<std::io::Result<_>>()?
         }
         _ => Vec::new(),

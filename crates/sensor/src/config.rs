@@ -113,6 +113,13 @@ pub struct SyslogSection {
     pub first_match: bool,
     /// The original's `syslog_sources`; empty: any sender.
     pub sources: Vec<String>,
+    /// TCP/TLS receivers: connections at once (beyond it the longest-idle
+    /// TCP peer is closed; new TLS sessions are refused).
+    pub max_connections: usize,
+    /// Longest message kept, in octets.
+    pub max_message: usize,
+    /// A connection silent this long is closed (`300s`, `5m`).
+    pub idle_timeout: String,
 }
 
 impl Default for SyslogSection {
@@ -124,6 +131,9 @@ impl Default for SyslogSection {
             refang: false,
             first_match: false,
             sources: Vec::new(),
+            max_connections: d.tcp_limits.max_connections,
+            max_message: d.tcp_limits.max_message,
+            idle_timeout: format!("{}s", d.tcp_limits.idle_timeout.as_secs()),
         }
     }
 }
@@ -304,7 +314,22 @@ impl Config {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let idle_timeout = intel::age::parse_duration(&self.syslog.idle_timeout)
+            .map_err(|e| ConfigError(format!("{file}: syslog.idle_timeout = {e}")))?;
+        if self.syslog.max_connections == 0 || self.syslog.max_message < 64 {
+            return Err(ConfigError(format!(
+                "{file}: syslog.max_connections must be at least 1 and syslog.max_message at least 64 (got {} and {})",
+                self.syslog.max_connections, self.syslog.max_message
+            )));
+        }
+        let tcp_limits = crate::listen_tcp::TcpLimits {
+            max_connections: self.syslog.max_connections,
+            max_message: self.syslog.max_message,
+            idle_timeout,
+            ..crate::listen_tcp::TcpLimits::default()
+        };
         Ok(crate::syslogs::SyslogConfig {
+            tcp_limits,
             udp_ports: self.syslog.udp_ports.clone(),
             tcp_ports: self.syslog.tcp_ports.clone(),
             refang: self.syslog.refang,
@@ -454,6 +479,26 @@ ip = "198.51.100.0/24"
         assert_eq!((feeds[0].max_age, feeds[1].max_age), (d(6 * 3600), d(60)));
         let e = Config::parse("t.toml", "[[intel.feed]]\npath = \"x\"\nmax_age = \"soon\"\n").unwrap_err().to_string();
         assert!(e.contains("intel.feed[0] (path = \"x\"): max_age = \"soon\" is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn syslog_limits_and_re_chain_are_checked() {
+        let c = Config::parse(
+            "t.toml",
+            "[syslog]\nmax_connections = 10\nmax_message = 4096\nidle_timeout = \"30s\"\n[[re_chain]]\nname = \"a\"\nregex = \"x(\\\\d+)\"\ntype = \"substring\"\nioc_type = \"hash\"\n",
+        )
+        .unwrap();
+        let app = c.app_config("t.toml").unwrap();
+        let l = app.syslog.tcp_limits;
+        assert_eq!((l.max_connections, l.max_message, l.idle_timeout.as_secs()), (10, 4096, 30));
+        assert_eq!(app.syslog.rules.rules.len(), 1);
+        let err = |text: &str| Config::parse("c.toml", text).unwrap_err().to_string();
+        assert!(err("[syslog]\nidle_timeout = \"soon\"\n").contains("syslog.idle_timeout"));
+        assert!(err("[syslog]\nmax_connections = 0\n").contains("max_connections must be at least 1"));
+        let e = err("[[re_chain]]\nname = \"b\"\nregex = \"(a)\\\\1\"\n");
+        assert!(e.contains("re_chain[0] (name = \"b\")") && e.contains("backreference"), "{e}");
+        let e = err("[[re_chain]]\nname = \"c\"\nregex = \"a\"\ntype = \"substring\"\n");
+        assert!(e.contains("needs ioc_type"), "{e}");
     }
 
     #[test]

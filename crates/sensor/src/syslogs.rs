@@ -45,6 +45,9 @@ pub struct SyslogConfig {
     /// The original's `syslog_sources`: when not empty, messages from
     /// other addresses are dropped and counted.
     pub sources: Vec<intel::IpKey>,
+    /// Connection, message size and idle limits of the TCP and TLS
+    /// receivers.
+    pub tcp_limits: crate::listen_tcp::TcpLimits,
 }
 
 impl Default for SyslogConfig {
@@ -55,6 +58,7 @@ impl Default for SyslogConfig {
             refang: false,
             rules: std::sync::Arc::default(),
             sources: Vec::new(),
+            tcp_limits: crate::listen_tcp::TcpLimits::default(),
         }
     }
 }
