@@ -410,3 +410,44 @@ inverted = true
     assert!(stderr.contains("re_chain[0] (name = \"x\"): regex \"foo(?=bar)\" uses lookaround"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn cidr_chain_rules_fire_on_covered_packet_addresses() {
+    let dir = std::env::temp_dir().join(format!("sdn-cidr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("empty.csv");
+    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n").unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[[cidr_chain]]\nname = \"scan targets\"\ncidr = \"198.51.100.0/24\"\n\n[[cidr_chain]]\nname = \"lab v6\"\ncidr = \"2001:db8:bad::/48\"\n",
+    )
+    .unwrap();
+    // samples/sample.pcap: frames 13-18 go to 198.51.100.20-25, frame 20
+    // to 2001:db8:bad::1 (scripts/make_sample_capture.py).
+    let events = replay_with(&repo().join("samples/sample.pcap"), &[feed], &["--config", config.to_str().unwrap()]);
+    let got: Vec<(u64, String, String)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!((e["kind"].as_str(), e["rule"]["chain"].as_str()), (Some("rule"), Some("cidr")));
+            (
+                e["packet"]["frame"].as_u64().unwrap(),
+                e["rule"]["name"].as_str().unwrap().to_string(),
+                e["match"]["where"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(u64, String, String)> =
+        (13..=18).map(|f| (f, "scan targets".to_string(), "ip.dst".to_string())).collect();
+    want.push((20, "lab v6".to_string(), "ip.dst".to_string()));
+    assert_eq!(got, want);
+    std::fs::write(&config, "[[cidr_chain]]\nname = \"bad\"\ncidr = \"10.0.0.0/33\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["replay", "samples/sample.pcap", "--intel", "samples/intel.csv", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cidr_chain[0] (name = \"bad\"): cidr = \"10.0.0.0/33\""));
+    std::fs::remove_dir_all(&dir).ok();
+}

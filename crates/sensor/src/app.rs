@@ -30,6 +30,8 @@ pub struct AppConfig {
     pub flows: crate::flows::FlowConfig,
     /// Syslog ports, token options and `re_chain` rules.
     pub syslog: crate::syslogs::SyslogConfig,
+    /// The `cidr_chain`: prefixes whose packets are reported.
+    pub cidr_rules: Arc<crate::rules::CidrRules>,
 }
 
 impl Default for AppConfig {
@@ -42,6 +44,7 @@ impl Default for AppConfig {
             dns_rules: Arc::default(),
             flows: crate::flows::FlowConfig::default(),
             syslog: crate::syslogs::SyslogConfig::default(),
+            cidr_rules: Arc::default(),
         }
     }
 }

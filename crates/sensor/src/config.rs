@@ -28,6 +28,9 @@ pub struct Config {
     /// The original's `re_chain`: regular expressions over syslog messages.
     #[serde(default)]
     pub re_chain: Vec<ReChainEntry>,
+    /// The original's `cidr_chain`: prefixes whose packets are reported.
+    #[serde(default)]
+    pub cidr_chain: Vec<CidrChainEntry>,
     /// The original's `dns_chain`: names and answer addresses to report.
     #[serde(default)]
     pub dns_chain: Vec<DnsChainEntry>,
@@ -160,6 +163,14 @@ pub enum IocTypeName {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct CidrChainEntry {
+    pub name: String,
+    /// An address or prefix (`10.0.0.0/8`, `2001:db8::/32`).
+    pub cidr: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReChainEntry {
     pub name: String,
     pub regex: String,
@@ -215,6 +226,7 @@ impl Config {
         config.dns_rules(file)?;
         config.flows(file)?;
         config.syslog(file)?;
+        config.cidr_rules(file)?;
         config.feeds(file, Path::new("."), &[], None)?;
         Ok(config)
     }
@@ -264,7 +276,26 @@ impl Config {
             dns_rules: Arc::new(self.dns_rules(file)?),
             flows: self.flows(file)?,
             syslog: self.syslog(file)?,
+            cidr_rules: Arc::new(self.cidr_rules(file)?),
         })
+    }
+
+    fn cidr_rules(&self, file: &str) -> Result<crate::rules::CidrRules, ConfigError> {
+        let rules = self
+            .cidr_chain
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let key = intel::IpKey::parse(&e.cidr).ok_or_else(|| {
+                    ConfigError(format!(
+                        "{file}: cidr_chain[{i}] (name = {:?}): cidr = {:?} is not an address or prefix (write e.g. 10.0.0.0/8)",
+                        e.name, e.cidr
+                    ))
+                })?;
+                Ok((e.name.clone(), key))
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(crate::rules::CidrRules::new(rules))
     }
 
     fn syslog(&self, file: &str) -> Result<crate::syslogs::SyslogConfig, ConfigError> {

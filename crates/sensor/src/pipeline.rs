@@ -19,6 +19,8 @@ pub enum Source {
     DnsRule(u32),
     /// A `re_chain` rule, by its index in the configuration.
     ReRule(u32),
+    /// A `cidr_chain` rule, by its index in the configuration.
+    CidrRule(u32),
 }
 
 /// One indicator (or operator rule) matched by one observation.
@@ -148,6 +150,23 @@ impl Pipeline {
         for o in observe::packet_addresses(&d) {
             self.match_observation(o);
         }
+        if let Some(cfg) = &self.app_cfg
+            && !cfg.cidr_rules.is_empty()
+        {
+            for o in observe::packet_addresses(&d) {
+                cfg.cidr_rules.matching(o.value, |id| {
+                    let hit = Hit {
+                        source: Source::CidrRule(id),
+                        location: o.location,
+                        value: HitValue::Ip(o.value),
+                        app: AppRef::None,
+                    };
+                    if !self.hits.contains(&hit) {
+                        self.hits.push(hit);
+                    }
+                });
+            }
+        }
         self.inspect_app(&d, now_ns);
         if !self.hits.is_empty() {
             self.counters.packets_with_hits += 1;
@@ -247,6 +266,7 @@ impl Pipeline {
         self.app_cfg.as_ref().map_or_else(Default::default, |c| crate::rules::RuleSet {
             dns: Arc::clone(&c.dns_rules),
             re: Arc::clone(&c.syslog.rules),
+            cidr: Arc::clone(&c.cidr_rules),
         })
     }
 

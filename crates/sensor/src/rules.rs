@@ -39,6 +39,39 @@ impl DnsRule {
 pub struct RuleSet {
     pub dns: std::sync::Arc<DnsRules>,
     pub re: std::sync::Arc<crate::syslogs::ReRules>,
+    pub cidr: std::sync::Arc<CidrRules>,
+}
+
+/// The `cidr_chain` (the original declared it and never ran it): every
+/// rule whose prefix covers a packet's source or destination fires.
+#[derive(Debug, Clone, Default)]
+pub struct CidrRules {
+    rules: Vec<(String, IpKey)>,
+}
+
+impl CidrRules {
+    pub fn new(rules: Vec<(String, IpKey)>) -> Self {
+        CidrRules { rules }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.rules[id as usize].0
+    }
+
+    /// Every rule covering `addr`. A linear scan: operators write tens of
+    /// these, not millions (those are feeds).
+    #[inline]
+    pub fn matching(&self, addr: IpAddr, mut hit: impl FnMut(u32)) {
+        for (i, (_, key)) in self.rules.iter().enumerate() {
+            if key.contains(addr) {
+                hit(i as u32);
+            }
+        }
+    }
 }
 
 /// The compiled `dns_chain`.
