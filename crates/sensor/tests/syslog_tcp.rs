@@ -94,8 +94,30 @@ fn a_two_gigabyte_octet_count_is_skipped_as_it_streams() {
     assert_eq!(rx.stats().oversized_closed.load(Ordering::Relaxed), 0, "skipping is not an overflow");
 }
 
+/// The soft limit on open files, raised to the hard limit first (with
+/// util-linux's `prlimit` on this process): 10,000 client sockets plus the
+/// receiver's need more than the usual 1024.
+fn raise_open_files() -> u64 {
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("prlimit").args(["--pid", &pid, "--nofile=unlimited:"]).status();
+    let hard = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("Max open files")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(4).and_then(|h| h.parse::<u64>().ok()));
+    if let Some(hard) = hard {
+        let _ = std::process::Command::new("prlimit").args(["--pid", &pid, &format!("--nofile={hard}:")]).status();
+    }
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("Max open files")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(3).and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
+}
+
 #[test]
 fn ten_thousand_idle_connections_do_not_lock_out_a_sender() {
+    let soft = raise_open_files();
+    assert!(soft >= 12_000, "this test needs 12,000 open files (soft limit {soft}); raise `ulimit -n`");
     let rx = receiver(TcpLimits { max_connections: 1024, ..TcpLimits::default() });
     let mut idle = Vec::with_capacity(10_000);
     for _ in 0..10_000 {
