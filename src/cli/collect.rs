@@ -11,7 +11,6 @@ use sensor::Pipeline;
 use sensor::flows::ExportPort;
 use sensor::listen::{ListenOptions, Listeners, Received};
 use sensor::listen_tcp::TcpReceiver;
-use sensor::listen_tls::TlsReceiver;
 use sensor::rules::RuleSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -90,22 +89,19 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
         tcp.push(any(SYSLOG_PORT));
     }
     let listeners = Listeners::bind(&udp, ListenOptions::default())?;
-    let receivers: Vec<TcpReceiver> =
+    let mut receivers: Vec<TcpReceiver> =
         tcp.iter().map(|&s| TcpReceiver::bind(s, app.syslog.tcp_limits)).collect::<std::io::Result<_>>()?;
-    let tls: Vec<TlsReceiver> = match (&a.tls_cert, &a.tls_key) {
-        (Some(cert), Some(key)) if !a.syslog_tls.is_empty() => {
-            let config = sensor::listen_tls::server_config(cert, key)?;
-            a.syslog_tls
-                .iter()
-                .map(|&s| TlsReceiver::bind(s, Arc::clone(&config), app.syslog.tcp_limits))
-                .collect::<std::io::Result<_>>()?
+    if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key)
+        && !a.syslog_tls.is_empty()
+    {
+        let config = sensor::listen_tls::server_config(cert, key)?;
+        for &s in &a.syslog_tls {
+            receivers.push(sensor::listen_tls::bind(s, Arc::clone(&config), app.syslog.tcp_limits)?);
         }
-        _ => Vec::new(),
-    };
+    }
     if !a.quiet {
         let mut bound: Vec<String> = listeners.local_addrs().map(|(k, s)| format!("{} udp {s}", k.name())).collect();
-        bound.extend(receivers.iter().map(|r| format!("syslog tcp {}", r.local_addr())));
-        bound.extend(tls.iter().map(|r| format!("syslog tls {}", r.local_addr())));
+        bound.extend(receivers.iter().map(|r| format!("syslog {} {}", r.kind(), r.local_addr())));
         eprintln!("collect: listening on {}", bound.join(", "));
     }
 
@@ -136,13 +132,6 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
             any = true;
         }
         for rx in &receivers {
-            while let Some(m) = rx.recv(Duration::ZERO) {
-                out.tcp(m.peer, m.bytes(), m.ts_ns)?;
-                rx.recycle(m);
-                any = true;
-            }
-        }
-        for rx in &tls {
             while let Some(m) = rx.recv(Duration::ZERO) {
                 out.tcp(m.peer, m.bytes(), m.ts_ns)?;
                 rx.recycle(m);
@@ -181,7 +170,8 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
         for r in &receivers {
             let s = r.stats();
             eprintln!(
-                "  syslog tcp {}: {} connections, {} messages, {} bytes; closed: {} evicted at the limit, {} idle, {} oversized; {} dropped (queue full)",
+                "  syslog {} {}: {} connections, {} messages, {} bytes; closed: {} evicted at the limit, {} idle, {} oversized; {} dropped (queue full)",
+                r.kind(),
                 r.local_addr(),
                 s.accepted.load(Ordering::Relaxed),
                 s.messages.load(Ordering::Relaxed),

@@ -71,7 +71,11 @@ struct Conn {
     last: Instant,
 }
 
+/// A running receiver (plain TCP here, TLS in `listen_tls`): its thread
+/// hands messages to the pipeline's thread through a bounded queue of
+/// reused buffers.
 pub struct TcpReceiver {
+    kind: &'static str,
     local: SocketAddr,
     queue: Receiver<TcpMessage>,
     free: SyncSender<Vec<u8>>,
@@ -82,10 +86,10 @@ pub struct TcpReceiver {
 
 const LISTENER: Token = Token(usize::MAX);
 
-/// A listening socket with a deep accept queue: the usual 128 overflows
-/// under a burst of connections, and every dropped SYN costs its client a
-/// one-second retransmission.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A non-blocking listening socket with a deep accept queue: the usual 128
+/// overflows under a burst of connections, and every dropped SYN costs its
+/// client a one-second retransmission.
+pub(crate) fn listen_socket(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
@@ -93,39 +97,49 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     }
     s.set_reuse_address(true)?;
     s.bind(&addr.into())?;
-    s.listen(4096)?;
+    s.listen(backlog)?;
     s.set_nonblocking(true)?;
-    Ok(TcpListener::from_std(s.into()))
+    Ok(s.into())
 }
+
+/// What a receiver's thread gets: where to send messages, the pool of
+/// buffers to send them in, the counters and the stop flag.
+pub(crate) type ThreadParts = (SyncSender<TcpMessage>, Receiver<Vec<u8>>, Arc<TcpStats>, Arc<AtomicBool>);
 
 impl TcpReceiver {
     pub fn bind(addr: SocketAddr, limits: TcpLimits) -> io::Result<Self> {
-        let mut listener =
-            listen(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on tcp {addr}: {e}")))?;
+        let mut listener = listen_socket(addr, 4096)
+            .map(TcpListener::from_std)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on tcp {addr}: {e}")))?;
         let local = listener.local_addr()?;
         let poll = Poll::new()?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        TcpReceiver::spawn("tcp", local, limits, move |(tx, free_rx, stats, stop)| {
+            let mut lp = Loop { poll, listener, conns: HashMap::new(), next: 0, limits, local, tx, free_rx, stats };
+            lp.run(&stop);
+        })
+    }
+
+    /// Starts the receiving thread `run` for a socket bound at `local`.
+    pub(crate) fn spawn(
+        kind: &'static str,
+        local: SocketAddr,
+        limits: TcpLimits,
+        run: impl FnOnce(ThreadParts) + Send + 'static,
+    ) -> io::Result<Self> {
         let queue_len = limits.queue.max(1);
         let (tx, queue) = sync_channel::<TcpMessage>(queue_len);
         let (free, free_rx) = sync_channel::<Vec<u8>>(queue_len);
         let stats = Arc::new(TcpStats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (thread_stats, thread_stop) = (Arc::clone(&stats), Arc::clone(&stop));
-        let thread = std::thread::Builder::new().name(format!("tcp {local}")).spawn(move || {
-            let mut lp = Loop {
-                poll,
-                listener,
-                conns: HashMap::new(),
-                next: 0,
-                limits,
-                local,
-                tx,
-                free_rx,
-                stats: thread_stats,
-            };
-            lp.run(&thread_stop);
-        })?;
-        Ok(TcpReceiver { local, queue, free, stats, stop, thread: Some(thread) })
+        let parts = (tx, free_rx, Arc::clone(&stats), Arc::clone(&stop));
+        let thread = std::thread::Builder::new().name(format!("{kind} {local}")).spawn(move || run(parts))?;
+        Ok(TcpReceiver { kind, local, queue, free, stats, stop, thread: Some(thread) })
+    }
+
+    /// `tcp` or `tls`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     pub fn local_addr(&self) -> SocketAddr {

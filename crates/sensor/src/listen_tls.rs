@@ -5,17 +5,16 @@
 //! capped at the message limit, so a slow or silent peer holds only its
 //! own thread.
 
-use crate::listen_tcp::{TcpLimits, TcpMessage, TcpStats, deliver};
+use crate::listen_tcp::{TcpLimits, TcpMessage, TcpReceiver, TcpStats, deliver};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 use syslog::frame::{Framer, FramerLimits};
 
@@ -43,103 +42,47 @@ pub fn server_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
-pub struct TlsReceiver {
-    local: SocketAddr,
-    queue: Receiver<TcpMessage>,
-    free: SyncSender<Vec<u8>>,
-    stats: Arc<TcpStats>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TlsReceiver {
-    pub fn bind(addr: SocketAddr, config: Arc<ServerConfig>, limits: TcpLimits) -> io::Result<Self> {
-        let listener =
-            listen(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on tls {addr}: {e}")))?;
-        let local = listener.local_addr()?;
-        let queue_len = limits.queue.max(1);
-        let (tx, queue) = sync_channel::<TcpMessage>(queue_len);
-        let (free, free_rx) = sync_channel::<Vec<u8>>(queue_len);
+/// A TLS syslog receiver on `addr`: the same handle as a plain TCP one.
+pub fn bind(addr: SocketAddr, config: Arc<ServerConfig>, limits: TcpLimits) -> io::Result<TcpReceiver> {
+    let listener = crate::listen_tcp::listen_socket(addr, 1024)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on tls {addr}: {e}")))?;
+    let local = listener.local_addr()?;
+    TcpReceiver::spawn("tls", local, limits, move |(tx, free_rx, thread_stats, thread_stop)| {
         let free_rx = Arc::new(Mutex::new(free_rx));
-        let stats = Arc::new(TcpStats::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let (thread_stats, thread_stop) = (Arc::clone(&stats), Arc::clone(&stop));
-        let thread = std::thread::Builder::new().name(format!("tls {local}")).spawn(move || {
-            let open = Arc::new(AtomicUsize::new(0));
-            while !thread_stop.load(Ordering::Relaxed) {
-                let (stream, peer) = match listener.accept() {
-                    Ok(s) => s,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(20));
-                        continue;
-                    }
-                    Err(_) => continue,
-                };
-                if open.load(Ordering::Relaxed) >= limits.max_connections {
-                    // Refused: a TLS peer costs a thread while it lasts.
-                    thread_stats.evicted.fetch_add(1, Ordering::Relaxed);
+        let open = Arc::new(AtomicUsize::new(0));
+        while !thread_stop.load(Ordering::Relaxed) {
+            let (stream, peer) = match listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(20));
                     continue;
                 }
-                thread_stats.accepted.fetch_add(1, Ordering::Relaxed);
-                open.fetch_add(1, Ordering::Relaxed);
-                let (config, tx, free_rx, stats, open_here, stop) = (
-                    Arc::clone(&config),
-                    tx.clone(),
-                    Arc::clone(&free_rx),
-                    Arc::clone(&thread_stats),
-                    Arc::clone(&open),
-                    Arc::clone(&thread_stop),
-                );
-                let spawned = std::thread::Builder::new().name(format!("tls {peer}")).spawn(move || {
-                    let _ = serve(stream, peer, local, config, limits, &tx, &free_rx, &stats, &stop);
-                    open_here.fetch_sub(1, Ordering::Relaxed);
-                });
-                if spawned.is_err() {
-                    open.fetch_sub(1, Ordering::Relaxed);
-                }
+                Err(_) => continue,
+            };
+            if open.load(Ordering::Relaxed) >= limits.max_connections {
+                // Refused: a TLS peer costs a thread while it lasts.
+                thread_stats.evicted.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
-        })?;
-        Ok(TlsReceiver { local, queue, free, stats, stop, thread: Some(thread) })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-
-    pub fn recv(&self, timeout: Duration) -> Option<TcpMessage> {
-        self.queue.recv_timeout(timeout).ok()
-    }
-
-    pub fn recycle(&self, m: TcpMessage) {
-        let _ = self.free.try_send(m.buf);
-    }
-
-    pub fn stats(&self) -> &TcpStats {
-        &self.stats
-    }
-}
-
-impl Drop for TlsReceiver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        while self.queue.try_recv().is_ok() {}
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            thread_stats.accepted.fetch_add(1, Ordering::Relaxed);
+            open.fetch_add(1, Ordering::Relaxed);
+            let (config, tx, free_rx, stats, open_here, stop) = (
+                Arc::clone(&config),
+                tx.clone(),
+                Arc::clone(&free_rx),
+                Arc::clone(&thread_stats),
+                Arc::clone(&open),
+                Arc::clone(&thread_stop),
+            );
+            let spawned = std::thread::Builder::new().name(format!("tls {peer}")).spawn(move || {
+                let _ = serve(stream, peer, local, config, limits, &tx, &free_rx, &stats, &stop);
+                open_here.fetch_sub(1, Ordering::Relaxed);
+            });
+            if spawned.is_err() {
+                open.fetch_sub(1, Ordering::Relaxed);
+            }
         }
-    }
-}
-
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        s.set_only_v6(false).ok();
-    }
-    s.set_reuse_address(true)?;
-    s.bind(&addr.into())?;
-    s.listen(1024)?;
-    s.set_nonblocking(true)?;
-    Ok(s.into())
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
