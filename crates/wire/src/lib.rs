@@ -30,9 +30,10 @@ pub use link::LinkType;
 pub use packet::{Decoded, Fragment, FragmentInfo, Transport, decode};
 
 /// Big-endian reads at a known-valid offset. Callers check lengths first;
-/// `get` keeps these panic-free even if a caller got an offset wrong.
+/// `get` keeps these panic-free even if a caller got an offset wrong (a
+/// short slice reads as 0). Shared with the flow decoders.
 #[inline(always)]
-pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
+pub fn be16(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(s) => u16::from_be_bytes([s[0], s[1]]),
         None => 0,
@@ -40,7 +41,7 @@ pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
 }
 
 #[inline(always)]
-pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
+pub fn be32(b: &[u8], at: usize) -> u32 {
     match b.get(at..at + 4) {
         Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
         None => 0,

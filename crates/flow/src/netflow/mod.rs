@@ -411,23 +411,7 @@ impl Default for NetflowDecoder {
     }
 }
 
-/// Big-endian reads; callers check lengths first, and a short slice reads
-/// as 0 rather than panicking.
-#[inline(always)]
-pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(s) => u16::from_be_bytes([s[0], s[1]]),
-        None => 0,
-    }
-}
-
-#[inline(always)]
-pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
+pub(crate) use wire::{be16, be32};
 
 #[cfg(test)]
 mod tests;

@@ -157,11 +157,7 @@ impl<'a> Datagram<'a> {
     }
 
     fn word(&self, i: usize) -> u32 {
-        let at = self.fields + 4 * i;
-        match self.buf.get(at..at + 4) {
-            Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
-            None => 0,
-        }
+        wire::be32(self.buf, self.fields + 4 * i)
     }
 
     pub fn as_bytes(&self) -> &'a [u8] {
