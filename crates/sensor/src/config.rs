@@ -286,13 +286,8 @@ impl Config {
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let key = intel::IpKey::parse(&e.cidr).ok_or_else(|| {
-                    ConfigError(format!(
-                        "{file}: cidr_chain[{i}] (name = {:?}): cidr = {:?} is not an address or prefix (write e.g. 10.0.0.0/8)",
-                        e.name, e.cidr
-                    ))
-                })?;
-                Ok((e.name.clone(), key))
+                let place = format!("{file}: cidr_chain[{i}] (name = {:?}): cidr", e.name);
+                Ok((e.name.clone(), address_or_prefix(place, &e.cidr, "10.0.0.0/8")?))
             })
             .collect::<Result<_, ConfigError>>()?;
         Ok(crate::rules::CidrRules::new(rules))
@@ -332,19 +327,7 @@ impl Config {
             }
             rules.push(ReRule { name: e.name.clone(), regex, kind, inverted: e.inverted });
         }
-        let sources = self
-            .syslog
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                intel::IpKey::parse(v).ok_or_else(|| {
-                    ConfigError(format!(
-                        "{file}: syslog.sources[{i}] = {v:?} is not an address or prefix (write e.g. 192.0.2.1 or 10.0.0.0/8)"
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let sources = sources(file, "syslog", &self.syslog.sources)?;
         let idle_timeout = intel::age::parse_duration(&self.syslog.idle_timeout)
             .map_err(|e| ConfigError(format!("{file}: syslog.idle_timeout = {e}")))?;
         if self.syslog.max_connections == 0 || self.syslog.max_message < 64 {
@@ -371,28 +354,15 @@ impl Config {
 
     fn flows(&self, file: &str) -> Result<crate::flows::FlowConfig, ConfigError> {
         let d = crate::flows::FlowConfig::default();
-        let sources = |name: &str, s: &ExportSection| -> Result<Vec<intel::IpKey>, ConfigError> {
-            s.sources
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    intel::IpKey::parse(v).ok_or_else(|| {
-                        ConfigError(format!(
-                            "{file}: {name}.sources[{i}] = {v:?} is not an address or prefix (write e.g. 192.0.2.1 or 10.0.0.0/8)"
-                        ))
-                    })
-                })
-                .collect()
-        };
         // IPFIX exporters are NetFlow sources too (the original had one list).
-        let mut netflow_sources = sources("netflow", &self.netflow)?;
-        netflow_sources.extend(sources("ipfix", &self.ipfix)?);
+        let mut netflow_sources = sources(file, "netflow", &self.netflow.sources)?;
+        netflow_sources.extend(sources(file, "ipfix", &self.ipfix.sources)?);
         Ok(crate::flows::FlowConfig {
             netflow_ports: self.netflow.ports.clone().unwrap_or(d.netflow_ports),
             ipfix_ports: self.ipfix.ports.clone().unwrap_or(d.ipfix_ports),
             sflow_ports: self.sflow.ports.clone().unwrap_or(d.sflow_ports),
             netflow_sources,
-            sflow_sources: sources("sflow", &self.sflow)?,
+            sflow_sources: sources(file, "sflow", &self.sflow.sources)?,
         })
     }
 
@@ -417,12 +387,7 @@ impl Config {
                     if e.mode.is_some() {
                         return Err(ConfigError(format!("{}: `match` applies to `dns` rules only; remove it", at())));
                     }
-                    let key = intel::IpKey::parse(ip).ok_or_else(|| {
-                        ConfigError(format!(
-                            "{}: ip = {ip:?} is not an address or prefix (write e.g. 192.0.2.1 or 198.51.100.0/24)",
-                            at()
-                        ))
-                    })?;
+                    let key = address_or_prefix(format!("{}: ip", at()), ip, "192.0.2.1 or 198.51.100.0/24")?;
                     DnsRule::Address { name: e.name.clone(), key }
                 }
                 (Some(_), Some(_)) => {
@@ -436,6 +401,21 @@ impl Config {
         }
         Ok(DnsRules::new(rules))
     }
+}
+
+/// An address or prefix from the file; `place` names where it was
+/// (`c.toml: syslog.sources[2]`), `example` what would be accepted.
+fn address_or_prefix(place: String, v: &str, example: &str) -> Result<intel::IpKey, ConfigError> {
+    intel::IpKey::parse(v)
+        .ok_or_else(|| ConfigError(format!("{place} = {v:?} is not an address or prefix (write e.g. {example})")))
+}
+
+/// A `sources` list (the original's `*_sources`) of `section`.
+fn sources(file: &str, section: &str, list: &[String]) -> Result<Vec<intel::IpKey>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| address_or_prefix(format!("{file}: {section}.sources[{i}]"), v, "192.0.2.1 or 10.0.0.0/8"))
+        .collect()
 }
 
 /// 1-based line and column of a byte offset.
