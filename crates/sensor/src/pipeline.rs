@@ -206,6 +206,30 @@ impl Pipeline {
         payload: &[u8],
         now_ns: u64,
     ) -> (&[Hit], &Scratch) {
+        let carrier = Carrier {
+            src: exporter.ip().to_canonical(),
+            dst: local.ip().to_canonical(),
+            src_port: exporter.port(),
+            dst_port: local.port(),
+            protocol: wire::ip::protocol::UDP,
+            reassembled: false,
+        };
+        self.process_received(now_ns, |m, text| m.observe(AppItem::Export { kind, payload }, &carrier, text))
+    }
+
+    /// One syslog message a receiver got from `peer` (no capture around
+    /// it). The hits are valid until the next call.
+    pub fn process_syslog(&mut self, peer: core::net::SocketAddr, raw: &[u8], now_ns: u64) -> (&[Hit], &Scratch) {
+        self.process_received(now_ns, |m, _| m.syslog(peer.ip(), raw))
+    }
+
+    /// What a receiver got, matched by `observe` with the application
+    /// layer's matcher (no frame, no reassembly state involved).
+    fn process_received(
+        &mut self,
+        now_ns: u64,
+        observe: impl FnOnce(&mut crate::appmatch::AppMatcher<'_>, &mut wire::dns::NameText),
+    ) -> (&[Hit], &Scratch) {
         self.refresh_set();
         self.hits.clear();
         self.scratch.clear();
@@ -220,40 +244,7 @@ impl Pipeline {
                 now_secs: now_ns / 1_000_000_000,
                 buf: &mut self.syslog_buf,
             };
-            let carrier = Carrier {
-                src: exporter.ip().to_canonical(),
-                dst: local.ip().to_canonical(),
-                src_port: exporter.port(),
-                dst_port: local.port(),
-                protocol: wire::ip::protocol::UDP,
-                reassembled: false,
-            };
-            m.observe(AppItem::Export { kind, payload }, &carrier, &mut self.name_text);
-        }
-        if !self.hits.is_empty() {
-            self.counters.hits += self.hits.len() as u64;
-        }
-        (&self.hits, &self.scratch)
-    }
-
-    /// One syslog message a receiver got from `peer` (no capture around
-    /// it). The hits are valid until the next call.
-    pub fn process_syslog(&mut self, peer: core::net::SocketAddr, raw: &[u8], now_ns: u64) -> (&[Hit], &Scratch) {
-        self.refresh_set();
-        self.hits.clear();
-        self.scratch.clear();
-        if let Some(cfg) = &self.app_cfg {
-            let mut m = crate::appmatch::AppMatcher {
-                set: &self.set,
-                hits: &mut self.hits,
-                scratch: &mut self.scratch,
-                counters: &mut self.counters,
-                cfg,
-                flows: None,
-                now_secs: now_ns / 1_000_000_000,
-                buf: &mut self.syslog_buf,
-            };
-            m.syslog(peer.ip(), raw);
+            observe(&mut m, &mut self.name_text);
         }
         if !self.hits.is_empty() {
             self.counters.hits += self.hits.len() as u64;
