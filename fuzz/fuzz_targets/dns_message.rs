@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wire::dns::{Entry, Message, NameText, RData, MAX_NAME_LEN, MAX_TEXT_LEN};
+use wire::dns::{Entry, MAX_NAME_LEN, MAX_TEXT_LEN, Message, NameText, RData};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(m) = Message::new_checked(data) else {
