@@ -4,6 +4,7 @@
 
 use crate::app::AppConfig;
 use crate::rules::{DnsRule, DnsRules, NameMatch};
+pub use crate::service_config::*;
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,21 @@ pub struct Config {
     /// The original's `dns_chain`: names and answer addresses to report.
     #[serde(default)]
     pub dns_chain: Vec<DnsChainEntry>,
+    /// The original's `pcap_chain`: libpcap filter expressions.
+    #[serde(default)]
+    pub pcap_chain: Vec<PcapChainEntry>,
+    #[serde(default)]
+    pub run: RunSection,
+    #[serde(default)]
+    pub capture: Vec<CaptureEntry>,
+    #[serde(default)]
+    pub listen: ListenSection,
+    #[serde(default)]
+    pub sink: Vec<SinkEntry>,
+    #[serde(default)]
+    pub http: HttpSection,
+    #[serde(default)]
+    pub log: LogSection,
 }
 
 #[derive(Debug, Default, Deserialize)]

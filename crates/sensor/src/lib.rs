@@ -25,5 +25,6 @@ pub mod bench_syslog;
 pub mod replay;
 pub mod rules;
 pub mod scratch;
+pub mod service_config;
 pub mod synth;
 pub mod syslogs;

@@ -1,0 +1,1 @@
+//! pcap_chain filters: libpcap compiles, our cBPF machine evaluates.

@@ -1,0 +1,1 @@
+//! Live capture (AF_PACKET TPACKET_V3 + PACKET_FANOUT).

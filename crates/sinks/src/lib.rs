@@ -1,0 +1,141 @@
+//! Sinks: where encoded events go. Each sink is a component with its own
+//! bounded queue, its own thread and its own counters (Vector's shape): the
+//! producer never blocks, and what does not fit is counted, never lost
+//! silently.
+//!
+//! One event is encoded once (`Encoded`) and shared by every sink through
+//! an `Arc`.
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// One event, encoded once for every sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The event's unique id (`sensor:counter`): NATS uses it as the
+    /// message id, so JetStream drops a republished duplicate.
+    pub id: String,
+    /// `intel`, `rule`, `warning`, `summary`, `incident`.
+    pub kind: &'static str,
+    /// `packet`, `dns`, `syslog`, ... (DESIGN §4).
+    pub input: &'static str,
+    /// The JSON object, without a trailing newline.
+    pub json: Vec<u8>,
+}
+
+/// Counters every sink has. Sinks add their own beside these.
+#[derive(Debug, Default)]
+pub struct SinkStats {
+    /// Accepted into the queue.
+    pub queued: AtomicU64,
+    /// Dropped because the queue was full.
+    pub queue_full: AtomicU64,
+    /// Delivered (written, sent, acknowledged).
+    pub delivered: AtomicU64,
+    /// Given up after errors (counted per event).
+    pub failed: AtomicU64,
+    /// Errors seen (a write that failed, a reconnect), whether or not the
+    /// event was later delivered.
+    pub errors: AtomicU64,
+}
+
+impl SinkStats {
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A sink's worker: runs on its own thread until the queue is closed and
+/// drained, then flushes and returns.
+pub trait SinkWorker: Send + 'static {
+    /// Takes events from `rx` until it is disconnected and empty. Must not
+    /// return earlier (a failing destination counts and drops or spools
+    /// events instead). Must flush what it holds before returning.
+    fn run(self: Box<Self>, rx: Receiver<Arc<Encoded>>, stats: Arc<SinkStats>);
+}
+
+/// A running sink: the producer's end of its queue.
+pub struct Sink {
+    name: String,
+    tx: Option<Sender<Arc<Encoded>>>,
+    stats: Arc<SinkStats>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sink {
+    /// Starts `worker` on a thread named `sink-NAME` behind a queue of
+    /// `capacity` events.
+    pub fn spawn(name: &str, capacity: usize, worker: Box<dyn SinkWorker>) -> std::io::Result<Sink> {
+        Self::spawn_with_stats(name, capacity, worker, Arc::new(SinkStats::default()))
+    }
+
+    /// As `spawn`, with counters the caller already holds (a worker that
+    /// wants them too takes a clone before).
+    pub fn spawn_with_stats(
+        name: &str,
+        capacity: usize,
+        worker: Box<dyn SinkWorker>,
+        stats: Arc<SinkStats>,
+    ) -> std::io::Result<Sink> {
+        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+        let s = Arc::clone(&stats);
+        let thread = std::thread::Builder::new().name(format!("sink-{name}")).spawn(move || worker.run(rx, s))?;
+        Ok(Sink { name: name.to_string(), tx: Some(tx), stats, thread: Some(thread) })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Queues one event; never blocks. Returns false (and counts) when the
+    /// queue is full.
+    pub fn send(&self, event: &Arc<Encoded>) -> bool {
+        let Some(tx) = &self.tx else { return false };
+        match tx.try_send(Arc::clone(event)) {
+            Ok(()) => {
+                SinkStats::add(&self.stats.queued, 1);
+                true
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                SinkStats::add(&self.stats.queue_full, 1);
+                false
+            }
+        }
+    }
+
+    /// Events waiting in the queue.
+    pub fn depth(&self) -> usize {
+        self.tx.as_ref().map_or(0, |t| t.len())
+    }
+
+    pub fn stats(&self) -> &Arc<SinkStats> {
+        &self.stats
+    }
+
+    /// Closes the queue and waits (at most `timeout`) for the worker to
+    /// drain and flush it. Returns whether it finished in time.
+    pub fn close(&mut self, timeout: Duration) -> bool {
+        self.tx = None;
+        let Some(t) = self.thread.take() else { return true };
+        let deadline = std::time::Instant::now() + timeout;
+        while !t.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        t.join().is_ok()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.close(Duration::from_secs(5));
+    }
+}
