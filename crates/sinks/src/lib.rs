@@ -6,6 +6,10 @@
 //! One event is encoded once (`Encoded`) and shared by every sink through
 //! an `Arc`.
 
+pub mod jsonl;
+pub mod nanomsg;
+pub mod nats;
+
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +55,13 @@ impl SinkStats {
     }
 }
 
+/// Counters of one kind of sink beyond `SinkStats` (reconnects, spooled
+/// events, rotated files, ...), as (name, value) pairs for /metrics: names
+/// are snake_case and end in `_total` for counters.
+pub trait ExtraCounters: Send + Sync {
+    fn counters(&self) -> Vec<(&'static str, u64)>;
+}
+
 /// A sink's worker: runs on its own thread until the queue is closed and
 /// drained, then flushes and returns.
 pub trait SinkWorker: Send + 'static {
@@ -65,6 +76,7 @@ pub struct Sink {
     name: String,
     tx: Option<Sender<Arc<Encoded>>>,
     stats: Arc<SinkStats>,
+    extra: Option<Arc<dyn ExtraCounters>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -86,7 +98,17 @@ impl Sink {
         let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
         let s = Arc::clone(&stats);
         let thread = std::thread::Builder::new().name(format!("sink-{name}")).spawn(move || worker.run(rx, s))?;
-        Ok(Sink { name: name.to_string(), tx: Some(tx), stats, thread: Some(thread) })
+        Ok(Sink { name: name.to_string(), tx: Some(tx), stats, extra: None, thread: Some(thread) })
+    }
+
+    /// Attaches the sink-specific counters shown beside the common ones.
+    pub fn with_extra(mut self, extra: Arc<dyn ExtraCounters>) -> Sink {
+        self.extra = Some(extra);
+        self
+    }
+
+    pub fn extra_counters(&self) -> Vec<(&'static str, u64)> {
+        self.extra.as_ref().map_or_else(Vec::new, |e| e.counters())
     }
 
     pub fn name(&self) -> &str {

@@ -1,0 +1,1 @@
+//! JSON Lines files with rotation by size and age, and stdout.

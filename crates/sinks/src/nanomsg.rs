@@ -1,0 +1,1 @@
+//! nanomsg-compatible PUSH and PUB (the SP protocol over TCP and IPC).

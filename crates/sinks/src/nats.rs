@@ -1,0 +1,1 @@
+//! NATS JetStream: publish with acknowledgements, spool to disk while the server is away.
