@@ -5,6 +5,7 @@ mod collect;
 mod inputs;
 mod intel;
 mod replay;
+mod service;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,49 @@ pub enum Command {
     Intel(IntelArgs),
     /// Receive flow exports (NetFlow v5/v9, IPFIX, sFlow v5) and syslog (UDP, TCP) and match them: events to stdout (or -o FILE).
     Collect(CollectArgs),
+    /// The service: live capture, listeners, sinks, /metrics; embedded defaults with no --config (docs/CONFIG.md).
+    Run(RunArgs),
+    /// Configuration tools: convert the original sdn_sensor's JSON configuration.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML, docs/CONFIG.md). Without it: bundled sample intel, listeners on UDP/TCP 5514 (syslog), 2055 (NetFlow), 4739 (IPFIX), 6343 (sFlow), /metrics on 127.0.0.1:8080, events to ./events.jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check the configuration, feeds and filters, print a summary and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Feeds besides the configuration's (repeatable).
+    #[arg(long = "intel", value_name = "FEED", num_args = 1..)]
+    pub intel: Vec<PathBuf>,
+    /// A feed file older than this (36h, 7d, ...) is stale: a warning event and a log line.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_age: Option<std::time::Duration>,
+    /// Treat a bad feed line as fatal instead of skipping it.
+    #[arg(long)]
+    pub strict_intel: bool,
+    /// Stop after SECONDS (default: until SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Convert the original sdn_sensor JSON configuration (comments and trailing commas allowed) to TOML on stdout (or -o FILE); notes on what does not carry over go to stderr and into the file as comments.
+    Import {
+        #[arg(value_name = "OLD.json")]
+        file: PathBuf,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -198,6 +242,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(a) => bench::run(a),
         Command::Intel(a) => intel::run(a),
         Command::Collect(a) => collect::run(a),
+        Command::Run(a) => service::run(a),
+        Command::Config(a) => service::config(a),
     }
 }
 

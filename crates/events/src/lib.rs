@@ -31,6 +31,19 @@ pub enum Kind {
     Warning,
 }
 
+impl Kind {
+    /// The name in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Intel => "intel",
+            Kind::Rule => "rule",
+            Kind::Summary => "summary",
+            Kind::Incident => "incident",
+            Kind::Warning => "warning",
+        }
+    }
+}
+
 /// `input`: what the observation was decoded from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,6 +59,24 @@ pub enum Input {
     Ipfix,
     Sflow,
     Syslog,
+}
+
+impl Input {
+    /// The name in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Input::Intel => "intel",
+            Input::Packet => "packet",
+            Input::Dns => "dns",
+            Input::Http => "http",
+            Input::Tls => "tls",
+            Input::Smtp => "smtp",
+            Input::Netflow => "netflow",
+            Input::Ipfix => "ipfix",
+            Input::Sflow => "sflow",
+            Input::Syslog => "syslog",
+        }
+    }
 }
 
 /// `match`: where the value was seen and the value itself.
@@ -310,16 +341,24 @@ pub struct Warning<'a> {
 pub struct EventIds {
     sensor: String,
     next: u64,
+    step: u64,
 }
 
 impl EventIds {
     /// Ids continue from `start` + 1.
     pub fn new(sensor: &str, start: u64) -> Self {
-        EventIds { sensor: sensor.to_string(), next: start }
+        EventIds { sensor: sensor.to_string(), next: start, step: 1 }
+    }
+
+    /// Member `index` of `members` threads of one sensor: ids start + 1 +
+    /// index, then every `members`-th, so no two members ever share one.
+    pub fn striped(sensor: &str, start: u64, index: u64, members: u64) -> Self {
+        let step = members.max(1);
+        EventIds { sensor: sensor.to_string(), next: start.wrapping_add(1 + index % step).wrapping_sub(step), step }
     }
 
     pub fn next_id(&mut self) -> EventId<'_> {
-        self.next += 1;
+        self.next = self.next.wrapping_add(self.step);
         EventId { sensor: &self.sensor, counter: self.next }
     }
 
@@ -356,5 +395,25 @@ impl<W: Write> JsonlWriter<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::EventIds;
+
+    #[test]
+    fn striped_ids_never_collide() {
+        let mut seen = std::collections::HashSet::new();
+        for index in 0..3 {
+            let mut ids = EventIds::striped("s", 1000, index, 3);
+            for _ in 0..100 {
+                assert!(seen.insert(ids.next_id().counter));
+            }
+        }
+        assert_eq!(seen.iter().min(), Some(&1001));
+        assert_eq!(seen.iter().max(), Some(&1300));
+        let mut one = EventIds::new("s", 1000);
+        assert_eq!(one.next_id().counter, 1001);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod config_import;
 pub mod counters;
 pub mod defrag;
 pub mod event;

@@ -33,6 +33,14 @@ pub struct Hit {
     pub app: AppRef,
 }
 
+/// What one frame, datagram or message matched, and the indicator set the
+/// hits' indicator numbers refer to.
+pub struct Matched<'s> {
+    pub hits: &'s [Hit],
+    pub scratch: &'s Scratch,
+    pub set: &'s IndicatorSet,
+}
+
 pub struct Pipeline {
     set: Arc<IndicatorSet>,
     /// Where a reloadable set comes from, and the generation held.
@@ -89,8 +97,13 @@ impl Pipeline {
     /// A pipeline that picks up each new set the reloader installs, between
     /// packets (a packet is always matched against one complete set).
     pub fn with_shared(shared: Arc<SharedSet>) -> Self {
+        Pipeline::with_shared_app(shared, Some(AppConfig::default()))
+    }
+
+    /// As `with_shared`, with the application layer configured.
+    pub fn with_shared_app(shared: Arc<SharedSet>, app: Option<AppConfig>) -> Self {
         let generation = shared.generation();
-        let mut p = Pipeline::new(shared.load());
+        let mut p = Pipeline::with_app(shared.load(), app);
         p.source = Some((shared, generation));
         p
     }
@@ -130,6 +143,14 @@ impl Pipeline {
     /// scratch they point into, are valid until the next call.
     #[inline]
     pub fn process_at<'p>(&mut self, link: LinkType, frame: &'p [u8], now_ns: u64) -> (Decoded<'p>, &[Hit], &Scratch) {
+        let (d, m) = self.frame_matches(link, frame, now_ns);
+        (d, m.hits, m.scratch)
+    }
+
+    /// As `process_at`, with the indicator set the hits refer to (after a
+    /// reload it is not the one held before the call).
+    #[inline]
+    pub fn frame_matches<'p>(&mut self, link: LinkType, frame: &'p [u8], now_ns: u64) -> (Decoded<'p>, Matched<'_>) {
         self.refresh_set();
         self.counters.count_packet(link, frame.len());
         let d = wire::decode(link, frame);
@@ -172,7 +193,7 @@ impl Pipeline {
             self.counters.packets_with_hits += 1;
             self.counters.hits += self.hits.len() as u64;
         }
-        (d, &self.hits, &self.scratch)
+        (d, Matched { hits: &self.hits, scratch: &self.scratch, set: &self.set })
     }
 
     /// DNS, HTTP, TLS, SMTP and flow exports in a decoded frame.
@@ -206,6 +227,19 @@ impl Pipeline {
         payload: &[u8],
         now_ns: u64,
     ) -> (&[Hit], &Scratch) {
+        let m = self.export_matches(kind, exporter, local, payload, now_ns);
+        (m.hits, m.scratch)
+    }
+
+    /// As `process_export`, with the indicator set the hits refer to.
+    pub fn export_matches(
+        &mut self,
+        kind: ExportPort,
+        exporter: core::net::SocketAddr,
+        local: core::net::SocketAddr,
+        payload: &[u8],
+        now_ns: u64,
+    ) -> Matched<'_> {
         let carrier = Carrier {
             src: exporter.ip().to_canonical(),
             dst: local.ip().to_canonical(),
@@ -220,6 +254,12 @@ impl Pipeline {
     /// One syslog message a receiver got from `peer` (no capture around
     /// it). The hits are valid until the next call.
     pub fn process_syslog(&mut self, peer: core::net::SocketAddr, raw: &[u8], now_ns: u64) -> (&[Hit], &Scratch) {
+        let m = self.syslog_matches(peer, raw, now_ns);
+        (m.hits, m.scratch)
+    }
+
+    /// As `process_syslog`, with the indicator set the hits refer to.
+    pub fn syslog_matches(&mut self, peer: core::net::SocketAddr, raw: &[u8], now_ns: u64) -> Matched<'_> {
         self.process_received(now_ns, |m, _| m.syslog(peer.ip(), raw))
     }
 
@@ -229,7 +269,7 @@ impl Pipeline {
         &mut self,
         now_ns: u64,
         observe: impl FnOnce(&mut crate::appmatch::AppMatcher<'_>, &mut wire::dns::NameText),
-    ) -> (&[Hit], &Scratch) {
+    ) -> Matched<'_> {
         self.refresh_set();
         self.hits.clear();
         self.scratch.clear();
@@ -249,7 +289,7 @@ impl Pipeline {
         if !self.hits.is_empty() {
             self.counters.hits += self.hits.len() as u64;
         }
-        (&self.hits, &self.scratch)
+        Matched { hits: &self.hits, scratch: &self.scratch, set: &self.set }
     }
 
     /// The rule chains, to name the rules behind events.

@@ -101,7 +101,7 @@ impl Default for ListenSection {
             syslog_tls: Vec::new(),
             tls_cert: None,
             tls_key: None,
-            udp_queue: 4096,
+            udp_queue: 1024,
         }
     }
 }

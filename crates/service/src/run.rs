@@ -1,0 +1,418 @@
+//! The service's life: load, start, serve until SIGINT/SIGTERM (or a
+//! duration), reload on SIGHUP, stop in order (inputs first, then sinks,
+//! which flush).
+
+use crate::emit::{Emitter, SinkSet};
+use crate::metrics::{Metrics, Samples};
+use crate::receivers::{Processor, ReceiverSpec, Receivers, Udp};
+use crate::rules::RulesSlot;
+use crate::sink_plan::{self, SinkPlan};
+use anyhow::Context;
+use events::EventIds;
+use intel::reload::{Reloader, SharedSet};
+use intel::{LoadOptions, SetBuilder};
+use sensor::Pipeline;
+use sensor::config::{Config, FeedSpec};
+use sensor::flows::ExportPort;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The sample feed `run` uses when no feed is configured.
+const SAMPLE_INTEL: &str = include_str!("../../../samples/intel.csv");
+const SAMPLE_INTEL_NAME: &str = "bundled:samples/intel.csv";
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub config: Option<PathBuf>,
+    /// Validate the configuration and feeds, then exit.
+    pub check: bool,
+    /// Feeds besides the configuration's.
+    pub intel: Vec<PathBuf>,
+    pub max_age: Option<Duration>,
+    pub strict_intel: bool,
+    /// Stop after this long (tests, soak runs).
+    pub duration: Option<Duration>,
+}
+
+/// Everything read from the configuration, checked.
+pub struct Loaded {
+    pub file: String,
+    pub config: Config,
+    pub app: sensor::app::AppConfig,
+    pub feeds: Vec<FeedSpec>,
+    pub sinks: Vec<SinkPlan>,
+    pub receivers: ReceiverSpec,
+    pub sensor: String,
+    pub memory_limit: Option<u64>,
+}
+
+pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
+    let (file, config) = match &opts.config {
+        Some(p) => (p.display().to_string(), Config::load(p)?),
+        None => ("(embedded defaults)".to_string(), Config::default()),
+    };
+    let base = opts.config.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+    let app = config.app_config(&file)?;
+    let feeds = config.feeds(&file, base, &opts.intel, opts.max_age)?;
+    let sinks = if config.sink.is_empty() {
+        sink_plan::default_plans()
+    } else {
+        sink_plan::plans(&file, &config.sink).map_err(anyhow::Error::msg)?
+    };
+    let l = &config.listen;
+    let mut udp: Vec<(Udp, std::net::SocketAddr)> = Vec::new();
+    udp.extend(l.netflow.iter().chain(&l.ipfix).map(|&s| (Udp::Export(ExportPort::Netflow), s)));
+    udp.extend(l.sflow.iter().map(|&s| (Udp::Export(ExportPort::Sflow), s)));
+    udp.extend(l.syslog_udp.iter().map(|&s| (Udp::Syslog, s)));
+    if !l.syslog_tls.is_empty() && (l.tls_cert.is_none() || l.tls_key.is_none()) {
+        anyhow::bail!("{file}: listen.syslog_tls needs listen.tls_cert and listen.tls_key (PEM files)");
+    }
+    let receivers = ReceiverSpec {
+        udp,
+        tcp: l.syslog_tcp.clone(),
+        tls: l.syslog_tls.clone(),
+        tls_cert: l.tls_cert.as_ref().map(|p| base.join(p)),
+        tls_key: l.tls_key.as_ref().map(|p| base.join(p)),
+        limits: app.syslog.tcp_limits,
+        udp_queue: l.udp_queue,
+    };
+    let memory_limit = config
+        .run
+        .memory_limit
+        .as_deref()
+        .map(|s| sensor::config::parse_size(s).map_err(|m| anyhow::anyhow!("{file}: run.memory_limit = {m}")))
+        .transpose()?;
+    for (i, c) in config.capture.iter().enumerate() {
+        sensor::config::parse_size(&c.ring_size)
+            .map_err(|m| anyhow::anyhow!("{file}: capture[{i}] (interface = {:?}): ring_size = {m}", c.interface))?;
+        anyhow::ensure!(
+            (1..=64).contains(&c.workers),
+            "{file}: capture[{i}] (interface = {:?}): workers = {} (use 1 to 64)",
+            c.interface,
+            c.workers
+        );
+    }
+    let sensor = config.run.sensor.clone().unwrap_or_else(hostname);
+    Ok(Loaded { file, config, app, feeds, sinks, receivers, sensor, memory_limit })
+}
+
+/// Loads the feeds (the bundled sample when none is configured).
+fn load_intel(feeds: &[FeedSpec], strict: bool) -> anyhow::Result<(intel::IndicatorSet, Vec<intel::FeedReport>)> {
+    let opts = LoadOptions { strict, format: None };
+    if feeds.is_empty() {
+        let mut b = SetBuilder::new();
+        let report = intel::feeds::load_text(SAMPLE_INTEL_NAME, SAMPLE_INTEL, &mut b, opts)?;
+        return Ok((b.build(), vec![report]));
+    }
+    let paths: Vec<&Path> = feeds.iter().map(|f| f.path.as_path()).collect();
+    Ok(intel::load_feeds(&paths, opts)?)
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "sensor".to_string())
+}
+
+/// Event ids continue from the start time in ms, shifted so each run has
+/// 2^22 ids per millisecond of head start over the next run.
+pub fn id_base() -> u64 {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    ms << 22
+}
+
+/// Threads and what they share.
+struct Running {
+    stop: Arc<AtomicBool>,
+    threads: Vec<(String, JoinHandle<()>)>,
+}
+
+pub fn run(opts: RunOptions) -> anyhow::Result<()> {
+    let loaded = load(&opts)?;
+    crate::logging::init(&loaded.config.log)?;
+    let (set, reports) = load_intel(&loaded.feeds, opts.strict_intel)?;
+    for r in &reports {
+        for e in &r.errors {
+            tracing::warn!("{e} (line skipped)");
+        }
+        if r.skipped > r.errors.len() {
+            tracing::warn!(feed = %r.feed, "{} more bad lines not listed", r.skipped - r.errors.len());
+        }
+    }
+    let indicators = set.len();
+    if opts.check {
+        // Filters compile only with libpcap: a bad expression is an error here.
+        crate::rules::check_pcap(&loaded.config)?;
+        println!(
+            "{}: ok: {} indicators from {} feed(s); {} sink(s): {}; {} capture interface(s); {} listener(s)",
+            loaded.file,
+            indicators,
+            reports.len(),
+            loaded.sinks.len(),
+            loaded.sinks.iter().map(SinkPlan::describe).collect::<Vec<_>>().join(", "),
+            loaded.config.capture.len(),
+            loaded.receivers.udp.len() + loaded.receivers.tcp.len() + loaded.receivers.tls.len(),
+        );
+        return Ok(());
+    }
+    tracing::info!(indicators, feeds = reports.len(), config = %loaded.file, "intel loaded");
+    let shared = SharedSet::new(set, reports);
+    let metrics = Arc::new(Metrics::default());
+    let started = Instant::now();
+
+    // Sinks first: inputs have somewhere to put events from the start.
+    let mut sink_list = Vec::with_capacity(loaded.sinks.len());
+    for p in &loaded.sinks {
+        sink_list.push(p.start()?);
+        tracing::info!(sink = %p.describe(), "sink started");
+    }
+    let sinks: SinkSet = Arc::new(sink_list);
+    {
+        // Weak: at shutdown the sinks are taken back to be closed.
+        let s = Arc::downgrade(&sinks);
+        metrics.collect(move |out| {
+            if let Some(s) = s.upgrade() {
+                crate::emit::sink_samples(&s, out);
+            }
+        });
+    }
+    intel_metrics(&metrics, &shared, &loaded.feeds, loaded.memory_limit, started);
+
+    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics))?;
+    tracing::info!(listen = %http.local_addr, "http: /metrics");
+
+    let rules = Arc::new(RulesSlot::new(loaded.app.clone(), &loaded.config)?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut running = Running { stop: Arc::clone(&stop), threads: Vec::new() };
+    let base = id_base();
+    // Members of the id stripes: every capture worker, and the receivers.
+    let members = loaded.config.capture.iter().map(|c| c.workers as u64).sum::<u64>() + 1;
+    // The last stripe of ids: stale-feed warnings, then the receivers.
+    let mut recv_ids = EventIds::striped(&loaded.sensor, base, members - 1, members);
+    stale_feed_warnings(&loaded.feeds, &mut recv_ids, &mut Emitter::new(Arc::clone(&sinks)));
+    crate::capture_worker::start(
+        &loaded,
+        &shared,
+        &rules,
+        &sinks,
+        &metrics,
+        &stop,
+        base,
+        members,
+        &mut running.threads,
+    )?;
+    if !loaded.receivers.is_empty() {
+        let receivers = Receivers::bind(&loaded.receivers)?;
+        tracing::info!("listening on {}", receivers.describe().join(", "));
+        let (shared, rules, sinks, metrics, stop) =
+            (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&metrics), Arc::clone(&stop));
+        let mut ids = recv_ids;
+        let t = std::thread::Builder::new().name("receivers".into()).spawn(move || {
+            let mut emitter = Emitter::new(sinks);
+            let (mut generation, app) = rules.current();
+            let mut pipeline = Pipeline::with_shared_app(Arc::clone(&shared), Some(app));
+            let mut last = Instant::now();
+            loop {
+                let stopping = stop.load(Ordering::Relaxed);
+                if let Some((g, app)) = rules.newer(generation) {
+                    generation = g;
+                    pipeline = Pipeline::with_shared_app(Arc::clone(&shared), Some(app));
+                }
+                let mut emit = |e: &events::Event<'_>| emitter.emit(e);
+                let rule_set = pipeline.rule_set();
+                let mut p = Processor { pipeline, ids, rules: rule_set, emit: &mut emit, received: 0 };
+                // Up to ~50 ms of work between looks at the flags.
+                let until = Instant::now() + Duration::from_millis(50);
+                let mut handled = 0;
+                while Instant::now() < until {
+                    let n = receivers.pass(Duration::from_millis(20), &mut p);
+                    handled += n;
+                    if n == 0 && stopping {
+                        break;
+                    }
+                }
+                (pipeline, ids) = (p.pipeline, p.ids);
+                if last.elapsed() >= Duration::from_secs(1) || stopping {
+                    let mut v = Vec::new();
+                    let mut s = Samples { out: &mut v, labels: vec![("input", "receivers".to_string())] };
+                    crate::stats::pipeline_samples(&pipeline, &mut s);
+                    emitter.samples(&mut s);
+                    receivers.samples(&mut v);
+                    metrics.publish("receivers", v);
+                    last = Instant::now();
+                }
+                // What arrived before the stop is still processed.
+                if stopping && handled == 0 {
+                    break;
+                }
+            }
+        })?;
+        running.threads.push(("receivers".into(), t));
+    }
+    if let Some(user) = &loaded.config.run.user {
+        capture::drop_privileges(user).with_context(|| format!("{}: run.user = {user:?}", loaded.file))?;
+        tracing::info!(user = %user, "privileges dropped");
+    }
+
+    // Intel from files reloads on change and on SIGHUP; rules on SIGHUP.
+    let reloader = (!loaded.feeds.is_empty()).then(|| {
+        let paths: Vec<PathBuf> = loaded.feeds.iter().map(|f| f.path.clone()).collect();
+        Reloader::spawn(
+            Arc::clone(&shared),
+            paths,
+            LoadOptions { strict: opts.strict_intel, format: None },
+            Duration::from_secs(2),
+        )
+    });
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))?;
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    tracing::info!(sensor = %loaded.sensor, "running");
+    let deadline = opts.duration.map(|d| started + d);
+    let mut warned_memory = false;
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        std::thread::sleep(Duration::from_millis(100));
+        if hup.swap(false, Ordering::AcqRel) {
+            tracing::info!("SIGHUP: reloading intel and rules");
+            if let Some(r) = &reloader {
+                r.request();
+            }
+            match &opts.config {
+                Some(path) => match rules.reload(path) {
+                    Ok(g) => tracing::info!(generation = g, "rules reloaded"),
+                    Err(e) => tracing::error!(error = %e, "rules not reloaded; the previous rules stay"),
+                },
+                None => tracing::info!("no configuration file: rules unchanged"),
+            }
+        }
+        if let Some(limit) = loaded.memory_limit {
+            let (rss, _) = crate::stats::memory();
+            if rss > limit && !warned_memory {
+                tracing::warn!(rss, limit, "resident memory above run.memory_limit");
+                warned_memory = true;
+            }
+        }
+    }
+    tracing::info!("stopping: draining inputs, then flushing sinks");
+    running.stop.store(true, Ordering::Relaxed);
+    for (name, t) in running.threads {
+        if t.join().is_err() {
+            tracing::error!(thread = %name, "thread panicked");
+        }
+    }
+    drop(reloader);
+    drop(http);
+    // Every thread holding the sinks has been joined.
+    let mut sinks = Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
+    let late = sink_plan::close_all(&mut sinks, Duration::from_secs(10));
+    for name in late {
+        tracing::warn!(sink = %name, "sink did not finish flushing within 10 s");
+    }
+    for s in &sinks {
+        let st = s.stats();
+        tracing::info!(
+            sink = %s.name(),
+            delivered = sinks::SinkStats::get(&st.delivered),
+            dropped = sinks::SinkStats::get(&st.queue_full),
+            failed = sinks::SinkStats::get(&st.failed),
+            "sink closed"
+        );
+    }
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "stopped");
+    Ok(())
+}
+
+fn stale_feed_warnings(feeds: &[FeedSpec], ids: &mut EventIds, emitter: &mut Emitter) {
+    let now = SystemTime::now();
+    for f in feeds {
+        let fresh = intel::age::Freshness::of(&f.path, f.max_age, now);
+        if let (true, Some(age), Some(max)) = (fresh.is_stale(), fresh.age, fresh.max_age) {
+            let name = f.path.display().to_string();
+            tracing::warn!(feed = %name, age_s = age.as_secs(), max_age_s = max.as_secs(), "feed is stale");
+            emitter.emit(&sensor::event::stale_feed_event(ids, &name, age, max, now));
+        }
+    }
+}
+
+/// Intel generation and feed ages, process memory, uptime: read at scrape
+/// time.
+fn intel_metrics(
+    metrics: &Metrics,
+    shared: &Arc<SharedSet>,
+    feeds: &[FeedSpec],
+    memory_limit: Option<u64>,
+    started: Instant,
+) {
+    let shared = Arc::clone(shared);
+    let feeds: Vec<FeedSpec> = feeds.to_vec();
+    metrics.collect(move |out| {
+        let st = shared.status();
+        let mut s = Samples { out, labels: Vec::new() };
+        s.gauge(
+            "sdn_intel_generation",
+            "Generation of the indicator set in use (1 for the first).",
+            st.generation as f64,
+        );
+        s.gauge("sdn_intel_indicators", "Indicators in the set in use.", shared.load().len() as f64);
+        s.counter(
+            "sdn_intel_reload_failures_total",
+            "Reloads that failed (the previous set stayed).",
+            st.failed_attempts,
+        );
+        if let Some(at) = st.loaded_at {
+            let age = SystemTime::now().duration_since(at).unwrap_or_default();
+            s.gauge("sdn_intel_set_age_seconds", "Seconds since the set in use was loaded.", age.as_secs_f64());
+        }
+        let now = SystemTime::now();
+        for f in &feeds {
+            let fresh = intel::age::Freshness::of(&f.path, f.max_age, now);
+            let name = f.path.display().to_string();
+            if let Some(age) = fresh.age {
+                s.push(
+                    "sdn_intel_feed_age_seconds",
+                    "Seconds since the feed file was modified.",
+                    crate::metrics::Type::Gauge,
+                    &[("feed", &name)],
+                    age.as_secs_f64(),
+                );
+            }
+            s.push(
+                "sdn_intel_feed_stale",
+                "1 when the feed is older than its max_age.",
+                crate::metrics::Type::Gauge,
+                &[("feed", &name)],
+                if fresh.is_stale() { 1.0 } else { 0.0 },
+            );
+        }
+        for r in &st.reports {
+            s.push(
+                "sdn_intel_feed_indicators",
+                "Indicators loaded from each feed.",
+                crate::metrics::Type::Gauge,
+                &[("feed", &r.feed)],
+                r.loaded as f64,
+            );
+            s.push(
+                "sdn_intel_feed_skipped_lines",
+                "Bad lines skipped in each feed.",
+                crate::metrics::Type::Gauge,
+                &[("feed", &r.feed)],
+                r.skipped as f64,
+            );
+        }
+        let (rss, peak) = crate::stats::memory();
+        s.gauge("sdn_process_resident_bytes", "Resident memory.", rss as f64);
+        s.gauge("sdn_process_resident_peak_bytes", "Peak resident memory.", peak as f64);
+        if let Some(l) = memory_limit {
+            s.gauge("sdn_process_memory_limit_bytes", "run.memory_limit.", l as f64);
+        }
+        s.gauge("sdn_uptime_seconds", "Seconds since start.", started.elapsed().as_secs_f64());
+    });
+}

@@ -1,0 +1,158 @@
+//! `[[sink]]` entries checked and turned into running sinks. Checking is
+//! separate from starting so `run --check` reports every mistake without
+//! opening files or connecting.
+
+use sensor::config::{FsyncPolicy, NanomsgPattern, SinkEntry, SinkType, parse_size};
+use sinks::Sink;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Events a sink holds when `queue` is not given.
+pub const DEFAULT_QUEUE: usize = 16_384;
+/// Where events go when no sink is configured.
+pub const DEFAULT_JSONL: &str = "events.jsonl";
+
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Jsonl(sinks::jsonl::JsonlConfig),
+    Nanomsg(sinks::nanomsg::NanomsgConfig),
+    Nats(sinks::nats::NatsConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct SinkPlan {
+    pub name: String,
+    pub queue: usize,
+    pub plan: Plan,
+}
+
+impl SinkPlan {
+    pub fn start(&self) -> anyhow::Result<Sink> {
+        let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("sink {}: {e}", self.name);
+        match &self.plan {
+            Plan::Jsonl(c) => sinks::jsonl::spawn(&self.name, self.queue, c.clone()).map_err(|e| err(&e)),
+            Plan::Nanomsg(c) => sinks::nanomsg::spawn(&self.name, self.queue, c.clone()).map_err(|e| err(&e)),
+            Plan::Nats(c) => sinks::nats::spawn(&self.name, self.queue, c.clone()).map_err(|e| err(&e)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.plan {
+            Plan::Jsonl(c) => match &c.path {
+                Some(p) => format!("{} (jsonl {})", self.name, p.display()),
+                None => format!("{} (stdout)", self.name),
+            },
+            Plan::Nanomsg(c) => format!("{} (nanomsg {:?} {})", self.name, c.pattern, c.url),
+            Plan::Nats(c) => format!("{} (nats {} stream {})", self.name, c.url, c.stream),
+        }
+    }
+}
+
+/// The default when no `[[sink]]` is configured: a JSONL file in the
+/// working directory.
+pub fn default_plans() -> Vec<SinkPlan> {
+    vec![SinkPlan {
+        name: "jsonl".into(),
+        queue: DEFAULT_QUEUE,
+        plan: Plan::Jsonl(sinks::jsonl::JsonlConfig { path: Some(DEFAULT_JSONL.into()), ..Default::default() }),
+    }]
+}
+
+pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String> {
+    let mut out: Vec<SinkPlan> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let type_name = match e.kind {
+            SinkType::Jsonl => "jsonl",
+            SinkType::Stdout => "stdout",
+            SinkType::Nanomsg => "nanomsg",
+            SinkType::Nats => "nats",
+        };
+        let at = format!("{file}: sink[{i}] (type = \"{type_name}\")");
+        let only = |key: &str, given: bool, types: &[SinkType], list: &str| -> Result<(), String> {
+            if given && !types.contains(&e.kind) {
+                return Err(format!("{at}: {key} applies to type = {list} only; remove it"));
+            }
+            Ok(())
+        };
+        use SinkType::*;
+        only("path", e.path.is_some(), &[Jsonl], "\"jsonl\"")?;
+        only("rotate_size", e.rotate_size.is_some(), &[Jsonl], "\"jsonl\"")?;
+        only("rotate_interval", e.rotate_interval.is_some(), &[Jsonl], "\"jsonl\"")?;
+        only("keep", e.keep.is_some(), &[Jsonl], "\"jsonl\"")?;
+        only("fsync", e.fsync.is_some(), &[Jsonl], "\"jsonl\"")?;
+        only("url", e.url.is_some(), &[Nanomsg, Nats], "\"nanomsg\" or \"nats\"")?;
+        only("pattern", e.pattern.is_some(), &[Nanomsg], "\"nanomsg\"")?;
+        only("bind", e.bind.is_some(), &[Nanomsg], "\"nanomsg\"")?;
+        only("stream", e.stream.is_some(), &[Nats], "\"nats\"")?;
+        only("subject", e.subject.is_some(), &[Nats], "\"nats\"")?;
+        only("spool", e.spool.is_some(), &[Nats], "\"nats\"")?;
+        only("spool_limit", e.spool_limit.is_some(), &[Nats], "\"nats\"")?;
+        let size = |key: &str, v: &Option<String>| -> Result<Option<u64>, String> {
+            v.as_deref().map(|s| parse_size(s).map_err(|m| format!("{at}: {key} = {m}"))).transpose()
+        };
+        let url =
+            || e.url.clone().ok_or_else(|| format!("{at}: url is required (e.g. url = \"tcp://127.0.0.1:10001\")"));
+        let plan = match e.kind {
+            Jsonl => {
+                let path =
+                    e.path.clone().ok_or_else(|| format!("{at}: path is required (e.g. path = \"events.jsonl\")"))?;
+                let rotate_interval = e
+                    .rotate_interval
+                    .as_deref()
+                    .map(|s| intel::age::parse_duration(s).map_err(|m| format!("{at}: rotate_interval = {m}")))
+                    .transpose()?;
+                Plan::Jsonl(sinks::jsonl::JsonlConfig {
+                    path: Some(path),
+                    rotate_size: size("rotate_size", &e.rotate_size)?,
+                    rotate_interval,
+                    keep: e.keep.unwrap_or(0),
+                    fsync: match e.fsync.unwrap_or_default() {
+                        FsyncPolicy::Never => sinks::jsonl::Fsync::Never,
+                        FsyncPolicy::Rotate => sinks::jsonl::Fsync::Rotate,
+                        FsyncPolicy::Always => sinks::jsonl::Fsync::Always,
+                    },
+                })
+            }
+            Stdout => Plan::Jsonl(sinks::jsonl::JsonlConfig::default()),
+            Nanomsg => Plan::Nanomsg(sinks::nanomsg::NanomsgConfig {
+                url: url()?,
+                pattern: match e.pattern.unwrap_or_default() {
+                    NanomsgPattern::Push => sinks::nanomsg::Pattern::Push,
+                    NanomsgPattern::Pub => sinks::nanomsg::Pattern::Pub,
+                },
+                bind: e.bind.unwrap_or(false),
+            }),
+            Nats => Plan::Nats(sinks::nats::NatsConfig {
+                url: e.url.clone().unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+                stream: e.stream.clone().unwrap_or_else(|| "SDN_EVENTS".into()),
+                subject: e.subject.clone().unwrap_or_else(|| "sdn.events.{kind}.{input}".into()),
+                spool_dir: e.spool.clone().unwrap_or_else(|| PathBuf::from("spool/nats")),
+                spool_limit: size("spool_limit", &e.spool_limit)?.unwrap_or(1 << 30),
+                max_pending_acks: 256,
+            }),
+        };
+        let name = e.name.clone().unwrap_or_else(|| {
+            let same = entries[..i].iter().filter(|o| o.kind == e.kind).count();
+            if same == 0 { type_name.to_string() } else { format!("{type_name}-{}", same + 1) }
+        });
+        if out.iter().any(|p| p.name == name) {
+            return Err(format!("{at}: name = {name:?} is used by another sink; give each a different name"));
+        }
+        out.push(SinkPlan { name, queue: e.queue.unwrap_or(DEFAULT_QUEUE).max(1), plan });
+    }
+    Ok(out)
+}
+
+/// Closes every sink, waiting at most `timeout` in all for their queues to
+/// drain; returns the names of those that did not finish.
+pub fn close_all(sinks: &mut [Sink], timeout: Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut late = Vec::new();
+    for s in sinks.iter_mut() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if !s.close(left) {
+            late.push(s.name().to_string());
+        }
+    }
+    late
+}
