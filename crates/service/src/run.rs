@@ -217,6 +217,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             let (mut generation, app) = rules.current();
             let mut pipeline = Pipeline::with_shared_app(Arc::clone(&shared), Some(app));
             let mut last = Instant::now();
+            let mut received = 0u64;
             loop {
                 let stopping = stop.load(Ordering::Relaxed);
                 if let Some((g, app)) = rules.newer(generation) {
@@ -237,11 +238,17 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                     }
                 }
                 (pipeline, ids) = (p.pipeline, p.ids);
+                received += p.received;
                 if last.elapsed() >= Duration::from_secs(1) || stopping {
                     let mut v = Vec::new();
                     let mut s = Samples { out: &mut v, labels: vec![("input", "receivers".to_string())] };
                     crate::stats::pipeline_samples(&pipeline, &mut s);
                     emitter.samples(&mut s);
+                    s.counter(
+                        "sdn_received_total",
+                        "Datagrams and messages the listeners handed to the pipeline.",
+                        received,
+                    );
                     receivers.samples(&mut v);
                     metrics.publish("receivers", v);
                     last = Instant::now();
