@@ -126,7 +126,11 @@ queue = 4096
         let mut i = 0usize;
         while Instant::now() < until {
             for _ in 0..256 {
-                let r = if i % 2 == 0 { syslog.send(&lines[i / 2 % 64]) } else { netflow.send(&flows[i / 2 % 64]) };
+                let r = if i.is_multiple_of(2) {
+                    syslog.send(&lines[i / 2 % 64])
+                } else {
+                    netflow.send(&flows[i / 2 % 64])
+                };
                 match r {
                     Ok(_) => sent += 1,
                     Err(_) => errors += 1,
