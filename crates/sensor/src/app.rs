@@ -32,6 +32,8 @@ pub struct AppConfig {
     pub syslog: crate::syslogs::SyslogConfig,
     /// The `cidr_chain`: prefixes whose packets are reported.
     pub cidr_rules: Arc<crate::rules::CidrRules>,
+    /// The `pcap_chain`: filter expressions every frame is run through.
+    pub pcap_rules: Arc<crate::rules::PcapRules>,
 }
 
 impl Default for AppConfig {
@@ -45,6 +47,7 @@ impl Default for AppConfig {
             flows: crate::flows::FlowConfig::default(),
             syslog: crate::syslogs::SyslogConfig::default(),
             cidr_rules: Arc::default(),
+            pcap_rules: Arc::default(),
         }
     }
 }

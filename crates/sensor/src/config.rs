@@ -243,6 +243,7 @@ impl Config {
         config.flows(file)?;
         config.syslog(file)?;
         config.cidr_rules(file)?;
+        config.pcap_rules(file)?;
         config.feeds(file, Path::new("."), &[], None)?;
         Ok(config)
     }
@@ -293,6 +294,27 @@ impl Config {
             flows: self.flows(file)?,
             syslog: self.syslog(file)?,
             cidr_rules: Arc::new(self.cidr_rules(file)?),
+            pcap_rules: Arc::new(self.pcap_rules(file)?),
+        })
+    }
+
+    /// Compiles the pcap_chain (loading libpcap when there is one).
+    pub fn pcap_rules(&self, file: &str) -> Result<crate::rules::PcapRules, ConfigError> {
+        for (i, e) in self.pcap_chain.iter().enumerate() {
+            if e.filter.trim().is_empty() {
+                return Err(ConfigError(format!(
+                    "{file}: pcap_chain[{i}] (name = {:?}): filter is empty (it would match every frame; write e.g. \"udp port 31337\")",
+                    e.name
+                )));
+            }
+        }
+        let rules = self.pcap_chain.iter().map(|e| (e.name.clone(), e.filter.clone())).collect();
+        crate::rules::PcapRules::compile(rules).map_err(|e| match e {
+            bpf::BpfError::Filter { name, source } => {
+                let i = self.pcap_chain.iter().position(|e| e.name == name).unwrap_or(0);
+                ConfigError(format!("{file}: pcap_chain[{i}] (name = {name:?}): {source}"))
+            }
+            other => ConfigError(format!("{file}: pcap_chain: {other}")),
         })
     }
 

@@ -149,12 +149,13 @@ fn base_event<'a>(
         matched: Match { location: hit.location, value },
         indicator: match hit.source {
             Source::Indicator(id) => Some(IndicatorRef::from(set.get(id))),
-            Source::DnsRule(_) | Source::ReRule(_) | Source::CidrRule(_) => None,
+            Source::DnsRule(_) | Source::ReRule(_) | Source::CidrRule(_) | Source::PcapRule(_) => None,
         },
         rule: match hit.source {
             Source::DnsRule(id) => rules.map(|r| RuleRef { chain: "dns", name: r.dns.rule(id).name() }),
             Source::ReRule(id) => rules.map(|r| RuleRef { chain: "re", name: &r.re.rule(id).name }),
             Source::CidrRule(id) => rules.map(|r| RuleRef { chain: "cidr", name: r.cidr.name(id) }),
+            Source::PcapRule(id) => rules.map(|r| RuleRef { chain: "pcap", name: r.pcap.name(id) }),
             Source::Indicator(_) => None,
         },
         flow,

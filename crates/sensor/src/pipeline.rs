@@ -21,6 +21,7 @@ pub enum Source {
     ReRule(u32),
     /// A `cidr_chain` rule, by its index in the configuration.
     CidrRule(u32),
+    PcapRule(u32),
 }
 
 /// One indicator (or operator rule) matched by one observation.
@@ -61,6 +62,8 @@ pub struct Pipeline {
     app_cfg: Option<AppConfig>,
     /// Reused for refanged syslog tokens.
     syslog_buf: Vec<u8>,
+    /// Reused for the pcap_chain filters a frame matched.
+    pcap_matches: Vec<usize>,
 }
 
 impl Pipeline {
@@ -82,6 +85,7 @@ impl Pipeline {
             flows: app.as_ref().map(|a| FlowInputs::new(a.flows.clone())),
             app_cfg: app.clone(),
             syslog_buf: Vec::new(),
+            pcap_matches: Vec::new(),
         }
     }
 
@@ -143,14 +147,21 @@ impl Pipeline {
     /// scratch they point into, are valid until the next call.
     #[inline]
     pub fn process_at<'p>(&mut self, link: LinkType, frame: &'p [u8], now_ns: u64) -> (Decoded<'p>, &[Hit], &Scratch) {
-        let (d, m) = self.frame_matches(link, frame, now_ns);
+        let (d, m) = self.frame_matches(link, frame, frame.len() as u32, now_ns);
         (d, m.hits, m.scratch)
     }
 
-    /// As `process_at`, with the indicator set the hits refer to (after a
-    /// reload it is not the one held before the call).
+    /// As `process_at`, with the frame's length on the wire (BPF's `len`)
+    /// and the indicator set the hits refer to (after a reload it is not the
+    /// one held before the call).
     #[inline]
-    pub fn frame_matches<'p>(&mut self, link: LinkType, frame: &'p [u8], now_ns: u64) -> (Decoded<'p>, Matched<'_>) {
+    pub fn frame_matches<'p>(
+        &mut self,
+        link: LinkType,
+        frame: &'p [u8],
+        wire_len: u32,
+        now_ns: u64,
+    ) -> (Decoded<'p>, Matched<'_>) {
         self.refresh_set();
         self.counters.count_packet(link, frame.len());
         let d = wire::decode(link, frame);
@@ -185,6 +196,20 @@ impl Pipeline {
                     if !self.hits.contains(&hit) {
                         self.hits.push(hit);
                     }
+                });
+            }
+        }
+        if let Some(cfg) = &self.app_cfg
+            && !cfg.pcap_rules.is_empty()
+        {
+            cfg.pcap_rules.matching(link, frame, wire_len, &mut self.pcap_matches);
+            for &i in &self.pcap_matches {
+                let text = self.scratch.push(cfg.pcap_rules.expression(i as u32).as_bytes());
+                self.hits.push(Hit {
+                    source: Source::PcapRule(i as u32),
+                    location: "packet",
+                    value: HitValue::Text(text),
+                    app: AppRef::None,
                 });
             }
         }
@@ -298,6 +323,7 @@ impl Pipeline {
             dns: Arc::clone(&c.dns_rules),
             re: Arc::clone(&c.syslog.rules),
             cidr: Arc::clone(&c.cidr_rules),
+            pcap: Arc::clone(&c.pcap_rules),
         })
     }
 

@@ -17,15 +17,14 @@ pub fn replay_capture(
     on_progress: impl FnMut(u64),
 ) -> (CaptureSummary, Result<(), CaptureError>) {
     let name = path.display().to_string();
-    let set = pipeline.shared_set();
     let rules = pipeline.rule_set();
     read_capture(
         path,
         |pkt| {
             let now = (pkt.ts_sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(u64::from(pkt.ts_nsec));
-            let (decoded, hits, scratch) = pipeline.process_at(pkt.link, pkt.data, now);
-            for hit in hits {
-                emit(&packet_hit_event(ids, &set, pkt, &decoded, hit, scratch, Some(&rules), Some(&name)));
+            let (decoded, m) = pipeline.frame_matches(pkt.link, pkt.data, pkt.orig_len, now);
+            for hit in m.hits {
+                emit(&packet_hit_event(ids, m.set, pkt, &decoded, hit, m.scratch, Some(&rules), Some(&name)));
             }
         },
         on_progress,

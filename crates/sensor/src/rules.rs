@@ -40,6 +40,52 @@ pub struct RuleSet {
     pub dns: std::sync::Arc<DnsRules>,
     pub re: std::sync::Arc<crate::syslogs::ReRules>,
     pub cidr: std::sync::Arc<CidrRules>,
+    pub pcap: std::sync::Arc<PcapRules>,
+}
+
+/// The `pcap_chain`: libpcap filter expressions, compiled once at load
+/// (libpcap is loaded at run time for it) and run by our own cBPF
+/// interpreter on every frame.
+#[derive(Debug, Default)]
+pub struct PcapRules {
+    filters: Option<bpf::FilterSet>,
+}
+
+impl PcapRules {
+    /// Compiles `(name, expression)` pairs; none: no libpcap needed.
+    pub fn compile(rules: Vec<(String, String)>) -> Result<PcapRules, bpf::BpfError> {
+        if rules.is_empty() {
+            return Ok(PcapRules::default());
+        }
+        let compiler = bpf::Compiler::load()?;
+        Ok(PcapRules { filters: Some(bpf::FilterSet::new(compiler, rules, bpf::DEFAULT_SNAPLEN)?) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.filters.as_ref().is_none_or(|f| f.is_empty())
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        self.filters.as_ref().and_then(|f| f.name(id as usize)).unwrap_or("")
+    }
+
+    pub fn expression(&self, id: u32) -> &str {
+        self.filters.as_ref().and_then(|f| f.expression(id as usize)).unwrap_or("")
+    }
+
+    /// The filters accepting a frame (`out` is cleared first).
+    #[inline]
+    pub fn matching(&self, link: wire::LinkType, frame: &[u8], wire_len: u32, out: &mut Vec<usize>) {
+        out.clear();
+        if let Some(f) = &self.filters {
+            f.matching(link.number() as i32, frame, wire_len, out);
+        }
+    }
+
+    /// Frames of link types no filter was compiled for.
+    pub fn unknown_linktype_frames(&self) -> u64 {
+        self.filters.as_ref().map_or(0, |f| f.unknown_linktype_packets())
+    }
 }
 
 /// The `cidr_chain` (the original declared it and never ran it): every

@@ -117,7 +117,7 @@ impl Worker {
                     orig_len: pkt.wire_len,
                     data: pkt.data,
                 };
-                let (d, m) = pipeline.frame_matches(link, pkt.data, pkt.ts_ns);
+                let (d, m) = pipeline.frame_matches(link, pkt.data, pkt.wire_len, pkt.ts_ns);
                 for hit in m.hits {
                     emitter.emit(&sensor::event::packet_hit_event(
                         ids,

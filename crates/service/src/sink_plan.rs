@@ -115,7 +115,11 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
             }
             Stdout => Plan::Jsonl(sinks::jsonl::JsonlConfig::default()),
             Nanomsg => Plan::Nanomsg(sinks::nanomsg::NanomsgConfig {
-                url: url()?,
+                url: {
+                    let u = url()?;
+                    sinks::nanomsg::Endpoint::parse(&u).map_err(|e| format!("{at}: {e}"))?;
+                    u
+                },
                 pattern: match e.pattern.unwrap_or_default() {
                     NanomsgPattern::Push => sinks::nanomsg::Pattern::Push,
                     NanomsgPattern::Pub => sinks::nanomsg::Pattern::Pub,

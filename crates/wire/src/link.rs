@@ -43,6 +43,22 @@ impl LinkType {
         }
     }
 
+    /// The LINKTYPE number (the inverse of `from_linktype`).
+    pub const fn number(self) -> u32 {
+        match self {
+            LinkType::Null => 0,
+            LinkType::Ethernet => 1,
+            LinkType::RawIp => 101,
+            LinkType::Loop => 108,
+            LinkType::LinuxSll => 113,
+            LinkType::Ipv4 => 228,
+            LinkType::Ipv6 => 229,
+            LinkType::LinuxSll2 => 276,
+            LinkType::Fddi => 10,
+            LinkType::Other(n) => n,
+        }
+    }
+
     /// Short name used in counters and events.
     pub const fn name(self) -> &'static str {
         match self {
