@@ -166,7 +166,7 @@ fn crafted_31337(path: &Path) {
         let mut f = vec![0x60, 0, 0, 0];
         f.extend_from_slice(&(body.len() as u16).to_be_bytes());
         f.extend_from_slice(&[proto, 64]);
-        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8].repeat(1));
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
         f.extend_from_slice(&[0; 11]);
         f.push(1);
         f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
