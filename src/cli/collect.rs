@@ -6,71 +6,18 @@
 use super::CollectArgs;
 use super::inputs::{self, Loaded, Writer};
 use events::EventIds;
-use intel::IndicatorSet;
 use sensor::Pipeline;
 use sensor::flows::ExportPort;
-use sensor::listen::{ListenOptions, Listeners, Received};
-use sensor::listen_tcp::TcpReceiver;
-use sensor::rules::RuleSet;
+use sensor::listen::ListenOptions;
+use service::receivers::{EventOut, Processor, ReceiverSpec, Receivers, Udp};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// What a UDP socket receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Udp {
-    Export(ExportPort),
-    Syslog,
-}
-
-impl Udp {
-    fn name(self) -> &'static str {
-        match self {
-            Udp::Export(ExportPort::Sflow) => "sflow",
-            Udp::Export(ExportPort::Netflow) => "netflow/ipfix",
-            Udp::Syslog => "syslog",
-        }
-    }
-}
-
 /// The default syslog port of `collect` (unprivileged, as DESIGN §4's run).
 const SYSLOG_PORT: u16 = 5514;
-
-struct Output<'a> {
-    pipeline: Pipeline,
-    ids: EventIds,
-    set: Arc<IndicatorSet>,
-    rules: RuleSet,
-    writer: &'a mut Writer,
-    received: u64,
-}
-
-impl Output<'_> {
-    fn udp(&mut self, r: &Received<Udp>) -> std::io::Result<()> {
-        self.received += 1;
-        let (hits, scratch) = match r.kind {
-            Udp::Export(kind) => self.pipeline.process_export(kind, r.from, r.local, r.payload(), r.ts_ns),
-            Udp::Syslog => self.pipeline.process_syslog(r.from, r.payload(), r.ts_ns),
-        };
-        for hit in hits {
-            let e = sensor::event::export_hit_event(&mut self.ids, &self.set, hit, scratch, Some(&self.rules), r.ts_ns);
-            self.writer.write(&e)?;
-        }
-        Ok(())
-    }
-
-    fn tcp(&mut self, peer: SocketAddr, raw: &[u8], ts_ns: u64) -> std::io::Result<()> {
-        self.received += 1;
-        let (hits, scratch) = self.pipeline.process_syslog(peer, raw, ts_ns);
-        for hit in hits {
-            let e = sensor::event::export_hit_event(&mut self.ids, &self.set, hit, scratch, Some(&self.rules), ts_ns);
-            self.writer.write(&e)?;
-        }
-        Ok(())
-    }
-}
 
 pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let Loaded { app, feeds, set } = inputs::load(&a.intel, a.config.as_deref(), a.max_age, a.strict_intel, a.quiet)?;
@@ -88,21 +35,18 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
         udp.push((Udp::Syslog, any(SYSLOG_PORT)));
         tcp.push(any(SYSLOG_PORT));
     }
-    let listeners = Listeners::bind(&udp, ListenOptions::default())?;
-    let mut receivers: Vec<TcpReceiver> =
-        tcp.iter().map(|&s| TcpReceiver::bind(s, app.syslog.tcp_limits)).collect::<std::io::Result<_>>()?;
-    if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key)
-        && !a.syslog_tls.is_empty()
-    {
-        let config = sensor::listen_tls::server_config(cert, key)?;
-        for &s in &a.syslog_tls {
-            receivers.push(sensor::listen_tls::bind(s, Arc::clone(&config), app.syslog.tcp_limits)?);
-        }
-    }
+    let spec = ReceiverSpec {
+        udp,
+        tcp,
+        tls: a.syslog_tls.clone(),
+        tls_cert: a.tls_cert.clone(),
+        tls_key: a.tls_key.clone(),
+        limits: app.syslog.tcp_limits,
+        udp_queue: ListenOptions::default().queue,
+    };
+    let receivers = Receivers::bind(&spec)?;
     if !a.quiet {
-        let mut bound: Vec<String> = listeners.local_addrs().map(|(k, s)| format!("{} udp {s}", k.name())).collect();
-        bound.extend(receivers.iter().map(|r| format!("syslog {} {}", r.kind(), r.local_addr())));
-        eprintln!("collect: listening on {}", bound.join(", "));
+        eprintln!("collect: listening on {}", receivers.describe().join(", "));
     }
 
     let mut writer = inputs::writer(a.output.as_deref())?;
@@ -110,10 +54,10 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let mut ids = EventIds::new(&sensor_name, inputs::id_base());
     inputs::stale_feed_warnings(&feeds, &mut ids, &mut writer)?;
     writer.flush()?;
-    let set = Arc::new(set);
-    let pipeline = Pipeline::with_app(Arc::clone(&set), Some(app));
+    let pipeline = Pipeline::with_app(Arc::new(set), Some(app));
     let rules = pipeline.rule_set();
-    let mut out = Output { pipeline, ids, set, rules, writer: &mut writer, received: 0 };
+    let mut out = WriterOut { writer: &mut writer, failed: None };
+    let mut p = Processor { pipeline, ids, rules, out: &mut out, received: 0 };
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -122,42 +66,27 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let deadline = a.duration.map(|s| started + Duration::from_secs_f64(s.max(0.0)));
     let mut last_flush = Instant::now();
-    // One pass: a UDP datagram (waiting briefly), then every queued TCP
-    // message. Returns whether anything arrived.
-    let pass = |out: &mut Output<'_>, wait: Duration| -> std::io::Result<bool> {
-        let mut any = false;
-        if let Some(r) = listeners.recv(wait) {
-            out.udp(&r)?;
-            listeners.recycle(r);
-            any = true;
-        }
-        for rx in &receivers {
-            while let Some(m) = rx.recv(Duration::ZERO) {
-                out.tcp(m.peer, m.bytes(), m.ts_ns)?;
-                rx.recycle(m);
-                any = true;
-            }
-        }
-        Ok(any)
-    };
+    let mut flush_due = false;
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
-        if !pass(&mut out, Duration::from_millis(20))? || last_flush.elapsed() > Duration::from_secs(1) {
+        let n = receivers.pass(Duration::from_millis(20), &mut p);
+        flush_due |= n > 0;
+        if flush_due && (n == 0 || last_flush.elapsed() > Duration::from_secs(1)) {
             // Events reach the file within a second even when traffic is slow.
-            out.writer.flush()?;
+            p.out.flush()?;
+            flush_due = false;
             last_flush = Instant::now();
         }
     }
     // What was received before the signal is still processed (for at most
     // a second, so a flood cannot hold the exit).
     let drain_until = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < drain_until && pass(&mut out, Duration::from_millis(100))? {}
-    out.writer.flush()?;
-    let received = out.received;
-    let pipeline = out.pipeline;
+    while Instant::now() < drain_until && receivers.pass(Duration::from_millis(100), &mut p) > 0 {}
+    p.out.flush()?;
+    let (received, pipeline) = (p.received, p.pipeline);
     if !a.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!("collect: {received} datagrams and messages in {secs:.1} s; events written: {}", writer.written());
-        for (kind, local, stats, kernel) in listeners.stats() {
+        for (kind, local, stats, kernel) in receivers.listeners.stats() {
             eprintln!(
                 "  {} udp {local}: {} datagrams, {} bytes, {} dropped (queue full), {} dropped by the kernel",
                 kind.name(),
@@ -167,7 +96,7 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
                 kernel.map_or("?".to_string(), |k| k.to_string())
             );
         }
-        for r in &receivers {
+        for r in &receivers.tcp {
             let s = r.stats();
             eprintln!(
                 "  syslog {} {}: {} connections, {} messages, {} bytes; closed: {} evicted at the limit, {} idle, {} oversized; {} dropped (queue full)",
@@ -199,4 +128,28 @@ pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Events to the writer; the first write error (a closed pipe, a full
+/// disk) is kept and ends the run at the next flush.
+struct WriterOut<'w> {
+    writer: &'w mut Writer,
+    failed: Option<std::io::Error>,
+}
+
+impl EventOut for WriterOut<'_> {
+    fn emit(&mut self, e: &events::Event<'_>) {
+        if self.failed.is_none()
+            && let Err(err) = self.writer.write(e)
+        {
+            self.failed = Some(err);
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => self.writer.flush(),
+        }
+    }
 }

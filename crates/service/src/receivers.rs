@@ -144,12 +144,27 @@ impl Receivers {
     }
 }
 
+/// Where a processor's events go.
+pub trait EventOut {
+    fn emit(&mut self, e: &Event<'_>);
+    /// Pushes buffered events out; reports an earlier failure.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl EventOut for crate::emit::Emitter {
+    fn emit(&mut self, e: &Event<'_>) {
+        crate::emit::Emitter::emit(self, e);
+    }
+}
+
 /// A pipeline and where its events go.
 pub struct Processor<'a> {
     pub pipeline: Pipeline,
     pub ids: EventIds,
     pub rules: RuleSet,
-    pub emit: &'a mut dyn FnMut(&Event<'_>),
+    pub out: &'a mut dyn EventOut,
     pub received: u64,
 }
 
@@ -158,7 +173,7 @@ impl Processor<'_> {
         self.received += 1;
         let m = self.pipeline.export_matches(kind, from, local, payload, ts_ns);
         for hit in m.hits {
-            (self.emit)(&sensor::event::export_hit_event(
+            self.out.emit(&sensor::event::export_hit_event(
                 &mut self.ids,
                 m.set,
                 hit,
@@ -173,7 +188,7 @@ impl Processor<'_> {
         self.received += 1;
         let m = self.pipeline.syslog_matches(peer, raw, ts_ns);
         for hit in m.hits {
-            (self.emit)(&sensor::event::export_hit_event(
+            self.out.emit(&sensor::event::export_hit_event(
                 &mut self.ids,
                 m.set,
                 hit,

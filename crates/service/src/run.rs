@@ -224,9 +224,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                     generation = g;
                     pipeline = Pipeline::with_shared_app(Arc::clone(&shared), Some(app));
                 }
-                let mut emit = |e: &events::Event<'_>| emitter.emit(e);
                 let rule_set = pipeline.rule_set();
-                let mut p = Processor { pipeline, ids, rules: rule_set, emit: &mut emit, received: 0 };
+                let mut p = Processor { pipeline, ids, rules: rule_set, out: &mut emitter, received: 0 };
                 // Up to ~50 ms of work between looks at the flags.
                 let until = Instant::now() + Duration::from_millis(50);
                 let mut handled = 0;
