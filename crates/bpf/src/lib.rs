@@ -6,6 +6,10 @@
 //! interpreter in [`vm`] runs on every packet without FFI or allocation.
 //! [`FilterSet`] bundles named expressions for the capture workers.
 
+#![deny(unsafe_code)]
+
+// The FFI to libpcap is the only unsafe code.
+#[allow(unsafe_code)]
 mod ffi;
 mod filterset;
 pub mod vm;
@@ -17,7 +21,9 @@ pub use vm::{Insn, Program};
 #[derive(Debug, thiserror::Error)]
 pub enum BpfError {
     /// No libpcap could be opened; the text says what dlopen reported.
-    #[error("libpcap is needed for pcap_chain filters; install Debian's libpcap0.8 (apt-get install libpcap0.8) ({0})")]
+    #[error(
+        "libpcap is needed for pcap_chain filters; install Debian's libpcap0.8 (apt-get install libpcap0.8). Loader said: {0}"
+    )]
     LibraryMissing(String),
     /// libpcap rejected the expression; `message` is libpcap's own text.
     #[error("cannot compile filter expression {expr:?} for link type {}: {message}", linktype_name(*.linktype))]
@@ -43,6 +49,7 @@ pub fn linktype_to_dlt(linktype: i32) -> i32 {
     match linktype & 0x03ff_ffff {
         100 => 11, // ATM_RFC1483
         101 => 12, // RAW (DLT_RAW is 12 on Linux)
+        14 => 12,  // OpenBSD's DLT_RAW, found in its capture files
         102 => 15, // SLIP_BSDOS
         103 => 16, // PPP_BSDOS
         other => other,

@@ -172,7 +172,8 @@ impl Program {
 
     /// Runs the program and returns its RET value (the snap length to keep,
     /// 0 = reject). Loads past the captured bytes reject the packet, as do
-    /// division and modulo by X = 0.
+    /// division and modulo by X = 0. Never panics; takes at most one step
+    /// per instruction.
     pub fn run(&self, packet: &[u8], wire_len: u32) -> u32 {
         // libpcap's buflen is a u_int; nothing real is larger.
         let p = &packet[..packet.len().min(u32::MAX as usize)];
@@ -198,6 +199,8 @@ impl Program {
                     Some(b) => a = u16::from_be_bytes(b) as u32,
                     None => return 0,
                 },
+                // libpcap's Linux-only VLAN ancillary loads (k = 0xfffff02c/30) also give 0
+                // without aux data, which is what offline filtering passes.
                 LD_B_ABS => match load::<1>(p, k as u64) {
                     Some(b) => a = b[0] as u32,
                     None => return 0,

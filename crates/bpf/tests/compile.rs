@@ -78,6 +78,7 @@ fn link_types_follow_capture_file_numbers() {
     // LINKTYPE_RAW (101) is DLT_RAW (12) to libpcap's compiler.
     let raw = c.compile("udp", 101, DEFAULT_SNAPLEN).unwrap();
     assert_eq!(raw, c.compile("udp", 12, DEFAULT_SNAPLEN).unwrap());
+    assert_eq!(raw, c.compile("udp", 14, DEFAULT_SNAPLEN).unwrap());
     // FCS flag bits in a pcap header's link type field are ignored.
     assert_eq!(c.compile("udp", 0x1000_0001, DEFAULT_SNAPLEN).unwrap(), c.compile("udp", 1, DEFAULT_SNAPLEN).unwrap());
     for lt in COMMON_LINKTYPES {

@@ -178,9 +178,10 @@ impl JsonlWorker {
         let Some(out) = self.out.as_mut() else { return };
         let r = match out {
             Output::Stdout(w) => w.flush(),
-            Output::File(o) => o.w.flush().and_then(|()| {
-                if sync && self.cfg.fsync != Fsync::Never { o.w.get_ref().sync_data() } else { Ok(()) }
-            }),
+            Output::File(o) => o
+                .w
+                .flush()
+                .and_then(|()| if sync && self.cfg.fsync != Fsync::Never { o.w.get_ref().sync_data() } else { Ok(()) }),
         };
         if r.is_err() {
             SinkStats::add(&stats.errors, 1);
@@ -351,11 +352,8 @@ mod tests {
         let mut files = rotated.clone();
         files.sort();
         files.push(path.clone());
-        let ids: Vec<u64> = files
-            .iter()
-            .flat_map(|f| lines(f))
-            .map(|l| l[9..l.find("\",").unwrap()].parse().unwrap())
-            .collect();
+        let ids: Vec<u64> =
+            files.iter().flat_map(|f| lines(f)).map(|l| l[9..l.find("\",").unwrap()].parse().unwrap()).collect();
         assert_eq!(*ids.last().unwrap(), 1999);
         assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
         let _ = std::fs::remove_dir_all(&d);

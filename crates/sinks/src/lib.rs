@@ -44,6 +44,9 @@ pub struct SinkStats {
     /// Errors seen (a write that failed, a reconnect), whether or not the
     /// event was later delivered.
     pub errors: AtomicU64,
+    /// Set by `Sink::close`: a worker blocked on a destination (with the
+    /// queue still full, so it cannot see the queue close) gives up.
+    pub closing: std::sync::atomic::AtomicBool,
 }
 
 impl SinkStats {
@@ -143,6 +146,7 @@ impl Sink {
     /// Closes the queue and waits (at most `timeout`) for the worker to
     /// drain and flush it. Returns whether it finished in time.
     pub fn close(&mut self, timeout: Duration) -> bool {
+        self.stats.closing.store(true, Ordering::Release);
         self.tx = None;
         let Some(t) = self.thread.take() else { return true };
         let deadline = std::time::Instant::now() + timeout;

@@ -883,6 +883,12 @@ impl SinkWorker for NanomsgWorker {
                     break;
                 }
             }
+            if !closed && r.pending.len() >= hold && r.sink.closing.load(Ordering::Acquire) {
+                // Closing while holding all we can: the queue behind may
+                // still be full, so its close would never be seen.
+                closed = true;
+                r.last_progress = Instant::now();
+            }
             if closed {
                 if r.idle() {
                     break;
@@ -933,6 +939,11 @@ impl SinkWorker for NanomsgWorker {
                 }
                 Woke::Nothing => {}
             }
+        }
+        // Events still queued behind a give-up are counted, not lost.
+        let left = rx.try_iter().count() as u64;
+        if left > 0 {
+            SinkStats::add(&r.sink.failed, left);
         }
         // Let the writers finish (they flush and close) and the dialer or
         // acceptor stop.

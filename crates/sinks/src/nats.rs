@@ -16,8 +16,19 @@
 //! is replayed by the next one. Past `spool_limit` bytes, events are dropped
 //! and counted.
 //!
+//! A client is used for one connection only: when it loses it, it is not
+//! let to reconnect (its reconnect delay becomes a year) and a new client,
+//! in a new runtime, takes over. Publishes still queued inside the old
+//! client would otherwise reach the stream after a reconnect, ahead of the
+//! ones lost with the connection, and the stream's order would break (the
+//! re-sent copies being dropped as duplicates).
+//!
 //! The worker runs a current-thread tokio runtime on the sink's thread; a
 //! small helper thread moves events from the sink's queue into it.
+//!
+//! Counters (`NatsStats`): `spool_replayed_total` counts spooled records
+//! acknowledged after a replay; `duplicates_total` the PubAcks that said
+//! the stream had the message already.
 
 pub mod spool;
 

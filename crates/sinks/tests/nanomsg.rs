@@ -488,3 +488,30 @@ fn oversized_events_are_dropped_and_counted() {
     assert_eq!(SinkStats::get(&stats.failed), 1);
     assert_eq!(SinkStats::get(&stats.delivered), 2);
 }
+
+#[test]
+fn push_with_no_peer_and_a_full_queue_still_closes_and_counts_everything() {
+    let sink = start(&tcp_url(), Pattern::Push, false, 8);
+    // The worker holds 8, the queue 8 more; the rest are queue drops.
+    let mut accepted = 0;
+    for i in 0..100 {
+        if sink.send(&event(i)) {
+            accepted += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(accepted >= 8 && accepted < 100, "{accepted}");
+    let started = Instant::now();
+    let stats = close(sink);
+    assert!(started.elapsed() < Duration::from_secs(8), "close took {:?}", started.elapsed());
+    let (queued, delivered, failed, dropped) = (
+        SinkStats::get(&stats.queued),
+        SinkStats::get(&stats.delivered),
+        SinkStats::get(&stats.failed),
+        SinkStats::get(&stats.queue_full),
+    );
+    assert_eq!(delivered, 0);
+    assert_eq!(queued, accepted as u64);
+    assert_eq!(failed, queued, "every queued event is accounted for");
+    assert_eq!(queued + dropped, 100);
+}

@@ -221,8 +221,12 @@ fn bad_settings_are_refused() {
     assert!(nats::spawn("n", 8, NatsConfig { stream: "a.b".into(), ..good.clone() }).is_err());
     assert!(nats::spawn("n", 8, NatsConfig { max_pending_acks: 0, ..good.clone() }).is_err());
     assert!(nats::spawn("n", 8, NatsConfig { url: "nats://a:1,".into(), ..good.clone() }).is_err());
-    let mut sink = nats::spawn("n", 8, good).unwrap();
+    let mut sink = nats::spawn("n", 8, good.clone()).unwrap();
+    assert!(nats::spawn("n2", 8, good.clone()).is_err(), "a second sink on the same spool");
     assert!(sink.close(Duration::from_secs(10)));
+    drop(sink);
+    let mut again = nats::spawn("n", 8, good).unwrap();
+    assert!(again.close(Duration::from_secs(10)));
 }
 
 #[test]
@@ -348,7 +352,10 @@ fn spool_survives_a_restart() {
     assert_eq!(counter(&sink, "spool_bytes"), 0);
     let got = consume(port);
     assert_same(&got, &sent);
-    let left = std::fs::read_dir(spool.path()).unwrap().count();
+    let left = std::fs::read_dir(spool.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "seg"))
+        .count();
     assert_eq!(left, 0, "spool segments left behind");
 }
 
@@ -389,7 +396,11 @@ fn corrupt_spool_tail_is_cut_off() {
     drop(sink);
 
     // A crash in the middle of writing the last record.
-    let mut segs: Vec<_> = std::fs::read_dir(spool.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut segs: Vec<_> = std::fs::read_dir(spool.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
     segs.sort();
     let last = segs.last().expect("a spool segment");
     let len = std::fs::metadata(last).unwrap().len();

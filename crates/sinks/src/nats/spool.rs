@@ -8,6 +8,9 @@
 //! `SEGMENT_BYTES`. A segment is deleted once every record in it is
 //! acknowledged, and all of them once the spool is drained.
 //!
+//! A file `DIR/lock`, locked while a spool is open, keeps a second writer
+//! out.
+//!
 //! At open, every segment is scanned: a record that is cut short or fails
 //! its checksum (a crash mid-write) ends the good prefix; the file is
 //! truncated there and the rest is counted as discarded.
@@ -99,6 +102,8 @@ pub struct Recovery {
 }
 
 pub struct Spool {
+    /// Held (locked) while the spool is open.
+    _lock: File,
     dir: PathBuf,
     limit: u64,
     segs: VecDeque<Segment>,
@@ -145,6 +150,15 @@ impl Spool {
     /// and cuts off damaged tails.
     pub fn open(dir: &Path, limit: u64) -> io::Result<(Spool, Recovery)> {
         std::fs::create_dir_all(dir)?;
+        // One spool, one writer: a second sink (or process) on the same
+        // directory is refused.
+        let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join("lock"))?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => {
+                io::Error::new(io::ErrorKind::WouldBlock, "the spool directory is in use by another sink")
+            }
+            std::fs::TryLockError::Error(e) => e,
+        })?;
         let mut seqs = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let name = entry?.file_name();
@@ -190,6 +204,7 @@ impl Spool {
         let next_seq = segs.back().map_or(0, |s| s.seq + 1);
         let start = Pos { seq: segs.front().map_or(next_seq, |s| s.seq), off: 0 };
         let spool = Spool {
+            _lock: lock,
             dir: dir.to_path_buf(),
             limit,
             segs,
