@@ -259,3 +259,112 @@ fn check_accepts_the_defaults_and_names_the_line_of_a_mistake() {
     assert!(err.contains("sink[0] (type = \"nats\"): path applies to type = \"jsonl\" only"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn rules_config(syslog: u16, http: u16, events: &Path, regex: &str) -> String {
+    format!(
+        r#"[listen]
+netflow = []
+ipfix = []
+sflow = []
+syslog_udp = []
+syslog_tcp = ["127.0.0.1:{syslog}"]
+
+[http]
+listen = "127.0.0.1:{http}"
+
+[log]
+format = "json"
+
+[[sink]]
+type = "jsonl"
+path = "{}"
+
+[[re_chain]]
+name = "watch"
+regex = "{regex}"
+"#,
+        events.display()
+    )
+}
+
+#[test]
+fn sighup_reloads_feeds_and_rules_without_a_restart() {
+    let dir = temp_dir("hup");
+    let (syslog, http) = (free_port(), free_port());
+    let events = dir.join("events.jsonl");
+    let feed = dir.join("feed.csv");
+    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n").unwrap();
+    let config = dir.join("sensor.toml");
+    std::fs::write(&config, rules_config(syslog, http, &events, "alpha")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .arg("--intel")
+        .arg(&feed)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http_get(http, "/healthz").is_none() {
+        assert!(Instant::now() < deadline, "run did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut tcp = TcpStream::connect(("127.0.0.1", syslog)).unwrap();
+    let mut send = |line: &str| writeln!(tcp, "<13>Nov 29 14:00:00 fw01 app: {line}").unwrap();
+    let count = |pred: &dyn Fn(&Value) -> bool| -> usize {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| pred(e))
+            .count()
+    };
+    let wait = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !ok() {
+            assert!(Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let rule = |name: &'static str| {
+        move |e: &Value| e["rule"]["name"] == "watch" && e["syslog"]["message"].as_str().unwrap_or("").contains(name)
+    };
+    let intel = |ip: &'static str| move |e: &Value| e["kind"] == "intel" && e["match"]["value"] == ip;
+
+    send("alpha 198.51.100.9");
+    wait("the first rule fires", &|| count(&rule("alpha")) == 1);
+    assert_eq!(count(&intel("198.51.100.9")), 0);
+
+    // New rules and a new feed entry; SIGHUP.
+    std::fs::write(&config, rules_config(syslog, http, &events, "beta")).unwrap();
+    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n2,ip,c2,198.51.100.9,,\n")
+        .unwrap();
+    Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    wait("the set is reloaded", &|| {
+        http_get(http, "/metrics").is_some_and(|p| metric(&p, "sdn_intel_generation", "") >= 2.0)
+    });
+    // The rules are taken between batches: send until the new rule fires.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while count(&rule("beta")) == 0 {
+        assert!(Instant::now() < deadline, "the reloaded rule never fired");
+        send("beta 198.51.100.9");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    send("alpha again");
+    send("beta 198.51.100.9");
+    wait("the new feed entry matches", &|| count(&intel("198.51.100.9")) >= 1);
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(child.wait().unwrap().success(), "{log}");
+    assert_eq!(count(&rule("alpha")), 1, "the old rule no longer fires");
+    // Logs are JSON lines, and say what was reloaded.
+    assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{log}");
+    assert!(log.contains("rules reloaded"), "{log}");
+    std::fs::remove_dir_all(&dir).ok();
+}
