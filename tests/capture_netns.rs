@@ -7,8 +7,11 @@
 //! and user space. Needs root and iproute2 (skipped with a message
 //! otherwise); tcpreplay comes from scripts/setup.sh.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -83,18 +86,6 @@ impl Drop for Net {
     }
 }
 
-fn metric(page: &str, name: &str, labels: &str) -> Option<f64> {
-    let mut found = None;
-    for l in page.lines().filter(|l| !l.starts_with('#')) {
-        let Some((key, v)) = l.rsplit_once(' ') else { continue };
-        let (n, rest) = key.split_once('{').unwrap_or((key, ""));
-        if n == name && rest.contains(labels) {
-            *found.get_or_insert(0.0) += v.parse::<f64>().unwrap();
-        }
-    }
-    found
-}
-
 type Key = (String, String, String, String, String);
 
 fn keys(events: &[Value]) -> BTreeMap<Key, usize> {
@@ -162,16 +153,17 @@ path = "{}"
         ),
     )
     .unwrap();
-    let mut sensor = net
-        .exec(&net.sensor_ns)
-        .arg(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--intel")
-        .arg(&feed)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut sensor = common::Guard(
+        net.exec(&net.sensor_ns)
+            .arg(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--intel")
+            .arg(&feed)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let scrape = || -> Option<String> {
         let out = net
             .exec(&net.sensor_ns)
@@ -185,8 +177,9 @@ path = "{}"
     while scrape().is_none() {
         if Instant::now() > deadline || sensor.try_wait().unwrap().is_some() {
             let _ = sensor.kill();
-            let out = sensor.wait_with_output().unwrap();
-            panic!("run did not start: {}", String::from_utf8_lossy(&out.stderr));
+            let mut log = String::new();
+            sensor.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+            panic!("run did not start: {log}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -212,27 +205,35 @@ path = "{}"
     let deadline = Instant::now() + Duration::from_secs(15);
     let page = loop {
         let page = scrape().unwrap_or_default();
-        if metric(&page, "sdn_packets_total", "worker=").unwrap_or(0.0) >= sent || Instant::now() > deadline {
+        if common::metric_opt(&page, "sdn_packets_total", "worker=").unwrap_or(0.0) >= sent || Instant::now() > deadline
+        {
             break page;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
     Command::new("kill").args(["-TERM", &sensor.id().to_string()]).status().unwrap();
-    let out = sensor.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let mut log = String::new();
+    sensor.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(sensor.wait().unwrap().success(), "{log}");
 
     // Both workers ran, on one interface, and together saw each frame once.
     for w in ["cap0#0", "cap0#1"] {
-        assert!(metric(&page, "sdn_packets_total", &format!("worker=\"{w}\"")).is_some(), "{w} missing:\n{page}");
+        assert!(
+            common::metric_opt(&page, "sdn_packets_total", &format!("worker=\"{w}\"")).is_some(),
+            "{w} missing:\n{page}"
+        );
     }
-    assert_eq!(metric(&page, "sdn_packets_total", "interface=\"cap0\""), Some(sent), "{page}");
-    assert_eq!(metric(&page, "sdn_capture_kernel_packets_total", "interface=\"cap0\""), Some(sent), "{page}");
+    assert_eq!(common::metric_opt(&page, "sdn_packets_total", "interface=\"cap0\""), Some(sent), "{page}");
+    assert_eq!(
+        common::metric_opt(&page, "sdn_capture_kernel_packets_total", "interface=\"cap0\""),
+        Some(sent),
+        "{page}"
+    );
     // Drop counters are exposed, kernel and user space, and are zero here.
-    assert_eq!(metric(&page, "sdn_capture_drops_total", "cause=\"kernel\""), Some(0.0), "{page}");
-    assert_eq!(metric(&page, "sdn_capture_drops_total", "cause=\"ring\""), Some(0.0), "{page}");
-    assert_eq!(metric(&page, "sdn_sink_dropped_total", "sink=\"jsonl\""), Some(0.0), "{page}");
-    assert_eq!(metric(&page, "sdn_events_unsent_total", ""), Some(0.0), "{page}");
+    assert_eq!(common::metric_opt(&page, "sdn_capture_drops_total", "cause=\"kernel\""), Some(0.0), "{page}");
+    assert_eq!(common::metric_opt(&page, "sdn_capture_drops_total", "cause=\"ring\""), Some(0.0), "{page}");
+    assert_eq!(common::metric_opt(&page, "sdn_sink_dropped_total", "sink=\"jsonl\""), Some(0.0), "{page}");
+    assert_eq!(common::metric_opt(&page, "sdn_events_unsent_total", ""), Some(0.0), "{page}");
 
     let live: Vec<Value> =
         std::fs::read_to_string(&events_path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -250,13 +251,13 @@ path = "{}"
     assert!(!offline.is_empty(), "the capture holds listed addresses");
     assert_eq!(keys(&live), keys(&offline), "live capture and replay disagree\n{log}");
     assert_eq!(
-        metric(&page, "sdn_events_total", "input=\"packet\""),
+        common::metric_opt(&page, "sdn_events_total", "input=\"packet\""),
         Some(live.iter().filter(|e| e["input"] == "packet").count() as f64)
     );
     eprintln!(
         "sent {sent} frames; worker 0 saw {:?}, worker 1 {:?}; {} events, as replay",
-        metric(&page, "sdn_packets_total", "worker=\"cap0#0\""),
-        metric(&page, "sdn_packets_total", "worker=\"cap0#1\""),
+        common::metric_opt(&page, "sdn_packets_total", "worker=\"cap0#0\""),
+        common::metric_opt(&page, "sdn_packets_total", "worker=\"cap0#1\""),
         live.len()
     );
     for e in &live {

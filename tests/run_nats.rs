@@ -5,12 +5,14 @@
 //! after dropping redeliveries by event id (at-least-once), every event is
 //! there exactly once and in the order the lines were sent.
 
+mod common;
+
 use async_nats::jetstream::consumer::{AckPolicy, pull};
 use futures_util::StreamExt;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -20,10 +22,6 @@ use std::time::{Duration, Instant};
 const OUTAGE: Duration = Duration::from_secs(30);
 const RATE: u64 = 1_000;
 const STREAM: &str = "SDN_EVENTS";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 struct NatsServer {
     child: Option<Child>,
@@ -68,26 +66,6 @@ impl Drop for NatsServer {
     }
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    body.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
-}
-
-fn metric(page: &str, name: &str, labels: &str) -> f64 {
-    page.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (key, v) = l.rsplit_once(' ')?;
-            let (n, rest) = key.split_once('{').unwrap_or((key, ""));
-            (n == name && rest.contains(labels)).then(|| v.parse::<f64>().ok()).flatten()
-        })
-        .sum()
-}
-
 /// Every message of the stream: (Nats-Msg-Id, body).
 fn consume(port: u16) -> Vec<(String, Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -130,7 +108,8 @@ fn events_reach_jetstream_in_order_across_a_server_outage() {
     let dir = std::env::temp_dir().join(format!("sdn-run-nats-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (nats_port, syslog_port, http_port) = (free_port(), free_port(), free_port());
+    let (nats_port, syslog_port, http_port) =
+        (common::free_tcp_port(), common::free_tcp_port(), common::free_tcp_port());
     let mut server = NatsServer::start(nats_port, &dir.join("store"));
     let feed = dir.join("feed.csv");
     std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n").unwrap();
@@ -162,16 +141,18 @@ spool = "{}"
         ),
     )
     .unwrap();
-    let mut sensor = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--intel")
-        .arg(&feed)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut sensor = common::Guard(
+        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--intel")
+            .arg(&feed)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(http_port, "/healthz").is_none() {
+    while common::http_get(http_port, "/healthz").is_none() {
         assert!(Instant::now() < deadline && sensor.try_wait().unwrap().is_none(), "run did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -210,9 +191,9 @@ spool = "{}"
     // The spool drains and every event is acknowledged.
     let deadline = Instant::now() + Duration::from_secs(60);
     let page = loop {
-        let page = http_get(http_port, "/metrics").unwrap_or_default();
-        let acked = metric(&page, "sdn_sink_detail", "name=\"acked_total\"");
-        let spool = metric(&page, "sdn_sink_detail", "name=\"spool_bytes\"");
+        let page = common::http_get(http_port, "/metrics").unwrap_or_default();
+        let acked = common::metric(&page, "sdn_sink_detail", "name=\"acked_total\"");
+        let spool = common::metric(&page, "sdn_sink_detail", "name=\"spool_bytes\"");
         if (acked >= total as f64 && spool == 0.0) || Instant::now() > deadline {
             break page;
         }
@@ -239,9 +220,9 @@ spool = "{}"
         "sent {total} lines ({during} during the {} s outage); read {} messages, {duplicates} redelivered; spooled {}",
         OUTAGE.as_secs(),
         got.len(),
-        metric(&page, "sdn_sink_detail", "name=\"spooled_total\"")
+        common::metric(&page, "sdn_sink_detail", "name=\"spooled_total\"")
     );
-    assert!(during > 0 && metric(&page, "sdn_sink_detail", "name=\"spooled_total\"") > 0.0, "{page}");
+    assert!(during > 0 && common::metric(&page, "sdn_sink_detail", "name=\"spooled_total\"") > 0.0, "{page}");
     assert_eq!(seqs, (0..total).collect::<Vec<_>>(), "every event once, in order");
     std::fs::remove_dir_all(&dir).ok();
 }

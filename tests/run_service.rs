@@ -4,12 +4,14 @@
 //! counters. Uses the fixed default ports (5514, 2055, 4739, 6343, 8080),
 //! so the tests in this file run one after another.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,46 +40,25 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-/// GET a path from 127.0.0.1:port; None until something answers.
-pub fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    body.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
-}
-
-/// The value of one sample line of a /metrics page (all label sets summed
-/// when `labels` is empty).
-pub fn metric(page: &str, name: &str, labels: &str) -> f64 {
-    page.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (key, v) = l.rsplit_once(' ')?;
-            let (n, rest) = key.split_once('{').map_or((key, ""), |(n, r)| (n, r));
-            (n == name && rest.contains(labels)).then(|| v.parse::<f64>().ok()).flatten()
-        })
-        .sum()
-}
-
 struct Service {
-    child: Child,
+    child: common::Guard,
     dir: PathBuf,
 }
 
 impl Service {
     fn start(dir: &Path, args: &[&str]) -> Service {
-        let child = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-            .arg("run")
-            .args(args)
-            .current_dir(dir)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::Guard(
+            Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+                .arg("run")
+                .args(args)
+                .current_dir(dir)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
         let s = Service { child, dir: dir.to_path_buf() };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while http_get(8080, "/healthz").is_none() {
+        while common::http_get(8080, "/healthz").is_none() {
             assert!(Instant::now() < deadline, "run did not serve /healthz on 127.0.0.1:8080");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -185,18 +166,18 @@ fn default_config_receives_syslog_netflow_ipfix_and_sflow() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let page = loop {
         std::thread::sleep(Duration::from_millis(1200));
-        let page = http_get(8080, "/metrics").unwrap();
+        let page = common::http_get(8080, "/metrics").unwrap();
         let now = format!(
             "{} {}",
-            metric(&page, "sdn_listener_datagrams_total", ""),
-            metric(&page, "sdn_listener_messages_total", "")
+            common::metric(&page, "sdn_listener_datagrams_total", ""),
+            common::metric(&page, "sdn_listener_messages_total", "")
         );
         if now == last || Instant::now() > deadline {
             break page;
         }
         last = now;
     };
-    let samples = metric(&page, "sdn_sflow_flow_samples_total", "");
+    let samples = common::metric(&page, "sdn_sflow_flow_samples_total", "");
     let (events, log) = svc.stop();
 
     let syslog = tally(&events, "syslog");
@@ -221,9 +202,9 @@ fn default_config_receives_syslog_netflow_ipfix_and_sflow() {
     let ids: std::collections::HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), events.len(), "event ids are unique");
     // The counters behind the events are on /metrics.
-    assert!(metric(&page, "sdn_events_total", "input=\"netflow\"") >= 1.0, "{page}");
-    assert!(metric(&page, "sdn_intel_hits_total", "") >= events.len() as f64);
-    assert_eq!(metric(&page, "sdn_sink_delivered_total", "sink=\"jsonl\""), events.len() as f64);
+    assert!(common::metric(&page, "sdn_events_total", "input=\"netflow\"") >= 1.0, "{page}");
+    assert!(common::metric(&page, "sdn_intel_hits_total", "") >= events.len() as f64);
+    assert_eq!(common::metric(&page, "sdn_sink_delivered_total", "sink=\"jsonl\""), events.len() as f64);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -260,10 +241,6 @@ fn check_accepts_the_defaults_and_names_the_line_of_a_mistake() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn rules_config(syslog: u16, http: u16, events: &Path, regex: &str) -> String {
     format!(
         r#"[listen]
@@ -294,25 +271,38 @@ regex = "{regex}"
 #[test]
 fn sighup_reloads_feeds_and_rules_without_a_restart() {
     let dir = temp_dir("hup");
-    let (syslog, http) = (free_port(), free_port());
+    let (syslog, http) = (common::free_tcp_port(), common::free_tcp_port());
     let events = dir.join("events.jsonl");
     let feed = dir.join("feed.csv");
     std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n").unwrap();
     let config = dir.join("sensor.toml");
     std::fs::write(&config, rules_config(syslog, http, &events, "alpha")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--intel")
-        .arg(&feed)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::Guard(
+        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--intel")
+            .arg(&feed)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(http, "/healthz").is_none() {
+    while common::http_get(http, "/healthz").is_none() {
         assert!(Instant::now() < deadline, "run did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Idle, the service sleeps: no thread spins (a TCP-only listener set
+    // once made the receivers loop spin a core).
+    let cpu_ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(child.id()) - before;
+    assert!(used < 100, "an idle service used {used} ticks of CPU in 2 s");
     let mut tcp = TcpStream::connect(("127.0.0.1", syslog)).unwrap();
     let mut send = |line: &str| writeln!(tcp, "<13>Nov 29 14:00:00 fw01 app: {line}").unwrap();
     let count = |pred: &dyn Fn(&Value) -> bool| -> usize {
@@ -345,7 +335,7 @@ fn sighup_reloads_feeds_and_rules_without_a_restart() {
         .unwrap();
     Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
     wait("the set is reloaded", &|| {
-        http_get(http, "/metrics").is_some_and(|p| metric(&p, "sdn_intel_generation", "") >= 2.0)
+        common::http_get(http, "/metrics").is_some_and(|p| common::metric(&p, "sdn_intel_generation", "") >= 2.0)
     });
     // The rules are taken between batches: send until the new rule fires.
     let deadline = Instant::now() + Duration::from_secs(15);

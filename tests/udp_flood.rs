@@ -7,41 +7,15 @@
 //! each event was queued on the sink or counted as dropped there. All of it
 //! is read from /metrics.
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, TcpStream, UdpSocket};
+mod common;
+
+use std::io::Read;
+use std::net::{IpAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FLOOD_SECS: u64 = 60;
 const MEMORY_LIMIT: u64 = 512 << 20;
-
-fn free_udp() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn free_tcp() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    body.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
-}
-
-fn metric(page: &str, name: &str, labels: &str) -> f64 {
-    page.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (key, v) = l.rsplit_once(' ')?;
-            let (n, rest) = key.split_once('{').unwrap_or((key, ""));
-            (n == name && rest.contains(labels)).then(|| v.parse::<f64>().ok()).flatten()
-        })
-        .sum()
-}
 
 fn rss_of(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -61,7 +35,8 @@ fn a_udp_flood_is_survived_within_the_memory_bound_and_every_drop_is_counted() {
     let feed = dir.join("feed.csv");
     std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n2,ip,c2,198.51.100.7,,\n")
         .unwrap();
-    let (syslog_port, netflow_port, http_port) = (free_udp(), free_udp(), free_tcp());
+    let (syslog_port, netflow_port, http_port) =
+        (common::free_udp_port(), common::free_udp_port(), common::free_tcp_port());
     let config = dir.join("flood.toml");
     std::fs::write(
         &config,
@@ -88,17 +63,19 @@ queue = 4096
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--intel")
-        .arg(&feed)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::Guard(
+        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--intel")
+            .arg(&feed)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(http_port, "/healthz").is_none() {
+    while common::http_get(http_port, "/healthz").is_none() {
         assert!(Instant::now() < deadline, "run did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -154,12 +131,12 @@ queue = 4096
     let mut last = String::new();
     let page = loop {
         std::thread::sleep(Duration::from_millis(1500));
-        let page = http_get(http_port, "/metrics").expect("/metrics during the flood");
+        let page = common::http_get(http_port, "/metrics").expect("/metrics during the flood");
         let now = format!(
             "{} {} {}",
-            metric(&page, "sdn_listener_datagrams_total", ""),
-            metric(&page, "sdn_received_total", ""),
-            metric(&page, "sdn_sink_queued_total", "")
+            common::metric(&page, "sdn_listener_datagrams_total", ""),
+            common::metric(&page, "sdn_received_total", ""),
+            common::metric(&page, "sdn_sink_queued_total", "")
         );
         if now == last {
             break page;
@@ -171,14 +148,14 @@ queue = 4096
     child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
     assert!(child.wait().unwrap().success(), "{log}");
 
-    let read = metric(&page, "sdn_listener_datagrams_total", "");
-    let kernel = metric(&page, "sdn_listener_drops_total", "cause=\"kernel\"");
-    let queue = metric(&page, "sdn_listener_drops_total", "cause=\"queue\"");
-    let handled = metric(&page, "sdn_received_total", "");
-    let events = metric(&page, "sdn_events_total", "");
-    let queued = metric(&page, "sdn_sink_queued_total", "");
-    let sink_drops = metric(&page, "sdn_sink_dropped_total", "");
-    let peak_reported = metric(&page, "sdn_process_resident_peak_bytes", "");
+    let read = common::metric(&page, "sdn_listener_datagrams_total", "");
+    let kernel = common::metric(&page, "sdn_listener_drops_total", "cause=\"kernel\"");
+    let queue = common::metric(&page, "sdn_listener_drops_total", "cause=\"queue\"");
+    let handled = common::metric(&page, "sdn_received_total", "");
+    let events = common::metric(&page, "sdn_events_total", "");
+    let queued = common::metric(&page, "sdn_sink_queued_total", "");
+    let sink_drops = common::metric(&page, "sdn_sink_dropped_total", "");
+    let peak_reported = common::metric(&page, "sdn_process_resident_peak_bytes", "");
     eprintln!(
         "{secs} s: sent {sent} datagrams ({:.0}/s, {send_errors} send errors); read {read}, kernel drops {kernel}, \
          queue drops {queue}, handled {handled}; events {events} (sink queued {queued}, dropped {sink_drops}); \

@@ -9,7 +9,7 @@ use sensor::config::FeedSpec;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 pub struct Loaded {
     pub app: AppConfig,
@@ -91,18 +91,4 @@ pub fn human(d: Duration) -> String {
     }
 }
 
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "sensor".to_string())
-}
-
-/// Event ids continue from the start time in ms, shifted so each run has
-/// 2^22 ids per millisecond of head start over the next run: ids from
-/// successive runs of one sensor do not collide.
-pub fn id_base() -> u64 {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    ms << 22
-}
+pub use service::run::{hostname, id_base};

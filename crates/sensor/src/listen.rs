@@ -54,6 +54,10 @@ struct Socket<K> {
 pub struct Listeners<K> {
     sockets: Vec<Socket<K>>,
     queue: Receiver<Received<K>>,
+    /// Kept so the queue never reads as disconnected: with no socket (or
+    /// every socket thread gone) `recv` still waits its timeout instead of
+    /// returning at once, which would make a caller's loop spin.
+    _sender: SyncSender<Received<K>>,
     free: SyncSender<Box<[u8]>>,
     stop: Arc<AtomicBool>,
 }
@@ -166,7 +170,7 @@ impl<K: Copy + Send + 'static> Listeners<K> {
             })?;
             sockets.push(Socket { local, kind, stats, inode, thread: Some(thread) });
         }
-        Ok(Listeners { sockets, queue, free, stop })
+        Ok(Listeners { sockets, queue, _sender: tx, free, stop })
     }
 
     /// The next datagram, waiting at most `timeout`.
@@ -210,6 +214,15 @@ impl<K> Drop for Listeners<K> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn recv_waits_its_timeout_even_without_sockets() {
+        let l: super::Listeners<u8> = super::Listeners::bind(&[], super::ListenOptions::default()).unwrap();
+        let t = std::time::Instant::now();
+        assert!(l.recv(std::time::Duration::from_millis(50)).is_none());
+        assert!(t.elapsed() >= std::time::Duration::from_millis(45), "returned at once: a caller would spin");
+    }
+
     use super::*;
 
     #[test]

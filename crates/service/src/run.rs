@@ -183,9 +183,6 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     }
     intel_metrics(&metrics, &shared, &loaded.feeds, loaded.memory_limit, started);
 
-    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics))?;
-    tracing::info!(listen = %http.local_addr, "http: /metrics");
-
     let rules = Arc::new(RulesSlot::new(loaded.app.clone(), &loaded.config)?);
     let stop = Arc::new(AtomicBool::new(false));
     let mut running = Running { stop: Arc::clone(&stop), threads: Vec::new() };
@@ -260,6 +257,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         })?;
         running.threads.push(("receivers".into(), t));
     }
+    // Last of the inputs: /healthz answering means everything is bound.
+    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics))?;
+    tracing::info!(listen = %http.local_addr, "http: /metrics");
     if let Some(user) = &loaded.config.run.user {
         capture::drop_privileges(user).with_context(|| format!("{}: run.user = {user:?}", loaded.file))?;
         tracing::info!(user = %user, "privileges dropped");

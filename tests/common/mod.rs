@@ -1,0 +1,78 @@
+//! Helpers the service tests share: free ports, a plain HTTP GET, reading
+//! a /metrics page.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+pub fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// GET a path from 127.0.0.1:port: the body, or None until something
+/// answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    body.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+/// The sum of the samples of family `name` whose labels contain `labels`
+/// (all of them for ""), or None when there is none.
+pub fn metric_opt(page: &str, name: &str, labels: &str) -> Option<f64> {
+    let mut found = None;
+    for l in page.lines().filter(|l| !l.starts_with('#')) {
+        let Some((key, v)) = l.rsplit_once(' ') else { continue };
+        let (n, rest) = key.split_once('{').unwrap_or((key, ""));
+        if n == name && rest.contains(labels) {
+            *found.get_or_insert(0.0) += v.parse::<f64>().unwrap();
+        }
+    }
+    found
+}
+
+/// As `metric_opt`, 0 when absent.
+pub fn metric(page: &str, name: &str, labels: &str) -> f64 {
+    metric_opt(page, name, labels).unwrap_or(0.0)
+}
+
+/// A child process killed when dropped, so a failing test leaves no
+/// service running behind it.
+pub struct Guard(pub std::process::Child);
+
+impl Guard {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl std::ops::Deref for Guard {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
