@@ -15,14 +15,17 @@ pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// GET a path from 127.0.0.1:port: the body, or None until something
-/// answers.
+/// GET a path from 127.0.0.1:port: the body of a 200 answer, or None.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
+    // Only a 200 counts (/healthz answers 503 while the service starts).
+    if !body.starts_with("HTTP/1.1 200") {
+        return None;
+    }
     body.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
 }
 

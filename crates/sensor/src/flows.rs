@@ -25,7 +25,7 @@ pub mod location {
 }
 
 /// Which UDP ports carry exports, and whose exports are accepted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlowConfig {
     pub netflow_ports: Vec<u16>,
     pub ipfix_ports: Vec<u16>,

@@ -89,6 +89,24 @@ impl Pipeline {
         }
     }
 
+    /// New application settings (rules, ports, sources) in place: the
+    /// counters stay; the flow decoders' state (NetFlow v9/IPFIX templates,
+    /// sFlow sequences) stays when the flow settings are unchanged, since
+    /// exporters may take many minutes to send templates again; reassembly
+    /// state in flight is dropped (a rule change is rare, and mixing old and
+    /// new rules in one stream would be worse).
+    pub fn replace_app(&mut self, app: AppConfig) {
+        let keep_flows = self.flows.as_ref().is_some_and(|f| *f.config() == app.flows);
+        if !keep_flows {
+            let counters = self.flows.as_ref().map(|f| f.counters.clone()).unwrap_or_default();
+            let mut flows = FlowInputs::new(app.flows.clone());
+            flows.counters = counters;
+            self.flows = Some(flows);
+        }
+        self.app = Some(AppLayer::new(app.clone()));
+        self.app_cfg = Some(app);
+    }
+
     pub fn app(&self) -> Option<&AppLayer> {
         self.app.as_ref()
     }

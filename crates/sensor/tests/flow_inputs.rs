@@ -102,3 +102,39 @@ fn exports_from_other_sources_are_dropped_and_counted() {
     let c = &p.flows().unwrap().counters;
     assert_eq!((c.netflow_datagrams, c.rejected_sources, c.records), (1, 1, sensor::bench_flows::V5_RECORDS as u64));
 }
+
+/// Records of softflowd's NetFlow v9 export (templates first), with the
+/// application settings replaced after `replace_at` frames (as a SIGHUP
+/// does), and with `changed` flow settings or the same ones.
+fn v9_records_with_replacement(replace_at: u64, changed: bool) -> u64 {
+    let path = std::path::Path::new(env!("SDN_TESTDATA")).join("generated/softflowd/sf_v9.export.pcap");
+    let mut p = Pipeline::with_app(set(), Some(AppConfig::default()));
+    let (_, r) = sensor::capture::read_capture(
+        &path,
+        |pkt| {
+            if pkt.frame == replace_at {
+                let mut app = AppConfig::default();
+                if changed {
+                    app.flows.netflow_sources = vec![intel::IpKey::parse("0.0.0.0/0").unwrap()];
+                }
+                p.replace_app(app);
+            }
+            p.process(pkt.link, pkt.data);
+        },
+        |_| {},
+    );
+    r.unwrap();
+    p.flows().unwrap().counters.records
+}
+
+#[test]
+fn replacing_the_rules_keeps_flow_templates_when_the_flow_settings_stay() {
+    let whole = v9_records_with_replacement(0, false);
+    assert!(whole > 0);
+    // The templates came in the first datagram: the same flow settings keep
+    // them, so every record still decodes; new flow settings start over
+    // (the records before the next template resend are lost, and the
+    // counters stay).
+    assert_eq!(v9_records_with_replacement(2, false), whole);
+    assert!(v9_records_with_replacement(2, true) < whole);
+}

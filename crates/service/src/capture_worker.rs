@@ -18,26 +18,23 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use wire::LinkType;
 
-/// Opens every ring first (so a missing interface or privilege fails the
-/// start, before any thread runs), then starts one thread per ring.
-#[allow(clippy::too_many_arguments)]
-pub fn start(
-    loaded: &Loaded,
-    shared: &Arc<SharedSet>,
-    rules: &Arc<RulesSlot>,
-    sinks: &SinkSet,
-    metrics: &Arc<Metrics>,
-    stop: &Arc<AtomicBool>,
-    id_base: u64,
-    id_members: u64,
-    threads: &mut Vec<(String, JoinHandle<()>)>,
-) -> anyhow::Result<()> {
+/// A ring opened (with the privileges that needs), not yet read.
+pub struct OpenRing {
+    name: String,
+    interface: String,
+    ring: Ring,
+}
+
+/// Opens every ring (so a missing interface or privilege fails the start,
+/// before any thread runs and before privileges are dropped).
+pub fn open(loaded: &Loaded) -> anyhow::Result<Vec<OpenRing>> {
     let mut rings = Vec::new();
     for (i, c) in loaded.config.capture.iter().enumerate() {
         let ring_bytes = sensor::config::parse_size(&c.ring_size).map_err(anyhow::Error::msg)? as usize;
-        // One fanout group per interface entry, distinct from other
-        // processes' groups (ids are per network namespace).
-        let group_id = ((std::process::id() as u16) ^ (i as u16).rotate_left(8)) | 1;
+        // One fanout group per entry; ids are per network namespace, so
+        // mix the pid in to keep other processes' groups apart.
+        let pid = std::process::id();
+        let group_id = ((pid.wrapping_mul(2_654_435_761) >> 16) as u16) ^ (i as u16).wrapping_mul(40_503);
         let mode = match c.fanout {
             FanoutName::Hash => FanoutMode::Hash,
             FanoutName::Cpu => FanoutMode::Cpu,
@@ -53,17 +50,38 @@ pub fn start(
                 fanout: Some(Fanout { group_id, mode }),
             };
             let ring = Ring::open(&cfg).map_err(|e| anyhow::anyhow!("{}: capture[{i}]: {e}", loaded.file))?;
-            rings.push((format!("{}#{w}", c.interface), c.interface.clone(), ring));
+            // Two entries may name one interface: the capture index keeps
+            // their metrics apart.
+            let name = if i == 0 { format!("{}#{w}", c.interface) } else { format!("{}#{w}@{i}", c.interface) };
+            rings.push(OpenRing { name, interface: c.interface.clone(), ring });
         }
         tracing::info!(interface = %c.interface, workers = c.workers, promiscuous = c.promiscuous, "capturing");
     }
-    for (index, (name, interface, ring)) in rings.into_iter().enumerate() {
+    Ok(rings)
+}
+
+/// One thread per ring, each with its own pipeline; thread k takes event
+/// ids of stripe k.
+#[allow(clippy::too_many_arguments)]
+pub fn spawn(
+    rings: Vec<OpenRing>,
+    sensor_name: &str,
+    shared: &Arc<SharedSet>,
+    rules: &Arc<RulesSlot>,
+    sinks: &SinkSet,
+    metrics: &Arc<Metrics>,
+    stop: &Arc<AtomicBool>,
+    id_base: u64,
+    id_members: u64,
+    threads: &mut Vec<(String, JoinHandle<()>)>,
+) -> anyhow::Result<()> {
+    for (index, OpenRing { name, interface, ring }) in rings.into_iter().enumerate() {
         let worker = Worker {
             ring,
             shared: Arc::clone(shared),
             rules: Arc::clone(rules),
             emitter: Emitter::new(Arc::clone(sinks)),
-            ids: EventIds::striped(&loaded.sensor, id_base, index as u64, id_members),
+            ids: EventIds::striped(sensor_name, id_base, index as u64, id_members),
             metrics: Arc::clone(metrics),
             slot: format!("capture {name}"),
             labels: vec![("interface", interface), ("worker", name.clone())],
@@ -100,9 +118,7 @@ impl Worker {
             let stopping = self.stop.load(Ordering::Relaxed);
             if let Some((g, app)) = self.rules.newer(generation) {
                 generation = g;
-                let counters = std::mem::take(&mut pipeline.counters);
-                pipeline = Pipeline::with_shared_app(Arc::clone(&self.shared), Some(app));
-                pipeline.counters = counters;
+                pipeline.replace_app(app);
                 rule_set = pipeline.rule_set();
             }
             let (emitter, ids) = (&mut self.emitter, &mut self.ids);

@@ -36,10 +36,8 @@ pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<HttpServ
             }
         };
         rt.block_on(async move {
-            let app = Router::new()
-                .route("/metrics", get(metrics_page))
-                .route("/healthz", get(|| async { "ok\n" }))
-                .with_state(metrics);
+            let app =
+                Router::new().route("/metrics", get(metrics_page)).route("/healthz", get(healthz)).with_state(metrics);
             let listener = match tokio::net::TcpListener::from_std(std_listener) {
                 Ok(l) => l,
                 Err(e) => {
@@ -58,6 +56,16 @@ pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<HttpServ
         });
     })?;
     Ok(HttpServer { local_addr, stop, thread: Some(thread) })
+}
+
+/// 200 once the service runs (every input bound, every thread started),
+/// 503 while it starts.
+async fn healthz(axum::extract::State(m): axum::extract::State<Arc<Metrics>>) -> impl IntoResponse {
+    if m.is_ready() {
+        (axum::http::StatusCode::OK, "ok\n")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+    }
 }
 
 async fn metrics_page(axum::extract::State(m): axum::extract::State<Arc<Metrics>>) -> impl IntoResponse {

@@ -55,9 +55,19 @@ type Collector = Box<dyn Fn(&mut Vec<Sample>) + Send + Sync>;
 pub struct Metrics {
     slots: Mutex<BTreeMap<String, Vec<Sample>>>,
     collectors: Mutex<Vec<Collector>>,
+    /// Every input is open and every thread started (/healthz).
+    ready: std::sync::atomic::AtomicBool,
 }
 
 impl Metrics {
+    pub fn set_ready(&self) {
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Replaces the samples of `slot` (one per component instance).
     pub fn publish(&self, slot: &str, samples: Vec<Sample>) {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).insert(slot.to_string(), samples);

@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// TCP messages taken from one receiver per pass at most.
+const TCP_PER_PASS: usize = 1024;
+
 /// What a UDP socket receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Udp {
@@ -93,7 +96,10 @@ impl Receivers {
             n += 1;
         }
         for rx in &self.tcp {
-            while let Some(m) = rx.recv(Duration::ZERO) {
+            // Bounded, so a fast TCP sender cannot starve the UDP sockets,
+            // the metrics or the stop check.
+            for _ in 0..TCP_PER_PASS {
+                let Some(m) = rx.recv(Duration::ZERO) else { break };
                 p.syslog(m.peer, m.bytes(), m.ts_ns);
                 rx.recycle(m);
                 n += 1;

@@ -126,13 +126,17 @@ pub fn id_base() -> u64 {
     ms << 22
 }
 
-/// Threads and what they share.
-struct Running {
-    stop: Arc<AtomicBool>,
-    threads: Vec<(String, JoinHandle<()>)>,
-}
-
 pub fn run(opts: RunOptions) -> anyhow::Result<()> {
+    // Signals first: a SIGHUP while the feeds load must not kill the
+    // process (its default action), and a second SIGINT/SIGTERM exits at
+    // once when a graceful stop hangs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))?;
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
     let loaded = load(&opts)?;
     crate::logging::init(&loaded.config.log)?;
     let (set, reports) = load_intel(&loaded.feeds, opts.strict_intel)?;
@@ -146,8 +150,6 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     }
     let indicators = set.len();
     if opts.check {
-        // Filters compile only with libpcap: a bad expression is an error here.
-        crate::rules::check_pcap(&loaded.config)?;
         println!(
             "{}: ok: {} indicators from {} feed(s); {} sink(s): {}; {} capture interface(s); {} listener(s)",
             loaded.file,
@@ -165,7 +167,20 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let started = Instant::now();
 
-    // Sinks first: inputs have somewhere to put events from the start.
+    // Inputs open with the privileges they need (raw sockets, low ports)...
+    let rings = crate::capture_worker::open(&loaded)?;
+    let receivers = if loaded.receivers.is_empty() { None } else { Some(Receivers::bind(&loaded.receivers)?) };
+    if let Some(r) = &receivers {
+        tracing::info!("listening on {}", r.describe().join(", "));
+    }
+    // (/healthz says 503 until everything below runs.)
+    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics))?;
+    tracing::info!(listen = %http.local_addr, "http: /metrics");
+    if let Some(user) = &loaded.config.run.user {
+        capture::drop_privileges(user).with_context(|| format!("{}: run.user = {user:?}", loaded.file))?;
+        tracing::info!(user = %user, "privileges dropped");
+    }
+    // ...and files are written as the user the service runs as.
     let mut sink_list = Vec::with_capacity(loaded.sinks.len());
     for p in &loaded.sinks {
         sink_list.push(p.start()?);
@@ -183,17 +198,23 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     }
     intel_metrics(&metrics, &shared, &loaded.feeds, loaded.memory_limit, started);
 
-    let rules = Arc::new(RulesSlot::new(loaded.app.clone(), &loaded.config)?);
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut running = Running { stop: Arc::clone(&stop), threads: Vec::new() };
+    let rules = Arc::new(RulesSlot::new(loaded.app.clone(), opts.config.as_deref()));
+    let mut threads: Vec<(String, JoinHandle<()>)> = Vec::new();
     let base = id_base();
-    // Members of the id stripes: every capture worker, and the receivers.
-    let members = loaded.config.capture.iter().map(|c| c.workers as u64).sum::<u64>() + 1;
-    // The last stripe of ids: stale-feed warnings, then the receivers.
+    // Stripes of event ids: one per capture worker, the last for the
+    // stale-feed warnings and then the receivers.
+    let members = rings.len() as u64 + 1;
     let mut recv_ids = EventIds::striped(&loaded.sensor, base, members - 1, members);
-    stale_feed_warnings(&loaded.feeds, &mut recv_ids, &mut Emitter::new(Arc::clone(&sinks)));
-    crate::capture_worker::start(
-        &loaded,
+    {
+        let mut main_emitter = Emitter::new(Arc::clone(&sinks));
+        stale_feed_warnings(&loaded.feeds, &mut recv_ids, &mut main_emitter);
+        let mut v = Vec::new();
+        main_emitter.samples(&mut Samples { out: &mut v, labels: vec![("component", "main".to_string())] });
+        metrics.publish("main", v);
+    }
+    crate::capture_worker::spawn(
+        rings,
+        &loaded.sensor,
         &shared,
         &rules,
         &sinks,
@@ -201,71 +222,18 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         &stop,
         base,
         members,
-        &mut running.threads,
+        &mut threads,
     )?;
-    if !loaded.receivers.is_empty() {
-        let receivers = Receivers::bind(&loaded.receivers)?;
-        tracing::info!("listening on {}", receivers.describe().join(", "));
+    if let Some(receivers) = receivers {
         let (shared, rules, sinks, metrics, stop) =
             (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&metrics), Arc::clone(&stop));
-        let mut ids = recv_ids;
-        let t = std::thread::Builder::new().name("receivers".into()).spawn(move || {
-            let mut emitter = Emitter::new(sinks);
-            let (mut generation, app) = rules.current();
-            let mut pipeline = Pipeline::with_shared_app(Arc::clone(&shared), Some(app));
-            let mut last = Instant::now();
-            let mut received = 0u64;
-            loop {
-                let stopping = stop.load(Ordering::Relaxed);
-                if let Some((g, app)) = rules.newer(generation) {
-                    generation = g;
-                    pipeline = Pipeline::with_shared_app(Arc::clone(&shared), Some(app));
-                }
-                let rule_set = pipeline.rule_set();
-                let mut p = Processor { pipeline, ids, rules: rule_set, out: &mut emitter, received: 0 };
-                // Up to ~50 ms of work between looks at the flags.
-                let until = Instant::now() + Duration::from_millis(50);
-                let mut handled = 0;
-                while Instant::now() < until {
-                    let n = receivers.pass(Duration::from_millis(20), &mut p);
-                    handled += n;
-                    if n == 0 && stopping {
-                        break;
-                    }
-                }
-                (pipeline, ids) = (p.pipeline, p.ids);
-                received += p.received;
-                if last.elapsed() >= Duration::from_secs(1) || stopping {
-                    let mut v = Vec::new();
-                    let mut s = Samples { out: &mut v, labels: vec![("input", "receivers".to_string())] };
-                    crate::stats::pipeline_samples(&pipeline, &mut s);
-                    emitter.samples(&mut s);
-                    s.counter(
-                        "sdn_received_total",
-                        "Datagrams and messages the listeners handed to the pipeline.",
-                        received,
-                    );
-                    receivers.samples(&mut v);
-                    metrics.publish("receivers", v);
-                    last = Instant::now();
-                }
-                // What arrived before the stop is still processed.
-                if stopping && handled == 0 {
-                    break;
-                }
-            }
-        })?;
-        running.threads.push(("receivers".into(), t));
-    }
-    // Last of the inputs: /healthz answering means everything is bound.
-    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics))?;
-    tracing::info!(listen = %http.local_addr, "http: /metrics");
-    if let Some(user) = &loaded.config.run.user {
-        capture::drop_privileges(user).with_context(|| format!("{}: run.user = {user:?}", loaded.file))?;
-        tracing::info!(user = %user, "privileges dropped");
+        let t = std::thread::Builder::new()
+            .name("receivers".into())
+            .spawn(move || receive(&receivers, &shared, &rules, sinks, &metrics, &stop, recv_ids))?;
+        threads.push(("receivers".into(), t));
     }
 
-    // Intel from files reloads on change and on SIGHUP; rules on SIGHUP.
+    // Feeds from files reload on change and on SIGHUP; rules on SIGHUP.
     let reloader = (!loaded.feeds.is_empty()).then(|| {
         let paths: Vec<PathBuf> = loaded.feeds.iter().map(|f| f.path.clone()).collect();
         Reloader::spawn(
@@ -275,11 +243,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             Duration::from_secs(2),
         )
     });
-    let hup = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))?;
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))?;
-    }
+    metrics.set_ready();
     tracing::info!(sensor = %loaded.sensor, "running");
     let deadline = opts.duration.map(|d| started + d);
     let mut warned_memory = false;
@@ -292,7 +256,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             }
             match &opts.config {
                 Some(path) => match rules.reload(path) {
-                    Ok(g) => tracing::info!(generation = g, "rules reloaded"),
+                    Ok(Some(g)) => tracing::info!(generation = g, "rules reloaded"),
+                    Ok(None) => tracing::info!("configuration unchanged: rules kept"),
                     Err(e) => tracing::error!(error = %e, "rules not reloaded; the previous rules stay"),
                 },
                 None => tracing::info!("no configuration file: rules unchanged"),
@@ -307,14 +272,13 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         }
     }
     tracing::info!("stopping: draining inputs, then flushing sinks");
-    running.stop.store(true, Ordering::Relaxed);
-    for (name, t) in running.threads {
+    stop.store(true, Ordering::Relaxed);
+    for (name, t) in threads {
         if t.join().is_err() {
             tracing::error!(thread = %name, "thread panicked");
         }
     }
     drop(reloader);
-    drop(http);
     // Every thread holding the sinks has been joined.
     let mut sinks = Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
     let late = sink_plan::close_all(&mut sinks, Duration::from_secs(10));
@@ -331,8 +295,67 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
             "sink closed"
         );
     }
+    // Last: /metrics stays up until the sinks are flushed.
+    drop(http);
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "stopped");
     Ok(())
+}
+
+/// The receivers' thread: one pipeline for every listener. After the stop
+/// it goes on for up to a second with what is already queued, so a steady
+/// sender cannot hold the exit.
+fn receive(
+    receivers: &Receivers,
+    shared: &Arc<SharedSet>,
+    rules: &RulesSlot,
+    sinks: SinkSet,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+    mut ids: EventIds,
+) {
+    let mut emitter = Emitter::new(sinks);
+    let (mut generation, app) = rules.current();
+    let mut pipeline = Pipeline::with_shared_app(Arc::clone(shared), Some(app));
+    let mut last = Instant::now();
+    let mut received = 0u64;
+    let mut stopping_since: Option<Instant> = None;
+    loop {
+        if stopping_since.is_none() && stop.load(Ordering::Relaxed) {
+            stopping_since = Some(Instant::now());
+        }
+        if let Some((g, app)) = rules.newer(generation) {
+            generation = g;
+            pipeline.replace_app(app);
+        }
+        let rule_set = pipeline.rule_set();
+        let mut p = Processor { pipeline, ids, rules: rule_set, out: &mut emitter, received: 0 };
+        // Up to ~50 ms of work between looks at the flags.
+        let until = Instant::now() + Duration::from_millis(50);
+        let mut handled = 0;
+        while Instant::now() < until {
+            let n = receivers.pass(Duration::from_millis(20), &mut p);
+            handled += n;
+            if n == 0 && stopping_since.is_some() {
+                break;
+            }
+        }
+        (pipeline, ids) = (p.pipeline, p.ids);
+        received += p.received;
+        let done = stopping_since.is_some_and(|t| handled == 0 || t.elapsed() >= Duration::from_secs(1));
+        if last.elapsed() >= Duration::from_secs(1) || done {
+            let mut v = Vec::new();
+            let mut s = Samples { out: &mut v, labels: vec![("component", "receivers".to_string())] };
+            crate::stats::pipeline_samples(&pipeline, &mut s);
+            emitter.samples(&mut s);
+            s.counter("sdn_received_total", "Datagrams and messages the listeners handed to the pipeline.", received);
+            receivers.samples(&mut v);
+            metrics.publish("receivers", v);
+            last = Instant::now();
+        }
+        if done {
+            return;
+        }
+    }
 }
 
 fn stale_feed_warnings(feeds: &[FeedSpec], ids: &mut EventIds, emitter: &mut Emitter) {

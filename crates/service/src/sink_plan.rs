@@ -101,9 +101,15 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                     .as_deref()
                     .map(|s| intel::age::parse_duration(s).map_err(|m| format!("{at}: rotate_interval = {m}")))
                     .transpose()?;
+                let rotate_size = size("rotate_size", &e.rotate_size)?;
+                if rotate_size == Some(0) {
+                    return Err(format!(
+                        "{at}: rotate_size = 0 would rotate an empty file forever; give a size such as \"100MiB\""
+                    ));
+                }
                 Plan::Jsonl(sinks::jsonl::JsonlConfig {
                     path: Some(path),
-                    rotate_size: size("rotate_size", &e.rotate_size)?,
+                    rotate_size,
                     rotate_interval,
                     keep: e.keep.unwrap_or(0),
                     fsync: match e.fsync.unwrap_or_default() {
@@ -147,16 +153,13 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
     Ok(out)
 }
 
-/// Closes every sink, waiting at most `timeout` in all for their queues to
-/// drain; returns the names of those that did not finish.
+/// Closes every sink at once (a slow one does not eat the others' time),
+/// waiting at most `timeout` for their queues to drain; returns the names
+/// of those that did not finish.
 pub fn close_all(sinks: &mut [Sink], timeout: Duration) -> Vec<String> {
     let deadline = std::time::Instant::now() + timeout;
-    let mut late = Vec::new();
     for s in sinks.iter_mut() {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if !s.close(left) {
-            late.push(s.name().to_string());
-        }
+        s.begin_close();
     }
-    late
+    sinks.iter_mut().filter_map(|s| (!s.wait_closed(deadline)).then(|| s.name().to_string())).collect()
 }

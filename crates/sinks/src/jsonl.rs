@@ -64,7 +64,14 @@ pub fn spawn(name: &str, capacity: usize, cfg: JsonlConfig) -> io::Result<Sink> 
         None => Output::Stdout(BufWriter::with_capacity(1 << 16, io::stdout())),
     };
     let stats = Arc::new(JsonlStats::default());
-    let worker = JsonlWorker { cfg, out: Some(out), opened: Instant::now(), size: 0, stats: Arc::clone(&stats) };
+    let worker = JsonlWorker {
+        cfg,
+        out: Some(out),
+        opened: Instant::now(),
+        size: 0,
+        stats: Arc::clone(&stats),
+        rotate_retry: None,
+    };
     Ok(Sink::spawn(name, capacity, Box::new(worker))?.with_extra(stats))
 }
 
@@ -73,11 +80,24 @@ struct Opened {
 }
 
 fn open(path: &Path) -> io::Result<Opened> {
-    let f = OpenOptions::new()
+    let mut f = OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(path)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: cannot open for writing: {e}", path.display())))?;
+    // A line torn by a failed write (or a crash) is ended, so the next
+    // event starts a line of its own.
+    let len = f.metadata()?.len();
+    if len > 0 {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::Start(len - 1))?;
+        f.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            f.write_all(b"\n")?;
+        }
+    }
     Ok(Opened { w: BufWriter::with_capacity(1 << 16, f) })
 }
 
@@ -102,6 +122,8 @@ struct JsonlWorker {
     opened: Instant,
     size: u64,
     stats: Arc<JsonlStats>,
+    /// After a failed rename, rotation waits until then (not every pass).
+    rotate_retry: Option<Instant>,
 }
 
 impl SinkWorker for JsonlWorker {
@@ -151,24 +173,38 @@ impl JsonlWorker {
             SinkStats::add(&stats.failed, batch.len() as u64);
             return;
         };
+        // A batch counts as delivered once it is flushed to the file (the
+        // buffer is empty between batches), so an error loses no event
+        // counted as written.
         let w = out.writer();
-        for (i, e) in batch.iter().enumerate() {
-            if let Err(err) = w.write_all(&e.json).and_then(|()| w.write_all(b"\n")) {
-                // The file is reopened on the next batch (a full disk may
-                // clear, a deleted directory may come back).
+        let mut bytes = 0u64;
+        let mut result = Ok(());
+        for e in batch {
+            result = w.write_all(&e.json).and_then(|()| w.write_all(b"\n"));
+            if result.is_err() {
+                break;
+            }
+            bytes += e.json.len() as u64 + 1;
+        }
+        let result = result.and_then(|()| w.flush()).and_then(|()| match out {
+            Output::File(o) if self.cfg.fsync == Fsync::Always => o.w.get_ref().sync_data(),
+            _ => Ok(()),
+        });
+        match result {
+            Ok(()) => {
+                self.size += bytes;
+                SinkStats::add(&self.stats.bytes, bytes);
+                SinkStats::add(&stats.delivered, batch.len() as u64);
+            }
+            Err(err) => {
+                // Part of the batch may be in the file: the file is reopened
+                // on the next batch (a full disk may clear, a deleted
+                // directory come back) and a torn last line is ended first.
                 SinkStats::add(&stats.errors, 1);
-                SinkStats::add(&stats.failed, (batch.len() - i) as u64);
+                SinkStats::add(&stats.failed, batch.len() as u64);
                 eprintln!("sink jsonl: write failed: {err}");
                 self.out = None;
-                return;
             }
-            let n = e.json.len() as u64 + 1;
-            self.size += n;
-            SinkStats::add(&self.stats.bytes, n);
-        }
-        SinkStats::add(&stats.delivered, batch.len() as u64);
-        if self.cfg.fsync == Fsync::Always {
-            self.flush(stats, true);
         }
     }
 
@@ -188,9 +224,21 @@ impl JsonlWorker {
         }
     }
 
-    fn due(&self) -> bool {
+    fn due(&mut self) -> bool {
+        if self.rotate_retry.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        if let Some(d) = self.cfg.rotate_interval
+            && self.opened.elapsed() >= d
+        {
+            if self.size == 0 {
+                // Nothing to rotate: the interval starts again.
+                self.opened = Instant::now();
+            } else {
+                return true;
+            }
+        }
         self.cfg.rotate_size.is_some_and(|s| self.size >= s)
-            || self.cfg.rotate_interval.is_some_and(|d| self.opened.elapsed() >= d && self.size > 0)
     }
 
     fn maybe_rotate(&mut self, stats: &SinkStats) {
@@ -203,8 +251,14 @@ impl JsonlWorker {
         let target = rotated_name(&path, SystemTime::now());
         if let Err(e) = std::fs::rename(&path, &target) {
             SinkStats::add(&stats.errors, 1);
-            eprintln!("sink jsonl: cannot rotate {} to {}: {e}", path.display(), target.display());
+            eprintln!(
+                "sink jsonl: cannot rotate {} to {}: {e} (retrying in a minute)",
+                path.display(),
+                target.display()
+            );
+            self.rotate_retry = Some(Instant::now() + Duration::from_secs(60));
         } else {
+            self.rotate_retry = None;
             SinkStats::add(&self.stats.rotations, 1);
             self.remove_old(&path);
         }
@@ -356,6 +410,20 @@ mod tests {
             files.iter().flat_map(|f| lines(f)).map(|l| l[9..l.find("\",").unwrap()].parse().unwrap()).collect();
         assert_eq!(*ids.last().unwrap(), 1999);
         assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ended_before_new_events() {
+        let d = temp_dir("torn");
+        let path = d.join("events.jsonl");
+        std::fs::write(&path, "{\"old\":1}\n{\"torn\":").unwrap();
+        let mut s = spawn("t", 10, JsonlConfig { path: Some(path.clone()), ..Default::default() }).unwrap();
+        s.send(&event(7));
+        s.close(Duration::from_secs(5));
+        let got = lines(&path);
+        assert_eq!(got.len(), 3);
+        assert!(got[2].starts_with("{\"id\":\"t:7\""), "{got:?}");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -146,12 +146,24 @@ impl Sink {
     /// Closes the queue and waits (at most `timeout`) for the worker to
     /// drain and flush it. Returns whether it finished in time.
     pub fn close(&mut self, timeout: Duration) -> bool {
+        self.begin_close();
+        self.wait_closed(std::time::Instant::now() + timeout)
+    }
+
+    /// Closes the queue: the worker drains what is queued, flushes and
+    /// returns. Several sinks closed together drain at the same time.
+    pub fn begin_close(&mut self) {
         self.stats.closing.store(true, Ordering::Release);
         self.tx = None;
+    }
+
+    /// Waits until `deadline` for the worker to finish; false when it did
+    /// not (its thread is left to finish on its own).
+    pub fn wait_closed(&mut self, deadline: std::time::Instant) -> bool {
         let Some(t) = self.thread.take() else { return true };
-        let deadline = std::time::Instant::now() + timeout;
         while !t.is_finished() {
             if std::time::Instant::now() >= deadline {
+                self.thread = Some(t);
                 return false;
             }
             std::thread::sleep(Duration::from_millis(5));
