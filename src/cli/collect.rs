@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 const SYSLOG_PORT: u16 = 5514;
 
 pub fn run(a: CollectArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { app, feeds, set } = inputs::load(&a.intel, a.config.as_deref(), a.max_age, a.strict_intel, a.quiet)?;
+    let Loaded { app, feeds, set, .. } =
+        inputs::load(&a.intel, a.config.as_deref(), a.max_age, a.strict_intel, a.quiet)?;
     let mut udp: Vec<(Udp, SocketAddr)> = Vec::new();
     udp.extend(a.netflow.iter().chain(&a.ipfix).map(|&s| (Udp::Export(ExportPort::Netflow), s)));
     udp.extend(a.sflow.iter().map(|&s| (Udp::Export(ExportPort::Sflow), s)));

@@ -15,6 +15,10 @@ pub struct Loaded {
     pub app: AppConfig,
     pub feeds: Vec<FeedSpec>,
     pub set: IndicatorSet,
+    /// The configuration's `[analytics]` (defaults without one), and the
+    /// name its errors use.
+    pub analytics: sensor::config::AnalyticsSection,
+    pub config_name: String,
 }
 
 /// Reads the configuration (first: a mistake there should not wait for
@@ -26,14 +30,20 @@ pub fn load(
     strict: bool,
     quiet: bool,
 ) -> anyhow::Result<Loaded> {
-    let (app, feeds) = match config {
+    let (app, feeds, analytics, config_name) = match config {
         Some(path) => {
             let file = path.display().to_string();
             let config = sensor::config::Config::load(path)?;
             let base = path.parent().unwrap_or(Path::new("."));
-            (config.app_config(&file)?, config.feeds(&file, base, intel, max_age)?)
+            let (app, feeds) = (config.app_config(&file)?, config.feeds(&file, base, intel, max_age)?);
+            (app, feeds, config.analytics, file)
         }
-        None => (AppConfig::default(), intel.iter().map(|p| FeedSpec { path: p.clone(), max_age }).collect()),
+        None => (
+            AppConfig::default(),
+            intel.iter().map(|p| FeedSpec { path: p.clone(), max_age }).collect(),
+            Default::default(),
+            "(defaults)".to_string(),
+        ),
     };
     anyhow::ensure!(!feeds.is_empty(), "no feeds: name at least one with --intel FEED (or [[intel.feed]] in --config)");
     let paths: Vec<&Path> = feeds.iter().map(|f| f.path.as_path()).collect();
@@ -48,7 +58,7 @@ pub fn load(
             if skipped > 0 { format!(", {skipped} bad line(s) skipped") } else { String::new() }
         );
     }
-    Ok(Loaded { app, feeds, set })
+    Ok(Loaded { app, feeds, set, analytics, config_name })
 }
 
 pub type Writer = JsonlWriter<BufWriter<Box<dyn Write>>>;

@@ -200,6 +200,15 @@ pub struct ReplayArgs {
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Pass the events through the analytics stage on the capture's own
+    /// clock (`[analytics]` in --config): throttled duplicates become
+    /// `summary` events and correlations `incident` events.
+    #[arg(long)]
+    pub analytics: bool,
+    /// With --analytics: write the window reports (top-N, rates, sessions,
+    /// hit statistics) to FILE as JSON lines.
+    #[arg(long, value_name = "FILE", requires = "analytics")]
+    pub reports: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

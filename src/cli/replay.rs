@@ -12,13 +12,31 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { app, feeds, set } = inputs::load(&a.intel, a.config.as_deref(), a.max_age, a.strict_intel, a.quiet)?;
+    let Loaded { app, feeds, set, analytics, config_name } =
+        inputs::load(&a.intel, a.config.as_deref(), a.max_age, a.strict_intel, a.quiet)?;
     let mut writer = inputs::writer(a.output.as_deref())?;
     let sensor_name = a.sensor.clone().unwrap_or_else(inputs::hostname);
     let mut ids = EventIds::new(&sensor_name, inputs::id_base());
     // Stale feeds first: they qualify every event that follows.
     inputs::stale_feed_warnings(&feeds, &mut ids, &mut writer)?;
     let mut pipeline = Pipeline::with_app(Arc::new(set), Some(app));
+    let mut stage = if a.analytics {
+        let cfg = service::analysis::engine_config(&config_name, &analytics).map_err(anyhow::Error::msg)?;
+        let store = match service::analysis::store_config(&config_name, &analytics).map_err(anyhow::Error::msg)? {
+            Some(c) => Some(store::Store::open(&c)?),
+            None => None,
+        };
+        Some(service::analysis::Stage::new(cfg, &sensor_name, store))
+    } else {
+        None
+    };
+    let mut reports = match &a.reports {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut encoded: Vec<u8> = Vec::with_capacity(1024);
 
     let total_bytes: u64 = a.captures.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = if !a.quiet && io::stderr().is_terminal() {
@@ -43,9 +61,21 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             &mut pipeline,
             &mut ids,
             |ev| {
-                if write_error.is_none()
-                    && let Err(e) = writer.write(ev)
-                {
+                if write_error.is_some() {
+                    return;
+                }
+                let r = match &mut stage {
+                    None => writer.write(ev),
+                    Some(stage) => {
+                        encoded.clear();
+                        serde_json::to_writer(&mut encoded, ev).map_err(std::io::Error::other).map(|()| {
+                            stage.push(&encoded, &mut |line, kind| {
+                                write_line(&mut writer, reports.as_mut(), line, kind, &mut write_error)
+                            })
+                        })
+                    }
+                };
+                if let Err(e) = r {
                     write_error = Some(e);
                 }
             },
@@ -62,6 +92,14 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
+    if let Some(stage) = &mut stage {
+        stage.finish(&mut |line, kind| write_line(&mut writer, reports.as_mut(), line, kind, &mut write_error));
+    }
+    if let Some(r) = &mut reports
+        && let Err(e) = std::io::Write::flush(r)
+    {
+        anyhow::bail!("cannot write reports: {e}");
+    }
     let flushed = writer.flush();
     if let Some(e) = write_error.or(flushed.err())
         && e.kind() != io::ErrorKind::BrokenPipe
@@ -71,6 +109,13 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
 
     if !a.quiet {
         print_summary(&pipeline, a.captures.len(), writer.written(), started.elapsed().as_secs_f64());
+        if let Some(stage) = &stage {
+            let s = stage.stats();
+            eprintln!(
+                "  analytics: {} events, {} passed, {} held back in {} summaries; {} incidents; {} windows, {} late events",
+                s.events, s.passed, s.suppressed, s.summaries, s.incidents, s.windows, s.late
+            );
+        }
     }
     Ok(if failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -117,4 +162,28 @@ fn print_summary(p: &Pipeline, captures: usize, events: u64, secs: f64) {
         "  hits: {} in {} packets, {} suppressed by allowlists; events written: {events}",
         c.hits, c.packets_with_hits, c.suppressed
     );
+}
+
+/// A line of the analytics stage: events to the event writer, reports to
+/// the report file (dropped without one).
+fn write_line(
+    writer: &mut inputs::Writer,
+    reports: Option<&mut std::io::BufWriter<std::fs::File>>,
+    line: &[u8],
+    kind: service::analysis::Line,
+    error: &mut Option<io::Error>,
+) {
+    if error.is_some() {
+        return;
+    }
+    let r = match (kind, reports) {
+        (service::analysis::Line::Report, Some(w)) => {
+            std::io::Write::write_all(w, line).and_then(|()| std::io::Write::write_all(w, b"\n"))
+        }
+        (service::analysis::Line::Report, None) => Ok(()),
+        _ => writer.write_raw(line),
+    };
+    if let Err(e) = r {
+        *error = Some(e);
+    }
 }

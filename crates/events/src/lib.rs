@@ -385,6 +385,14 @@ impl<W: Write> JsonlWriter<W> {
         Ok(())
     }
 
+    /// One line already encoded (an event of another stage).
+    pub fn write_raw(&mut self, json: &[u8]) -> io::Result<()> {
+        self.out.write_all(json)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
     pub fn written(&self) -> u64 {
         self.written
     }

@@ -50,6 +50,8 @@ pub struct Config {
     pub http: HttpSection,
     #[serde(default)]
     pub log: LogSection,
+    #[serde(default)]
+    pub analytics: AnalyticsSection,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -211,6 +211,80 @@ impl Default for LogSection {
     }
 }
 
+/// The analytics stage (`run`, `replay --analytics`): throttling, windows,
+/// sessions, correlations, and the embedded store.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsSection {
+    /// `run`: pass events through the stage (off: events go to the sinks
+    /// as they are).
+    pub enabled: bool,
+    /// Tumbling window ("60s", "1m").
+    pub window: String,
+    /// Entries in each top-N report.
+    pub top_n: usize,
+    /// Events per (host, indicator, where) and window that pass; the rest
+    /// are summarized.
+    pub throttle: u32,
+    /// An IP-pair session ends after this long without events.
+    pub session_idle: String,
+    /// Bound of every keyed table (evictions are counted).
+    pub max_keys: usize,
+    /// The embedded store (SQLite); none: no store.
+    pub store: Option<PathBuf>,
+    /// Events older than this are removed from the store ("30d").
+    pub store_max_age: Option<String>,
+    /// The store's size bound ("10GiB"); the oldest events go first.
+    pub store_max_size: Option<String>,
+    #[serde(rename = "correlation")]
+    pub correlations: Vec<CorrelationEntry>,
+}
+
+impl Default for AnalyticsSection {
+    fn default() -> Self {
+        AnalyticsSection {
+            enabled: false,
+            window: "60s".into(),
+            top_n: 10,
+            throttle: 3,
+            session_idle: "60s".into(),
+            max_keys: 1_000_000,
+            store: None,
+            store_max_age: None,
+            store_max_size: None,
+            correlations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrelationKind {
+    /// A host resolves a listed domain, then connects to an address of the
+    /// answer.
+    DnsThenConnect,
+    /// One host hits `k` distinct indicators.
+    DistinctIndicators,
+    /// One host hits `k` distinct indicator types.
+    DistinctTypes,
+    /// One indicator reported by `k` distinct sensors.
+    MultiSensor,
+}
+
+/// `[[analytics.correlation]]`: a rule whose firing is a `kind: "incident"`
+/// event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationEntry {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: CorrelationKind,
+    /// How close together the events must be ("5m").
+    pub within: String,
+    /// The count for distinct_indicators, distinct_types, multi_sensor.
+    pub k: Option<usize>,
+}
+
 /// "64MiB", "1GiB", "500kB", "4096": a size in bytes.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();

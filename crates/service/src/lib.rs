@@ -2,6 +2,7 @@
 //! HTTP listener (/metrics), intel reload on SIGHUP and file change, and a
 //! graceful shutdown that flushes the sinks.
 
+pub mod analysis;
 pub mod capture_worker;
 pub mod emit;
 pub mod http;

@@ -1,0 +1,440 @@
+//! The engine: windows, throttling, sessions, and the glue to the counters,
+//! the indicator table and the correlator.
+//!
+//! Time is the events' own `ts`: windows are tumbling, `window_s` long and
+//! aligned to multiples of `window_s` since the epoch. A window closes when an
+//! event (or [`Engine::advance`]) at or after its end arrives; the next
+//! window is the one holding that instant (empty windows in between produce
+//! no output). An event older than the current window is counted as `late`
+//! and processed into the current window (its own `ts` is kept for
+//! first/last times). Windows without events produce no reports.
+
+use crate::correlate::{CorrelationRule, Correlator, Ctx};
+use crate::event::EventIn;
+use crate::indicators::{IndRef, Indicators};
+use crate::intern::Syms;
+use crate::lru::Lru;
+use crate::output::*;
+use crate::sessions::Sessions;
+use crate::topn::WindowCounts;
+use crate::util::{InlineStr, hash_of};
+use std::net::IpAddr;
+
+const NS: i64 = 1_000_000_000;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub window_s: u64,
+    pub top_n: usize,
+    /// Events per throttle key and window that pass.
+    pub throttle_first: u32,
+    pub session_idle_s: u64,
+    /// Bound of every keyed table.
+    pub max_keys: usize,
+    pub correlations: Vec<CorrelationRule>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { window_s: 60, top_n: 10, throttle_first: 3, session_idle_s: 60, max_keys: 1_000_000, correlations: Vec::new() }
+    }
+}
+
+/// Keys held and evictions of one table. For the top-N counters an
+/// "eviction" is a new key not counted because the window's table was full;
+/// for symbols, a string mapped to `<other>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub keys: usize,
+    pub evictions: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub events: u64,
+    pub passed: u64,
+    pub suppressed: u64,
+    /// Events older than the current window.
+    pub late: u64,
+    pub summaries: u64,
+    pub incidents: u64,
+    pub session_reports: u64,
+    pub windows: u64,
+    pub throttle: TableStats,
+    pub topn: TableStats,
+    pub sessions: TableStats,
+    pub indicators: TableStats,
+    pub correlation: TableStats,
+    pub incident_dedup: TableStats,
+    pub symbols: TableStats,
+}
+
+/// Throttle key: (host, indicator or rule, where).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct ThrKey {
+    host: Option<IpAddr>,
+    what: u64,
+    location: u32,
+}
+
+/// What a summary needs to describe its key: taken from the key's first
+/// event in the window.
+#[derive(Clone, Default)]
+struct Sample {
+    input: u32,
+    value: InlineStr,
+    ind: Option<IndRef>,
+    rule: Option<u32>,
+    flow: Option<(IpAddr, IpAddr, Option<u16>, Option<u16>, u32)>,
+}
+
+#[derive(Clone, Default)]
+struct ThrEntry {
+    seq: u64,
+    count: u32,
+    suppressed: u64,
+    first: i64,
+    last: i64,
+    listed: bool,
+    sample: Sample,
+}
+
+#[derive(Clone, Copy, Default)]
+struct FeedStat {
+    seq: u64,
+    stat: (u64, u64, i64, i64),
+}
+
+pub struct Engine {
+    cfg: Config,
+    stats: EngineStats,
+    started: bool,
+    seq: u64,
+    start_ns: i64,
+    end_ns: i64,
+    /// Highest `ts` seen: the clock for session expiry.
+    now_ns: i64,
+    syms: Syms,
+    inds: Indicators,
+    thr: Lru<ThrKey, ThrEntry>,
+    /// Throttle slots that suppressed something this window, in order.
+    thr_listed: Vec<(u32, ThrKey)>,
+    wc: WindowCounts,
+    feeds: Vec<FeedStat>,
+    feeds_touched: Vec<u32>,
+    sessions: Sessions,
+    corr: Correlator,
+    incidents: Vec<Incident>,
+}
+
+impl Engine {
+    pub fn new(cfg: Config) -> Engine {
+        let cap = cfg.max_keys.max(1);
+        let window_s = cfg.window_s.max(1);
+        Engine {
+            stats: EngineStats::default(),
+            started: false,
+            seq: 1,
+            start_ns: 0,
+            end_ns: 0,
+            now_ns: i64::MIN,
+            syms: Syms::new(cap.min(1 << 20)),
+            inds: Indicators::new(cap),
+            thr: Lru::new(cap),
+            thr_listed: Vec::new(),
+            wc: WindowCounts::new(cap, window_s),
+            feeds: Vec::new(),
+            feeds_touched: Vec::new(),
+            sessions: Sessions::new(cap, (cfg.session_idle_s as i64).saturating_mul(NS)),
+            corr: Correlator::new(&cfg.correlations, cap),
+            incidents: Vec::new(),
+            cfg: Config { window_s, ..cfg },
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    fn window_ns(&self) -> i64 {
+        (self.cfg.window_s as i64).saturating_mul(NS)
+    }
+
+    fn open_window(&mut self, ts: i64) {
+        let w = self.window_ns();
+        self.start_ns = ts.div_euclid(w) * w;
+        self.end_ns = self.start_ns.saturating_add(w);
+        self.started = true;
+    }
+
+    /// Processes one event; returns whether it passes throttling.
+    pub fn push(&mut self, e: &EventIn<'_>, out: &mut Vec<Output>) -> bool {
+        let ts = e.ts_ns;
+        self.stats.events += 1;
+        if !self.started {
+            self.open_window(ts);
+        } else if ts >= self.end_ns {
+            self.close_window(out);
+            self.open_window(ts);
+        } else if ts < self.start_ns {
+            self.stats.late += 1;
+            self.wc.late += 1;
+        }
+        if ts > self.now_ns {
+            self.now_ns = ts;
+            self.sessions.expire(ts, out, &mut self.stats.session_reports);
+        }
+        let host = e.host();
+        let seq = self.seq;
+
+        let sensor = self.syms.intern(e.sensor);
+        let input = self.syms.intern(e.input);
+        let location = self.syms.intern(e.location);
+        let proto = e.proto.map(|p| self.syms.intern(p));
+        let rule = e.rule.map(|(c, n)| self.syms.intern_pair(c, n));
+        let ind = e.indicator.as_ref().map(|x| {
+            let r = self.inds.hit(x, ts, seq);
+            let f = self.syms.intern(x.feed) as usize;
+            if f >= self.feeds.len() {
+                self.feeds.resize(f + 1, FeedStat::default());
+            }
+            let fs = &mut self.feeds[f];
+            if fs.stat.1 == 0 {
+                fs.stat = (0, 0, ts, ts);
+            }
+            if fs.seq != seq {
+                fs.seq = seq;
+                fs.stat.0 = 0;
+                self.feeds_touched.push(f as u32);
+            }
+            fs.stat = (fs.stat.0 + 1, fs.stat.1 + 1, fs.stat.2.min(ts), fs.stat.3.max(ts));
+            r
+        });
+
+        // Throttling.
+        let what = match (ind, rule) {
+            (Some(r), _) => r.hash,
+            (None, Some(r)) => hash_of(&("rule", r)),
+            (None, None) => 0,
+        };
+        let key = ThrKey { host, what, location };
+        let u = self.thr.upsert_untouched(key, ThrEntry::default);
+        if let Some((k, v)) = u.evicted
+            && v.seq == seq
+            && v.suppressed > 0
+        {
+            self.summary(&k, &v, out);
+        }
+        if self.thr.get(u.slot).seq != seq {
+            // Recency is refreshed once per key and window.
+            self.thr.touch(u.slot);
+        }
+        let t = self.thr.get_mut(u.slot);
+        if t.seq != seq {
+            t.seq = seq;
+            t.count = 0;
+            t.suppressed = 0;
+            t.listed = false;
+            let s = &mut t.sample;
+            s.input = input;
+            s.value.set(e.value);
+            s.ind = ind;
+            s.rule = rule;
+            s.flow = match (e.src_ip, e.dst_ip, proto) {
+                (Some(a), Some(b), Some(p)) => Some((a, b, e.src_port, e.dst_port, p)),
+                _ => None,
+            };
+        }
+        t.count = t.count.saturating_add(1);
+        let pass = t.count <= self.cfg.throttle_first;
+        if pass {
+            self.stats.passed += 1;
+        } else {
+            self.stats.suppressed += 1;
+            if t.suppressed == 0 {
+                (t.first, t.last) = (ts, ts);
+            }
+            (t.first, t.last) = (t.first.min(ts), t.last.max(ts));
+            t.suppressed += 1;
+            if !t.listed {
+                t.listed = true;
+                self.thr_listed.push((u.slot, key));
+            }
+        }
+
+        // Top-N counters and rates.
+        let wc = &mut self.wc;
+        wc.events += 1;
+        let sec = ((ts - self.start_ns) / NS).clamp(0, wc.per_second.len() as i64 - 1);
+        wc.per_second[sec as usize] += 1;
+        wc.sensor.add(sensor);
+        wc.input.add(input);
+        if let Some(r) = rule {
+            wc.rule.add(r);
+        }
+        if let Some(ip) = e.src_ip {
+            wc.src_ip.add(ip);
+        }
+        if let Some(ip) = e.dst_ip {
+            wc.dst_ip.add(ip);
+        }
+        if let Some(h) = host {
+            wc.host.add(h);
+        }
+        if let (Some(p), Some(port)) = (proto, e.dst_port) {
+            wc.proto_port.add((p, port));
+        }
+        if let Some(p) = e.src_port {
+            wc.add_src_port(p);
+        }
+
+        if let (Some(a), Some(b)) = (e.src_ip, e.dst_ip) {
+            self.sessions.hit(a, b, ts, out, &mut self.stats.session_reports);
+        }
+
+        let ctx = Ctx { e, host, ind, window_start_ns: self.start_ns };
+        self.corr.push(&ctx, &self.inds, &mut self.incidents);
+        self.flush_incidents(out);
+        self.refresh_stats();
+        pass
+    }
+
+    fn flush_incidents(&mut self, out: &mut Vec<Output>) {
+        self.stats.incidents += self.incidents.len() as u64;
+        out.extend(self.incidents.drain(..).map(Output::Incident));
+    }
+
+    /// Advances the clock without an event: closes the window if `now_ns`
+    /// is past its end and expires idle sessions.
+    pub fn advance(&mut self, now_ns: i64, out: &mut Vec<Output>) {
+        if now_ns > self.now_ns {
+            self.now_ns = now_ns;
+            self.sessions.expire(now_ns, out, &mut self.stats.session_reports);
+        }
+        if self.started && now_ns >= self.end_ns {
+            self.close_window(out);
+            // Later events older than `now_ns` count as late.
+            self.open_window(now_ns);
+        }
+        self.refresh_stats();
+    }
+
+    /// End of input: closes the window and reports every open session.
+    pub fn finish(&mut self, out: &mut Vec<Output>) {
+        if self.started {
+            self.close_window(out);
+            self.started = false;
+        }
+        self.sessions.finish(out, &mut self.stats.session_reports);
+        self.refresh_stats();
+    }
+
+    fn refresh_stats(&mut self) {
+        let s = &mut self.stats;
+        s.throttle = TableStats { keys: self.thr.len(), evictions: self.thr.evictions };
+        s.topn = TableStats { keys: self.wc.keys(), evictions: self.wc.overflow() };
+        s.sessions = TableStats { keys: self.sessions.len(), evictions: self.sessions.evictions() };
+        s.indicators = TableStats { keys: self.inds.lru.len(), evictions: self.inds.lru.evictions };
+        let (keys, evictions) = self.corr.table_stats();
+        s.correlation = TableStats { keys, evictions };
+        s.incident_dedup = TableStats { keys: self.corr.fired_len(), evictions: self.corr.fired_overflow };
+        s.symbols = TableStats { keys: self.syms.len(), evictions: self.syms.overflow };
+    }
+
+    fn summary(&mut self, k: &ThrKey, v: &ThrEntry, out: &mut Vec<Output>) {
+        let s = &v.sample;
+        let host = k.host.map_or_else(|| "-".to_string(), |h| h.to_string());
+        let location = self.syms.get(k.location).to_string();
+        let indicator = s.ind.and_then(|r| self.inds.resolve(r));
+        let rule = s.rule.map(|r| self.syms.get_pair(r));
+        let what = match (indicator, rule, s.ind) {
+            (Some(i), _, _) => format!("{}:{}", i.feed(), i.id()),
+            (None, Some((c, n)), _) => format!("rule:{c}:{n}"),
+            // Evicted from the indicator table: the key's hash stands in.
+            (None, None, Some(r)) => format!("indicator:{:016x}", r.hash),
+            (None, None, None) => "-".to_string(),
+        };
+        let key = format!("{host}|{what}|{location}");
+        out.push(Output::Summary(Summary {
+            id: format!("analytics:summary:{}:{key}:{}", self.start_ns.div_euclid(NS), v.first),
+            key,
+            window_start_ns: self.start_ns,
+            suppressed: v.suppressed,
+            first_ns: v.first,
+            last_ns: v.last,
+            host: k.host,
+            input: self.syms.get(s.input).to_string(),
+            location,
+            value: s.value.as_str().to_string(),
+            indicator: indicator.map(|i| i.out()),
+            rule: rule.map(|(c, n)| (c.to_string(), n.to_string())),
+            flow: s.flow.map(|(a, b, sp, dp, p)| FlowOut {
+                src_ip: a,
+                dst_ip: b,
+                src_port: sp,
+                dst_port: dp,
+                proto: self.syms.get(p).to_string(),
+            }),
+        }));
+        self.stats.summaries += 1;
+    }
+
+    fn close_window(&mut self, out: &mut Vec<Output>) {
+        let seq = self.seq;
+        let listed = std::mem::take(&mut self.thr_listed);
+        for &(slot, key) in &listed {
+            if *self.thr.key(slot) != key {
+                continue;
+            }
+            let v = self.thr.get(slot);
+            if v.seq == seq && v.suppressed > 0 {
+                let v = v.clone();
+                self.summary(&key, &v, out);
+                self.thr.get_mut(slot).suppressed = 0;
+            }
+        }
+        self.thr_listed = listed;
+        self.thr_listed.clear();
+
+        let (w, n) = ((self.start_ns, self.end_ns), self.cfg.top_n);
+        let closed = self.inds.close_window(seq, n);
+        if self.wc.events > 0 {
+            self.stats.windows += 1;
+            for (key, (total, top)) in closed.keys {
+                out.push(Output::TopN(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top }));
+            }
+            let (events, late) = (self.wc.events, self.wc.late);
+            let secs = self.cfg.window_s as f64;
+            let rate = RateReport {
+                window_start_ns: w.0,
+                window_end_ns: w.1,
+                events,
+                late,
+                per_second_max: self.wc.per_second.iter().copied().max().unwrap_or(0),
+                per_second_mean: events as f64 / secs,
+                per_minute: events as f64 * 60.0 / secs,
+            };
+            let mut reports = Vec::with_capacity(8);
+            self.wc.close(&self.syms, &self.syms, w, n, &mut reports);
+            out.extend(reports.into_iter().map(Output::TopN));
+            out.push(Output::Rate(rate));
+            let mut feeds: Vec<(String, HitStat)> = self
+                .feeds_touched
+                .iter()
+                .map(|&f| {
+                    let (wcount, count, first_ns, last_ns) = self.feeds[f as usize].stat;
+                    (self.syms.get(f).to_string(), HitStat { window_count: wcount, count, first_ns, last_ns })
+                })
+                .collect();
+            feeds.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push(Output::Hits(HitStatsReport { window_start_ns: w.0, window_end_ns: w.1, feeds, indicators: closed.hits }));
+        }
+        self.feeds_touched.clear();
+        self.corr.close_window();
+        self.seq += 1;
+    }
+}

@@ -1,0 +1,191 @@
+//! The indicator table: one record per distinct indicator (id, type, value,
+//! threat type, feed) with its hit statistics and its count in the current
+//! window. The per-window top-N of indicator id/type/threat type/value/feed
+//! are aggregated from the records touched in the window, so an event costs
+//! one lookup here instead of five counter updates.
+
+use crate::event::IndicatorIn;
+use crate::lru::Lru;
+use crate::output::{HitStat, IndicatorOut};
+use crate::topn::top;
+use crate::util::hash_of;
+use core::hash::{Hash, Hasher};
+use hashbrown::HashMap;
+
+/// The five strings in one allocation.
+pub(crate) struct IndKey {
+    s: Box<str>,
+    ends: [u32; 5],
+}
+
+impl IndKey {
+    fn new(x: &IndicatorIn<'_>) -> Self {
+        let parts = [x.id, x.r#type, x.value, x.threat_type, x.feed];
+        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 5];
+        for (i, p) in parts.iter().enumerate() {
+            s.push_str(p);
+            ends[i] = s.len() as u32;
+        }
+        IndKey { s: s.into(), ends }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.s[start..self.ends[i] as usize]
+    }
+
+    fn parts(&self) -> (&str, &str, &str, &str, &str) {
+        (self.part(0), self.part(1), self.part(2), self.part(3), self.part(4))
+    }
+
+    fn is(&self, x: &IndicatorIn<'_>) -> bool {
+        self.parts() == (x.id, x.r#type, x.value, x.threat_type, x.feed)
+    }
+
+    pub fn id(&self) -> &str {
+        self.part(0)
+    }
+
+    pub fn feed(&self) -> &str {
+        self.part(4)
+    }
+
+    pub fn out(&self) -> IndicatorOut {
+        IndicatorOut {
+            id: self.part(0).into(),
+            r#type: self.part(1).into(),
+            value: self.part(2).into(),
+            threat_type: self.part(3).into(),
+            feed: self.part(4).into(),
+        }
+    }
+}
+
+impl PartialEq for IndKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.parts() == o.parts()
+    }
+}
+impl Eq for IndKey {}
+
+impl Hash for IndKey {
+    // Same as `ind_hash` of the borrowed indicator.
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.parts().hash(h)
+    }
+}
+
+/// Identity of an indicator across tables (throttle keys, correlation).
+pub(crate) fn ind_hash(x: &IndicatorIn<'_>) -> u64 {
+    hash_of(&(x.id, x.r#type, x.value, x.threat_type, x.feed))
+}
+
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IndRec {
+    pub count: u64,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub win_count: u64,
+    win_seq: u64,
+    listed_seq: u64,
+}
+
+pub(crate) struct Indicators {
+    pub lru: Lru<IndKey, IndRec>,
+    /// Slots touched in the current window (may repeat after an eviction).
+    touched: Vec<u32>,
+}
+
+/// Identifies a record that may have been evicted since (`slot` reused).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IndRef {
+    pub slot: u32,
+    pub hash: u64,
+}
+
+impl Indicators {
+    pub fn new(cap: usize) -> Self {
+        Indicators { lru: Lru::new(cap), touched: Vec::new() }
+    }
+
+    /// Counts one hit of `x` at `ts` in window `seq`.
+    pub fn hit(&mut self, x: &IndicatorIn<'_>, ts: i64, seq: u64) -> IndRef {
+        let hash = ind_hash(x);
+        let slot = match self.lru.find_with(hash, |k| k.is(x)) {
+            Some(s) => {
+                // Recency refreshed once per window (see Lru::upsert_untouched).
+                if self.lru.get(s).win_seq != seq {
+                    self.lru.touch(s);
+                }
+                s
+            }
+            None => {
+                let rec = IndRec { first_ns: ts, last_ns: ts, ..IndRec::default() };
+                self.lru.insert_new(hash, IndKey::new(x), rec).0
+            }
+        };
+        let r = self.lru.get_mut(slot);
+        r.count += 1;
+        r.first_ns = r.first_ns.min(ts);
+        r.last_ns = r.last_ns.max(ts);
+        if r.win_seq != seq {
+            r.win_seq = seq;
+            r.win_count = 0;
+        }
+        r.win_count += 1;
+        if r.listed_seq != seq {
+            r.listed_seq = seq;
+            self.touched.push(slot);
+        }
+        IndRef { slot, hash }
+    }
+
+    /// The record behind `r`, unless it was evicted since.
+    pub fn resolve(&self, r: IndRef) -> Option<&IndKey> {
+        let k = self.lru.key(r.slot);
+        (hash_of(k) == r.hash).then_some(k)
+    }
+
+    /// Top-N of the indicator keys and the hit statistics for window `seq`,
+    /// then forgets the window.
+    pub fn close_window(&mut self, seq: u64, n: usize) -> Closed {
+        let mut seen: Vec<(&IndKey, IndRec)> = Vec::with_capacity(self.touched.len());
+        for &s in &self.touched {
+            let r = *self.lru.get(s);
+            // A slot listed twice (evicted and reused) is taken once.
+            if r.win_seq == seq && r.win_count > 0 {
+                seen.push((self.lru.key(s), r));
+            }
+        }
+        seen.sort_by(|a, b| a.0.parts().cmp(&b.0.parts()));
+        seen.dedup_by(|a, b| std::ptr::eq(a.0, b.0));
+        let by = |part: usize| {
+            let mut m: HashMap<&str, u64> = HashMap::new();
+            for (k, r) in &seen {
+                // No threat type: not counted under that key.
+                if !k.part(part).is_empty() || part != 3 {
+                    *m.entry(k.part(part)).or_default() += r.win_count;
+                }
+            }
+            let t: u64 = m.values().sum();
+            (t, top(m.into_iter().collect(), n).into_iter().map(|(v, c)| (v.to_string(), c)).collect())
+        };
+        let keys = [("indicator_id", by(0)), ("indicator_type", by(1)), ("indicator_value", by(2)), ("threat_type", by(3)), ("feed", by(4))];
+        let mut hits: Vec<(IndicatorOut, HitStat)> = seen
+            .iter()
+            .map(|(k, r)| {
+                let st = HitStat { window_count: r.win_count, count: r.count, first_ns: r.first_ns, last_ns: r.last_ns };
+                (k.out(), st)
+            })
+            .collect();
+        hits.sort_by(|a, b| b.1.window_count.cmp(&a.1.window_count).then_with(|| (&a.0.feed, &a.0.id).cmp(&(&b.0.feed, &b.0.id))));
+        self.touched.clear();
+        Closed { keys, hits }
+    }
+}
+
+pub(crate) struct Closed {
+    pub keys: [(&'static str, (u64, Vec<(String, u64)>)); 5],
+    pub hits: Vec<(IndicatorOut, HitStat)>,
+}

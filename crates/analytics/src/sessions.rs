@@ -1,0 +1,79 @@
+//! Per IP-pair sessions (the original's de-duplication): the pair is
+//! unordered, so a request and its reply are one session; a session ends
+//! after `session_idle_s` without events (reported when the clock, i.e. the
+//! highest `ts` seen, passes `last + idle`), when evicted from a full table,
+//! or at finish.
+//!
+//! XXX: expiry walks the least recently *updated* sessions; with events out
+//! of order a session can be reported a little after its idle deadline.
+
+use crate::lru::Lru;
+use crate::output::{Output, SessionEnd, SessionReport};
+use std::net::IpAddr;
+
+#[derive(Clone, Copy)]
+struct Sess {
+    first: i64,
+    last: i64,
+    count: u64,
+    src: IpAddr,
+    dst: IpAddr,
+}
+
+pub(crate) struct Sessions {
+    lru: Lru<(IpAddr, IpAddr), Sess>,
+    idle_ns: i64,
+}
+
+fn report(s: &Sess, end: SessionEnd) -> Output {
+    Output::Session(SessionReport { src: s.src, dst: s.dst, first_ns: s.first, last_ns: s.last, count: s.count, end })
+}
+
+impl Sessions {
+    pub fn new(cap: usize, idle_ns: i64) -> Self {
+        Sessions { lru: Lru::new(cap), idle_ns }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lru.len()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.lru.evictions
+    }
+
+    pub fn hit(&mut self, src: IpAddr, dst: IpAddr, ts: i64, out: &mut Vec<Output>, n: &mut u64) {
+        let key = if src <= dst { (src, dst) } else { (dst, src) };
+        let u = self.lru.upsert(key, || Sess { first: ts, last: ts, count: 0, src, dst });
+        if let Some((_, s)) = u.evicted {
+            out.push(report(&s, SessionEnd::Evicted));
+            *n += 1;
+        }
+        let s = self.lru.get_mut(u.slot);
+        s.count += 1;
+        s.first = s.first.min(ts);
+        s.last = s.last.max(ts);
+    }
+
+    /// Reports sessions idle at `now`.
+    pub fn expire(&mut self, now: i64, out: &mut Vec<Output>, n: &mut u64) {
+        while let Some((_, s)) = self.lru.oldest() {
+            if now.saturating_sub(s.last) < self.idle_ns {
+                break;
+            }
+            if let Some((_, s)) = self.lru.pop_oldest() {
+                out.push(report(&s, SessionEnd::Idle));
+                *n += 1;
+            }
+        }
+    }
+
+    /// Reports every open session, least recently updated first.
+    pub fn finish(&mut self, out: &mut Vec<Output>, n: &mut u64) {
+        for (_, s) in self.lru.iter_oldest_first() {
+            out.push(report(s, SessionEnd::Finish));
+            *n += 1;
+        }
+        self.lru.clear();
+    }
+}

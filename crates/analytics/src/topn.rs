@@ -1,0 +1,194 @@
+//! Per-window counters for the top-N keys that are not derived from the
+//! indicator table (DESIGN §1): sensor, input, rule, src/dst ip, host,
+//! (proto, dst port), src port; plus the per-second event counts.
+//!
+//! Bounded: a keyed counter that already holds `cap` keys counts new keys as
+//! `overflow` (reported as evictions of the `topn` table) instead of
+//! inserting them. XXX: this favours keys seen early in an overloaded window;
+//! a Space-Saving sketch would be fairer.
+
+use crate::intern::Syms;
+use crate::output::TopNReport;
+use crate::util::HASH;
+use core::hash::Hash;
+use hashbrown::HashMap;
+use std::net::IpAddr;
+
+/// The `n` largest by count, ties broken by key ascending.
+pub(crate) fn top<T: Ord>(mut v: Vec<(T, u64)>, n: usize) -> Vec<(T, u64)> {
+    let cmp = |a: &(T, u64), b: &(T, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    if n == 0 {
+        return Vec::new();
+    }
+    if v.len() > n {
+        v.select_nth_unstable_by(n - 1, cmp);
+        v.truncate(n);
+    }
+    v.sort_unstable_by(cmp);
+    v
+}
+
+/// Counts per small symbol (dense array).
+#[derive(Default)]
+pub(crate) struct SymCounts {
+    counts: Vec<u64>,
+    touched: Vec<u32>,
+}
+
+impl SymCounts {
+    #[inline]
+    pub fn add(&mut self, sym: u32) {
+        let i = sym as usize;
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        if self.counts[i] == 0 {
+            self.touched.push(sym);
+        }
+        self.counts[i] += 1;
+    }
+
+    fn take(&mut self, syms: &Syms, n: usize) -> (u64, Vec<(String, u64)>) {
+        let v: Vec<(&str, u64)> = self.touched.iter().map(|&s| (syms.get(s), self.counts[s as usize])).collect();
+        let total = v.iter().map(|x| x.1).sum();
+        for &s in &self.touched {
+            self.counts[s as usize] = 0;
+        }
+        self.touched.clear();
+        (total, top(v, n).into_iter().map(|(s, c)| (s.to_string(), c)).collect())
+    }
+}
+
+/// A keyed counter holding at most `cap` keys.
+pub(crate) struct Capped<K> {
+    map: HashMap<K, u64, foldhash::fast::FixedState>,
+    cap: usize,
+    total: u64,
+    pub overflow: u64,
+}
+
+impl<K: Hash + Eq + Copy + Ord> Capped<K> {
+    fn new(cap: usize) -> Self {
+        Capped { map: HashMap::with_hasher(HASH), cap, total: 0, overflow: 0 }
+    }
+
+    #[inline]
+    pub fn add(&mut self, k: K) {
+        self.total += 1;
+        if let Some(c) = self.map.get_mut(&k) {
+            *c += 1;
+        } else if self.map.len() < self.cap {
+            self.map.insert(k, 1);
+        } else {
+            self.overflow += 1;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// `clear` keeps the allocation: no allocation next window.
+    fn take(&mut self, n: usize) -> (u64, Vec<(K, u64)>) {
+        let v = top(self.map.iter().map(|(k, c)| (*k, *c)).collect(), n);
+        self.map.clear();
+        (std::mem::take(&mut self.total), v)
+    }
+}
+
+pub(crate) struct WindowCounts {
+    pub sensor: SymCounts,
+    pub input: SymCounts,
+    pub rule: SymCounts,
+    pub src_ip: Capped<IpAddr>,
+    pub dst_ip: Capped<IpAddr>,
+    pub host: Capped<IpAddr>,
+    /// (proto symbol, dst port)
+    pub proto_port: Capped<(u32, u16)>,
+    src_port: Vec<u32>,
+    src_port_touched: Vec<u16>,
+    pub per_second: Vec<u64>,
+    pub events: u64,
+    pub late: u64,
+}
+
+impl WindowCounts {
+    pub fn new(cap: usize, window_s: u64) -> Self {
+        WindowCounts {
+            sensor: SymCounts::default(),
+            input: SymCounts::default(),
+            rule: SymCounts::default(),
+            src_ip: Capped::new(cap),
+            dst_ip: Capped::new(cap),
+            host: Capped::new(cap),
+            proto_port: Capped::new(cap),
+            src_port: vec![0; 65536],
+            src_port_touched: Vec::new(),
+            per_second: vec![0; window_s.max(1) as usize],
+            events: 0,
+            late: 0,
+        }
+    }
+
+    #[inline]
+    pub fn add_src_port(&mut self, p: u16) {
+        let c = &mut self.src_port[p as usize];
+        if *c == 0 {
+            self.src_port_touched.push(p);
+        }
+        *c += 1;
+    }
+
+    pub fn keys(&self) -> usize {
+        self.src_ip.len() + self.dst_ip.len() + self.host.len() + self.proto_port.len()
+    }
+
+    pub fn overflow(&self) -> u64 {
+        self.src_ip.overflow + self.dst_ip.overflow + self.host.overflow + self.proto_port.overflow
+    }
+
+    /// Emits the non-indicator top-N reports and resets the counters.
+    pub fn close(&mut self, syms: &Syms, protos: &Syms, w: (i64, i64), n: usize, out: &mut Vec<TopNReport>) {
+        let mut push = |key: &'static str, (total, top): (u64, Vec<(String, u64)>)| {
+            out.push(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top });
+        };
+        let ips = |(t, v): (u64, Vec<(IpAddr, u64)>)| (t, v.into_iter().map(|(ip, c)| (ip.to_string(), c)).collect());
+        push("sensor", self.sensor.take(syms, n));
+        push("input", self.input.take(syms, n));
+        let rules = self.rule.take(syms, n);
+        let rules = (rules.0, rules.1.into_iter().map(|(s, c)| (s.replacen('\0', ":", 1), c)).collect());
+        push("rule", rules);
+        push("src_ip", ips(self.src_ip.take(n)));
+        push("dst_ip", ips(self.dst_ip.take(n)));
+        push("host", ips(self.host.take(n)));
+        // Ranked by (proto name, port), not by symbol number.
+        let pp: Vec<((&str, u16), u64)> = self.proto_port.map.iter().map(|(&(p, port), &c)| ((protos.get(p), port), c)).collect();
+        let pp_total = std::mem::take(&mut self.proto_port.total);
+        let pp = top(pp, n).into_iter().map(|((p, port), c)| (format!("{p}/{port}"), c)).collect();
+        self.proto_port.map.clear();
+        push("proto_dst_port", (pp_total, pp));
+        let sp: Vec<(u16, u64)> = self.src_port_touched.iter().map(|&p| (p, self.src_port[p as usize] as u64)).collect();
+        let sp_total = sp.iter().map(|x| x.1).sum();
+        for &p in &self.src_port_touched {
+            self.src_port[p as usize] = 0;
+        }
+        self.src_port_touched.clear();
+        push("src_port", (sp_total, top(sp, n).into_iter().map(|(p, c)| (p.to_string(), c)).collect()));
+        self.per_second.iter_mut().for_each(|c| *c = 0);
+        self.events = 0;
+        self.late = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_orders_by_count_then_value() {
+        let v = vec![("b", 2), ("a", 2), ("c", 5), ("d", 1)];
+        assert_eq!(top(v.clone(), 3), [("c", 5), ("a", 2), ("b", 2)]);
+        assert_eq!(top(v.clone(), 10).len(), 4);
+        assert!(top(v, 0).is_empty());
+    }
+}

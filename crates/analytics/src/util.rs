@@ -1,0 +1,185 @@
+//! Small helpers: inline strings (no allocation for typical event ids and
+//! values), RFC 3339 parse/format on nanoseconds, deterministic hashing.
+
+use core::hash::{BuildHasher, Hash};
+use std::fmt;
+
+/// Fixed seed: hashes (and so iteration-free outputs) are the same in every
+/// run, which keeps replays reproducible.
+pub(crate) const HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5d1_a7a1_71c5);
+
+pub(crate) fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
+    HASH.hash_one(v)
+}
+
+const INLINE: usize = 62;
+
+/// A string stored inline up to 62 bytes (sensor event ids are
+/// `SENSOR:` + 16 hex digits), on the heap beyond that (rare).
+#[derive(Clone)]
+pub enum InlineStr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl Default for InlineStr {
+    fn default() -> Self {
+        InlineStr::Inline { len: 0, buf: [0; INLINE] }
+    }
+}
+
+impl InlineStr {
+    #[cfg(test)]
+    pub fn new(s: &str) -> Self {
+        let mut v = Self::default();
+        v.set(s);
+        v
+    }
+
+    /// Overwrites in place; allocates only for long strings.
+    pub fn set(&mut self, s: &str) {
+        if s.len() <= INLINE {
+            if let InlineStr::Inline { len, buf } = self {
+                buf[..s.len()].copy_from_slice(s.as_bytes());
+                *len = s.len() as u8;
+                return;
+            }
+            let mut buf = [0; INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            *self = InlineStr::Inline { len: s.len() as u8, buf };
+        } else {
+            *self = InlineStr::Heap(s.into());
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Only ever filled from a &str, cut at its own length.
+            InlineStr::Inline { len, buf } => std::str::from_utf8(&buf[..*len as usize]).unwrap_or(""),
+            InlineStr::Heap(s) => s,
+        }
+    }
+}
+
+impl fmt::Debug for InlineStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for InlineStr {
+    fn eq(&self, o: &Self) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` into nanoseconds since the epoch.
+pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in &b[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + (c - b'0') as i64;
+        }
+        Some(v)
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut nanos = 0i64;
+    let mut i = 19;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 9 {
+                nanos = nanos * 10 + (b[i] - b'0') as i64;
+            }
+            i += 1;
+        }
+        let digits = (i - start).min(9);
+        if digits == 0 {
+            return None;
+        }
+        nanos *= 10i64.pow(9 - digits as u32);
+    }
+    if i + 1 != b.len() || b[i] != b'Z' {
+        return None;
+    }
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec) * 1_000_000_000 + nanos)
+}
+
+/// Howard Hinnant's civil-to-days (proleptic Gregorian).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// RFC 3339 UTC: 6 fraction digits, 9 when the instant has sub-microsecond
+/// digits (as the sensor writes nanosecond captures).
+pub struct Ts(pub i64);
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.div_euclid(1_000_000_000).clamp(-62_135_596_800, 253_402_300_799);
+        let nanos = self.0.rem_euclid(1_000_000_000);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.", sod / 3600, (sod % 3600) / 60, sod % 60)?;
+        if nanos % 1000 == 0 { write!(f, "{:06}Z", nanos / 1000) } else { write!(f, "{nanos:09}Z") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trip() {
+        let ns = parse_rfc3339_ns("2026-11-29T05:00:00.123456Z").unwrap();
+        assert_eq!(ns, 1_795_928_400_123_456_000);
+        assert_eq!(Ts(ns).to_string(), "2026-11-29T05:00:00.123456Z");
+        let ns = parse_rfc3339_ns("2000-02-29T00:00:00.000000001Z").unwrap();
+        assert_eq!(Ts(ns).to_string(), "2000-02-29T00:00:00.000000001Z");
+        assert_eq!(parse_rfc3339_ns("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_ns("1969-12-31T23:59:59.5Z"), Some(-500_000_000));
+        assert_eq!(parse_rfc3339_ns("2026-11-29T05:00:00.Z"), None);
+        assert_eq!(parse_rfc3339_ns("2026-11-29 05:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ns("2026-11-29T05:00:00+01:00"), None);
+    }
+
+    #[test]
+    fn inline_str() {
+        let s = InlineStr::new("edge-1:6889a384ad400002");
+        assert_eq!(s.as_str(), "edge-1:6889a384ad400002");
+        let long = "x".repeat(100);
+        assert_eq!(InlineStr::new(&long).as_str(), long);
+    }
+}

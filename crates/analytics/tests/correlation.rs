@@ -1,0 +1,160 @@
+//! Each correlation rule fires exactly when it should, and not otherwise.
+
+mod common;
+use analytics::*;
+use common::*;
+
+fn engine(rule: CorrelationRule) -> Engine {
+    Engine::new(Config { correlations: vec![rule], ..Config::default() })
+}
+
+fn dns_rule() -> Engine {
+    engine(CorrelationRule::DnsThenConnect { name: "dns-connect".into(), within_s: 30 })
+}
+
+#[test]
+fn dns_then_connect_fires() {
+    let mut e = dns_rule();
+    let mut out = Vec::new();
+    let d = dns("dns-1", 1000, "10.0.0.5", "www.evil.example", &["203.0.113.7", "203.0.113.8"]);
+    assert_eq!(d.host(), Some(ip("10.0.0.5")));
+    e.push(&d, &mut out);
+    assert!(incidents(&out).is_empty());
+    e.push(&pkt("conn-1", 5000, "10.0.0.5", "203.0.113.8", ind("9", "ip", "203.0.113.0/24")), &mut out);
+    let inc = incidents(&out);
+    assert_eq!(inc.len(), 1);
+    let i = inc[0];
+    assert_eq!(i.rule, "dns-connect");
+    assert_eq!(i.host, Some(ip("10.0.0.5")));
+    assert_eq!(i.events, ["dns-1", "conn-1"]);
+    assert_eq!(i.ts_ns, at(5000));
+    let vals: Vec<&str> = i.indicators.iter().map(|x| x.value.as_str()).collect();
+    assert_eq!(vals, ["evil.example", "203.0.113.0/24"]);
+    assert!(i.id.starts_with("analytics:dns-connect:1795928400:10.0.0.5:"), "{}", i.id);
+    // Once per (rule, host, domain) per window.
+    e.push(&pkt("conn-2", 6000, "10.0.0.5", "203.0.113.7", ind("9", "ip", "203.0.113.0/24")), &mut out);
+    assert_eq!(incidents(&out).len(), 1);
+    // Next window: fires again (within 30 s of a fresh answer).
+    e.push(&dns("dns-2", 61_000, "10.0.0.5", "www.evil.example", &["203.0.113.7"]), &mut out);
+    e.push(&pkt("conn-3", 62_000, "10.0.0.5", "203.0.113.7", ind("9", "ip", "203.0.113.0/24")), &mut out);
+    let inc = incidents(&out);
+    assert_eq!(inc.len(), 2);
+    assert_eq!(inc[1].events, ["dns-2", "conn-3"]);
+    assert_eq!(e.stats().incidents, 2);
+}
+
+#[test]
+fn dns_then_connect_does_not_fire_otherwise() {
+    let i = ind("9", "ip", "203.0.113.0/24");
+    let mut out = Vec::new();
+    // A different address.
+    let mut e = dns_rule();
+    e.push(&dns("d", 1000, "10.0.0.5", "www.evil.example", &["203.0.113.7"]), &mut out);
+    e.push(&pkt("c", 2000, "10.0.0.5", "203.0.113.9", i), &mut out);
+    // Another host to the same address.
+    e.push(&pkt("c", 2000, "10.0.0.6", "203.0.113.7", i), &mut out);
+    assert!(incidents(&out).is_empty());
+    // Connect before the DNS answer.
+    let mut e = dns_rule();
+    e.push(&pkt("c", 1000, "10.0.0.5", "203.0.113.7", i), &mut out);
+    e.push(&dns("d", 2000, "10.0.0.5", "www.evil.example", &["203.0.113.7"]), &mut out);
+    assert!(incidents(&out).is_empty());
+    // Out of order: arrives after, but its ts is before the answer.
+    e.push(&pkt("c2", 1500, "10.0.0.5", "203.0.113.7", i), &mut out);
+    assert!(incidents(&out).is_empty());
+    // Outside within_s (30 s): 31 s later.
+    let mut e = dns_rule();
+    e.push(&dns("d", 1000, "10.0.0.5", "www.evil.example", &["203.0.113.7"]), &mut out);
+    e.push(&pkt("c", 32_000, "10.0.0.5", "203.0.113.7", i), &mut out);
+    assert!(incidents(&out).is_empty());
+    // Exactly at within_s: fires.
+    e.push(&pkt("c", 31_000, "10.0.0.5", "203.0.113.7", i), &mut out);
+    assert_eq!(incidents(&out).len(), 1);
+}
+
+#[test]
+fn distinct_indicators() {
+    let rule = CorrelationRule::DistinctIndicators { name: "spread".into(), within_s: 60, k: 3 };
+    let mut e = engine(rule.clone());
+    let mut out = Vec::new();
+    let (a, b, c) = (ind("1", "ip", "198.51.100.1"), ind("2", "ip", "198.51.100.2"), ind("3", "ip", "198.51.100.3"));
+    e.push(&pkt("a1", 0, "10.0.0.5", "198.51.100.1", a), &mut out);
+    e.push(&pkt("a2", 1000, "10.0.0.5", "198.51.100.1", a), &mut out);
+    // Another host's hit does not count for 10.0.0.5.
+    e.push(&pkt("x", 1500, "10.0.0.6", "198.51.100.3", c), &mut out);
+    e.push(&pkt("b1", 2000, "10.0.0.5", "198.51.100.2", b), &mut out);
+    assert!(incidents(&out).is_empty(), "two distinct values, repeats do not count");
+    e.push(&pkt("c1", 3000, "10.0.0.5", "198.51.100.3", c), &mut out);
+    let inc = incidents(&out);
+    assert_eq!(inc.len(), 1);
+    // The latest event per value, oldest first.
+    assert_eq!(inc[0].events, ["a2", "b1", "c1"]);
+    assert_eq!(inc[0].host, Some(ip("10.0.0.5")));
+    assert_eq!(inc[0].indicators.len(), 3);
+    assert_eq!(inc[0].id, "analytics:spread:1795928400:10.0.0.5");
+    // Once per host per window.
+    e.push(&pkt("d1", 4000, "10.0.0.5", "198.51.100.4", ind("4", "ip", "198.51.100.4")), &mut out);
+    assert_eq!(incidents(&out).len(), 1);
+
+    // Spread over more than within_s: no incident.
+    let mut e = engine(CorrelationRule::DistinctIndicators { name: "spread".into(), within_s: 10, k: 3 });
+    let mut out = Vec::new();
+    e.push(&pkt("a", 0, "10.0.0.5", "198.51.100.1", a), &mut out);
+    e.push(&pkt("b", 6000, "10.0.0.5", "198.51.100.2", b), &mut out);
+    e.push(&pkt("c", 10_001, "10.0.0.5", "198.51.100.3", c), &mut out);
+    assert!(incidents(&out).is_empty());
+    // Within 10 s of b and c.
+    e.push(&pkt("a", 12_000, "10.0.0.5", "198.51.100.1", a), &mut out);
+    assert_eq!(incidents(&out)[0].events, ["b", "c", "a"]);
+}
+
+#[test]
+fn distinct_types() {
+    let mut e = engine(CorrelationRule::DistinctTypes { name: "types".into(), within_s: 60, k: 2 });
+    let mut out = Vec::new();
+    e.push(&pkt("a", 0, "10.0.0.5", "198.51.100.1", ind("1", "ip", "198.51.100.1")), &mut out);
+    e.push(&pkt("b", 1, "10.0.0.5", "198.51.100.2", ind("2", "ip", "198.51.100.2")), &mut out);
+    assert!(incidents(&out).is_empty(), "two values, one type");
+    e.push(&pkt("c", 2, "10.0.0.5", "198.51.100.2", ind("3", "cidr", "198.51.100.0/24")), &mut out);
+    let inc = incidents(&out);
+    assert_eq!(inc.len(), 1);
+    assert_eq!(inc[0].events, ["b", "c"]);
+}
+
+#[test]
+fn multi_sensor() {
+    let mut e = engine(CorrelationRule::MultiSensor { name: "multi".into(), within_s: 60, sensors: 2 });
+    let mut out = Vec::new();
+    let i = ind("1", "ip", "198.51.100.1");
+    e.push(&pkt("s1-a", 0, "10.0.0.5", "198.51.100.1", i), &mut out);
+    e.push(&pkt("s1-b", 1000, "10.0.0.6", "198.51.100.1", i), &mut out);
+    assert!(incidents(&out).is_empty(), "one sensor");
+    // Another indicator from another sensor.
+    let mut other = pkt("s2-x", 1500, "10.0.0.7", "198.51.100.2", ind("2", "ip", "198.51.100.2"));
+    other.sensor = "edge-2";
+    e.push(&other, &mut out);
+    assert!(incidents(&out).is_empty());
+    let mut s2 = pkt("s2-a", 2000, "10.0.0.7", "198.51.100.1", i);
+    s2.sensor = "edge-2";
+    e.push(&s2, &mut out);
+    let inc = incidents(&out);
+    assert_eq!(inc.len(), 1);
+    assert_eq!(inc[0].events, ["s1-b", "s2-a"]);
+    assert_eq!(inc[0].host, Some(ip("10.0.0.7")));
+    assert_eq!(inc[0].indicators[0].id, "1");
+    // Once per indicator per window, whatever the host.
+    let mut s2 = pkt("s2-b", 3000, "10.0.0.8", "198.51.100.1", i);
+    s2.sensor = "edge-2";
+    e.push(&s2, &mut out);
+    assert_eq!(incidents(&out).len(), 1);
+}
+
+#[test]
+fn no_rules_no_incidents() {
+    let mut e = Engine::new(Config::default());
+    let mut out = Vec::new();
+    e.push(&dns("d", 1000, "10.0.0.5", "www.evil.example", &["203.0.113.7"]), &mut out);
+    e.push(&pkt("c", 2000, "10.0.0.5", "203.0.113.7", ind("9", "ip", "203.0.113.7")), &mut out);
+    e.finish(&mut out);
+    assert!(incidents(&out).is_empty());
+}
