@@ -216,9 +216,10 @@ pub struct BenchArgs {
     /// Suite to run: packets (decode + match), dns (DNS decode + match of
     /// every name against 1M domains), flows (NetFlow v5 and IPFIX records
     /// decoded and matched against 1M indicators), syslog (framing, parsing,
-    /// tokens and matching against 1M indicators) or intel (load time,
-    /// memory, lookups).
-    #[arg(value_parser = ["packets", "dns", "flows", "syslog", "intel"])]
+    /// tokens and matching against 1M indicators), intel (load time,
+    /// memory, lookups) or analytics (the engine alone, with JSON decoding,
+    /// and the store's ingest).
+    #[arg(value_parser = ["packets", "dns", "flows", "syslog", "intel", "analytics"])]
     pub suite: String,
     /// intel: indicator counts to load, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1_000_000usize, 10_000_000])]

@@ -59,7 +59,14 @@ struct Item {
 enum State {
     Dns(Lru<(IpAddr, IpAddr), DnsRec>),
     /// Keyed by host (distinct values/types) or indicator hash (sensors).
-    Recent(Lru<u128, Vec<Item>>),
+    Recent(Lru<u128, Recent>),
+}
+
+#[derive(Default)]
+struct Recent {
+    /// Window in which the entry was last moved to the front of the list.
+    seq: u64,
+    items: Vec<Item>,
 }
 
 struct Rule {
@@ -88,6 +95,8 @@ pub(crate) struct Ctx<'e, 'a> {
     pub host: Option<IpAddr>,
     pub ind: Option<IndRef>,
     pub window_start_ns: i64,
+    /// Window sequence number (recency refreshed once per window).
+    pub seq: u64,
 }
 
 fn ip_key(ip: IpAddr) -> u128 {
@@ -205,20 +214,24 @@ impl Correlator {
         let State::Recent(t) = &mut rule.state else { return };
         let slot = match t.find(&key) {
             Some(s) => {
-                t.touch(s);
+                if t.get(s).seq != c.seq {
+                    t.touch(s);
+                }
                 s
             }
             None => {
-                let (s, ev) = t.insert_new(hash_of(&key), key, Vec::new());
+                let (s, ev) = t.insert_new(hash_of(&key), key, Recent::default());
                 // Reuse the evicted entry's buffer.
                 if let Some((_, mut v)) = ev {
-                    v.clear();
+                    v.items.clear();
                     *t.get_mut(s) = v;
                 }
                 s
             }
         };
-        let items = t.get_mut(slot);
+        let r = t.get_mut(slot);
+        r.seq = c.seq;
+        let items = &mut r.items;
         let now = e.ts_ns;
         items.retain(|i| i.ts >= now.saturating_sub(within));
         match items.iter_mut().find(|i| i.tag == tag) {
@@ -250,7 +263,7 @@ impl Correlator {
         }
         let State::Recent(t) = &self.rules[ri].state else { return };
         let mut chosen: Vec<(i64, String, Option<IndRef>)> =
-            t.get(slot).iter().map(|i| (i.ts, i.id.as_str().to_string(), i.ind)).collect();
+            t.get(slot).items.iter().map(|i| (i.ts, i.id.as_str().to_string(), i.ind)).collect();
         chosen.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         if self.first_firing(ri, fire_host, dedup_ind) {
             let mut refs: Vec<Option<IndRef>> = Vec::new();

@@ -88,7 +88,9 @@ struct Sample {
     flow: Option<(IpAddr, IpAddr, Option<u16>, Option<u16>, u32)>,
 }
 
+/// `repr(C)`: hot counters first, the sample (first event only) last.
 #[derive(Clone, Default)]
+#[repr(C)]
 struct ThrEntry {
     seq: u64,
     count: u32,
@@ -296,7 +298,7 @@ impl Engine {
             self.sessions.hit(a, b, ts, out, &mut self.stats.session_reports);
         }
 
-        let ctx = Ctx { e, host, ind, window_start_ns: self.start_ns };
+        let ctx = Ctx { e, host, ind, window_start_ns: self.start_ns, seq };
         self.corr.push(&ctx, &self.inds, &mut self.incidents);
         self.flush_incidents(out);
         self.refresh_stats();

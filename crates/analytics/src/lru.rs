@@ -9,12 +9,15 @@ use hashbrown::HashTable;
 
 const NIL: u32 = u32::MAX;
 
+/// `repr(C)`: the hash and key (read by every lookup) come first, so a
+/// lookup and the value's leading fields usually share a cache line.
+#[repr(C)]
 struct Node<K, V> {
-    key: K,
-    val: V,
     hash: u64,
+    key: K,
     prev: u32,
     next: u32,
+    val: V,
 }
 
 pub struct Lru<K, V> {

@@ -186,3 +186,131 @@ impl Stage {
         self.batch.clear();
     }
 }
+
+/// `kind` and `input` of a derived event as the static names sinks use
+/// (NATS subjects).
+fn kind_and_input(line: &[u8]) -> (&'static str, &'static str) {
+    let kind = if line.windows(18).any(|w| w == b"\"kind\":\"incident\"") {
+        "incident"
+    } else if line.windows(17).any(|w| w == b"\"kind\":\"summary\"") {
+        "summary"
+    } else {
+        "report"
+    };
+    const INPUTS: [&str; 10] = ["intel", "packet", "dns", "http", "tls", "smtp", "netflow", "ipfix", "sflow", "syslog"];
+    let input = INPUTS
+        .iter()
+        .find(|i| {
+            let pat = format!("\"input\":\"{i}\"");
+            line.windows(pat.len()).any(|w| w == pat.as_bytes())
+        })
+        .copied()
+        .unwrap_or("intel");
+    (kind, input)
+}
+
+/// The id of a derived event (`"id":"..."`, the first field).
+fn event_id(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    text.split("\"id\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
+}
+
+/// `run`'s analytics stage as a sink: the sensor's threads queue events on
+/// it; it runs the engine (and the store) and queues what passes, with the
+/// derived events, on the real sinks.
+pub struct StageWorker {
+    pub stage: Stage,
+    pub downstream: crate::emit::SinkSet,
+    /// Where the engine's counters are published (every second).
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+}
+
+impl StageWorker {
+    fn publish(&self) {
+        let Some(m) = &self.metrics else { return };
+        let s = self.stage.stats();
+        let mut v = Vec::new();
+        let mut out = crate::metrics::Samples { out: &mut v, labels: Vec::new() };
+        out.counter("sdn_analytics_events_total", "Events through the analytics stage.", s.events);
+        out.counter("sdn_analytics_passed_total", "Events that passed throttling.", s.passed);
+        out.counter("sdn_analytics_suppressed_total", "Events held back and counted in summaries.", s.suppressed);
+        out.counter("sdn_analytics_summaries_total", "Summary events.", s.summaries);
+        out.counter("sdn_analytics_incidents_total", "Incident events.", s.incidents);
+        out.counter("sdn_analytics_late_total", "Events older than the current window.", s.late);
+        out.counter("sdn_analytics_windows_total", "Windows closed.", s.windows);
+        for (table, t) in [
+            ("throttle", &s.throttle),
+            ("topn", &s.topn),
+            ("sessions", &s.sessions),
+            ("indicators", &s.indicators),
+            ("correlation", &s.correlation),
+            ("symbols", &s.symbols),
+        ] {
+            out.push("sdn_analytics_keys", "Keys held, by table.", crate::metrics::Type::Gauge, &[("table", table)], t.keys as f64);
+            out.push(
+                "sdn_analytics_evictions_total",
+                "Keys evicted at a table's bound, by table.",
+                crate::metrics::Type::Counter,
+                &[("table", table)],
+                t.evictions as f64,
+            );
+        }
+        out.counter("sdn_analytics_store_errors_total", "Store batches not written.", self.stage.store_errors);
+        m.publish("analytics", v);
+    }
+}
+
+impl sinks::SinkWorker for StageWorker {
+    fn run(
+        mut self: Box<Self>,
+        rx: crossbeam_channel::Receiver<std::sync::Arc<sinks::Encoded>>,
+        stats: std::sync::Arc<sinks::SinkStats>,
+    ) {
+        use std::sync::Arc;
+        let downstream = Arc::clone(&self.downstream);
+        let send = |e: &Arc<sinks::Encoded>| {
+            for s in downstream.iter() {
+                s.send(e);
+            }
+        };
+        let mut forward = |event: Option<&Arc<sinks::Encoded>>, line: &[u8], kind: Line| match kind {
+            Line::Event => {
+                if let Some(e) = event {
+                    send(e);
+                }
+            }
+            Line::Derived => {
+                let (k, input) = kind_and_input(line);
+                send(&Arc::new(sinks::Encoded { id: event_id(line), kind: k, input, json: line.to_vec() }));
+            }
+            // Reports are in the store (and on /metrics through the stats).
+            Line::Report => {}
+        };
+        let mut last_store = std::time::Instant::now();
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(500)) {
+                Ok(e) => {
+                    self.stage.push(&e.json, &mut |line, kind| forward(Some(&e), line, kind));
+                    sinks::SinkStats::add(&stats.delivered, 1);
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    // An idle stream: the wall clock closes windows.
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as i64);
+                    self.stage.advance(now, &mut |line, kind| forward(None, line, kind));
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    self.stage.finish(&mut |line, kind| forward(None, line, kind));
+                    self.publish();
+                    return;
+                }
+            }
+            if last_store.elapsed() >= std::time::Duration::from_secs(1) {
+                self.stage.flush_store();
+                self.publish();
+                last_store = std::time::Instant::now();
+            }
+        }
+    }
+}

@@ -47,6 +47,8 @@ pub struct Loaded {
     pub receivers: ReceiverSpec,
     pub sensor: String,
     pub memory_limit: Option<u64>,
+    /// `[analytics] enabled`: the engine's configuration and the store's.
+    pub analytics: Option<(analytics::Config, Option<store::StoreConfig>)>,
 }
 
 pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
@@ -96,7 +98,14 @@ pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
         );
     }
     let sensor = config.run.sensor.clone().unwrap_or_else(hostname);
-    Ok(Loaded { file, config, app, feeds, sinks, receivers, sensor, memory_limit })
+    let analytics = if config.analytics.enabled {
+        let engine = crate::analysis::engine_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
+        let store = crate::analysis::store_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
+        Some((engine, store))
+    } else {
+        None
+    };
+    Ok(Loaded { file, config, app, feeds, sinks, receivers, sensor, memory_limit, analytics })
 }
 
 /// Loads the feeds (the bundled sample when none is configured).
@@ -186,8 +195,34 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         sink_list.push(p.start()?);
         tracing::info!(sink = %p.describe(), "sink started");
     }
-    let sinks: SinkSet = Arc::new(sink_list);
+    let outputs: SinkSet = Arc::new(sink_list);
+    // With analytics on, the sensor's threads queue on the stage, which
+    // queues what passes (and its summaries and incidents) on the sinks.
+    let sinks: SinkSet = match &loaded.analytics {
+        Some((engine, store_cfg)) => {
+            let store = match store_cfg {
+                Some(c) => Some(store::Store::open(c).with_context(|| format!("{}: analytics.store", loaded.file))?),
+                None => None,
+            };
+            let worker = crate::analysis::StageWorker {
+                stage: crate::analysis::Stage::new(engine.clone(), &loaded.sensor, store),
+                downstream: Arc::clone(&outputs),
+                metrics: Some(Arc::clone(&metrics)),
+            };
+            tracing::info!(store = ?store_cfg.as_ref().map(|c| c.path.display().to_string()), "analytics stage started");
+            Arc::new(vec![sinks::Sink::spawn("analytics", sink_plan::DEFAULT_QUEUE * 4, Box::new(worker))?])
+        }
+        None => Arc::clone(&outputs),
+    };
     {
+        let s = Arc::downgrade(&outputs);
+        metrics.collect(move |out| {
+            if let Some(s) = s.upgrade() {
+                crate::emit::sink_samples(&s, out);
+            }
+        });
+    }
+    if loaded.analytics.is_some() {
         // Weak: at shutdown the sinks are taken back to be closed.
         let s = Arc::downgrade(&sinks);
         metrics.collect(move |out| {
@@ -280,7 +315,17 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     }
     drop(reloader);
     // Every thread holding the sinks has been joined.
-    let mut sinks = Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
+    if loaded.analytics.is_some() {
+        // The stage first: its last summaries go to the sinks before they
+        // close.
+        let mut stage = Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: stage still shared at shutdown"))?;
+        for name in sink_plan::close_all(&mut stage, Duration::from_secs(10)) {
+            tracing::warn!(sink = %name, "the analytics stage did not finish within 10 s");
+        }
+    } else {
+        drop(sinks);
+    }
+    let mut sinks = Arc::try_unwrap(outputs).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
     let late = sink_plan::close_all(&mut sinks, Duration::from_secs(10));
     for name in late {
         tracing::warn!(sink = %name, "sink did not finish flushing within 10 s");

@@ -43,7 +43,7 @@ CREATE TABLE events (
     host            TEXT,                      -- the internal host
     src_addr        BLOB,                      -- 16-byte sortable forms (IPv4 as ::ffff:a.b.c.d)
     dst_addr        BLOB,
-    host_addr       BLOB,
+    host_addr       BLOB,                      -- only when host is neither src_ip nor dst_ip
     json            TEXT NOT NULL              -- the whole event as received
 );
 CREATE INDEX events_ts ON events(ts_ns, id);

@@ -1,0 +1,126 @@
+//! `run` with the analytics stage on: syslog lines naming listed addresses
+//! arrive over TCP; the sinks get the throttled stream with its summary and
+//! an incident, and the store holds every event, the aggregates and the
+//! incident, read back through the query module.
+
+mod common;
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_stage_throttles_correlates_and_stores() {
+    let dir = std::env::temp_dir().join(format!("sdn-run-analytics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (syslog, http) = (common::free_tcp_port(), common::free_tcp_port());
+    let feed = dir.join("feed.csv");
+    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n2,ip,scanner,198.51.100.7,,\n")
+        .unwrap();
+    let events = dir.join("events.jsonl");
+    let db = dir.join("store.db");
+    let config = dir.join("sensor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[run]
+sensor = "edge-an"
+
+[listen]
+netflow = []
+ipfix = []
+sflow = []
+syslog_udp = []
+syslog_tcp = ["127.0.0.1:{syslog}"]
+
+[http]
+listen = "127.0.0.1:{http}"
+
+[[sink]]
+type = "jsonl"
+path = "{}"
+
+[analytics]
+enabled = true
+throttle = 3
+store = "{}"
+
+[[analytics.correlation]]
+name = "two_indicators"
+type = "distinct_indicators"
+within = "5m"
+k = 2
+"#,
+            events.display(),
+            db.display()
+        ),
+    )
+    .unwrap();
+    let mut child = common::Guard(
+        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--intel")
+            .arg(&feed)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::http_get(http, "/healthz").is_none() {
+        assert!(Instant::now() < deadline, "run did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut tcp = TcpStream::connect(("127.0.0.1", syslog)).unwrap();
+    for i in 0..12 {
+        writeln!(tcp, "<13>Nov 29 14:00:00 fw01 sshd: attempt {i} from 203.0.113.66").unwrap();
+    }
+    writeln!(tcp, "<13>Nov 29 14:00:01 fw01 sshd: probe from 198.51.100.7").unwrap();
+    drop(tcp);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = common::http_get(http, "/metrics").unwrap_or_default();
+        if common::metric(&page, "sdn_analytics_events_total", "") >= 13.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stage did not see 13 events:\n{page}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(child.wait().unwrap().success(), "{log}");
+
+    // The sinks: 3 of the 12 pass, one summary holds the other 9; the
+    // second address passes; one incident names an event of each.
+    let out: Vec<Value> =
+        std::fs::read_to_string(&events).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let of = |kind: &str| out.iter().filter(|e| e["kind"] == kind).collect::<Vec<_>>();
+    let intel = of("intel");
+    assert_eq!(intel.iter().filter(|e| e["match"]["value"] == "203.0.113.66").count(), 3, "{out:#?}");
+    assert_eq!(intel.iter().filter(|e| e["match"]["value"] == "198.51.100.7").count(), 1);
+    let summaries = of("summary");
+    assert_eq!(summaries.len(), 1, "{out:#?}");
+    assert_eq!(summaries[0]["summary"]["suppressed"], 9);
+    let incidents = of("incident");
+    assert_eq!(incidents.len(), 1, "{out:#?}");
+    assert_eq!(incidents[0]["incident"]["rule"], "two_indicators");
+    let incident_id = incidents[0]["id"].as_str().unwrap().to_string();
+
+    // The store: all 13 events (throttled or not), the aggregates, the
+    // incident with its events.
+    let q = store::Query::open(&db).unwrap();
+    let all = q
+        .search(&store::EventFilter { kind: Some("intel".into()), ..Default::default() }, store::Page::first(100))
+        .unwrap();
+    assert_eq!(all.len(), 13);
+    let top = q.top("indicator_value", 0, i64::MAX, 10).unwrap();
+    assert_eq!(top[0], ("203.0.113.66".to_string(), 12), "{top:?}");
+    let (row, behind) = q.incident(&incident_id).unwrap().expect("the incident is stored");
+    assert_eq!(row.rule.as_deref(), Some("two_indicators"));
+    assert_eq!(behind.len(), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
