@@ -36,6 +36,39 @@ pub enum Command {
     Run(RunArgs),
     /// Configuration tools: convert the original sdn_sensor's JSON configuration.
     Config(ConfigArgs),
+    /// The analytics stage as a NATS JetStream durable consumer: throttled events, summaries and incidents to stdout (or -o FILE); several processes share a stream by subject filter (one partition each).
+    Analytics(AnalyticsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyticsArgs {
+    /// NATS server.
+    #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// JetStream stream the sensors publish to.
+    #[arg(long, value_name = "NAME", default_value = "SDN_EVENTS")]
+    pub stream: String,
+    /// Subjects this process takes, e.g. sdn.events.0.> for partition 0 of a sink with subject "sdn.events.{partition}.{kind}.{input}".
+    #[arg(long, value_name = "FILTER", default_value = "sdn.events.>")]
+    pub subject: String,
+    /// Durable consumer name (processes with one name share the work; a restart continues where it stopped).
+    #[arg(long, value_name = "NAME", default_value = "analytics")]
+    pub durable: String,
+    /// Configuration file: its [analytics] section (window, throttle, correlations, store).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Passing events, summaries and incidents as JSON lines to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Window reports (top-N, rates, sessions, hit statistics) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub reports: Option<PathBuf>,
+    /// Stop after SECONDS without a message (default: until SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_exit: Option<f64>,
+    /// Name in the ids of the events this process makes (default: analytics@HOST).
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -254,6 +287,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(a) => collect::run(a),
         Command::Run(a) => service::run(a),
         Command::Config(a) => service::config(a),
+        Command::Analytics(a) => service::analytics(a),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `sdn-sensor run` and `sdn-sensor config`.
 
-use super::{ConfigArgs, ConfigCommand, RunArgs};
+use super::{AnalyticsArgs, ConfigArgs, ConfigCommand, RunArgs};
 use anyhow::Context;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,4 +40,38 @@ pub fn config(a: ConfigArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
+    let (file, section) = match &a.config {
+        Some(p) => (p.display().to_string(), sensor::config::Config::load(p)?.analytics),
+        None => ("(defaults)".to_string(), Default::default()),
+    };
+    let cfg = service::analysis::engine_config(&file, &section).map_err(anyhow::Error::msg)?;
+    let store = match service::analysis::store_config(&file, &section).map_err(anyhow::Error::msg)? {
+        Some(c) => Some(store::Store::open(&c)?),
+        None => None,
+    };
+    let name = a.sensor.clone().unwrap_or_else(|| format!("analytics@{}", service::run::hostname()));
+    let stage = service::analysis::Stage::new(cfg, &name, store);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    let idle_exit = match a.idle_exit {
+        Some(s) if !(s.is_finite() && s > 0.0) => anyhow::bail!("--idle-exit {s}: give a number of seconds > 0"),
+        s => s.map(Duration::from_secs_f64),
+    };
+    let opts = service::consume::ConsumeOptions {
+        url: a.nats,
+        stream: a.stream,
+        subject: a.subject,
+        durable: a.durable,
+        output: a.output,
+        reports: a.reports,
+        idle_exit,
+    };
+    let stats = service::consume::consume(&opts, stage, stop)?;
+    eprintln!("analytics: {} messages, {} redeliveries dropped", stats.messages, stats.duplicates);
+    Ok(ExitCode::SUCCESS)
 }

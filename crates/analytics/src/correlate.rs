@@ -118,7 +118,13 @@ impl Correlator {
                     CorrelationRule::MultiSensor { name, within_s, sensors } => (name, within_s, *sensors, SENSORS),
                 };
                 let state = if kind == DNS { State::Dns(Lru::new(cap)) } else { State::Recent(Lru::new(cap)) };
-                Rule { name: name.clone(), within_ns: (*within_s as i64).saturating_mul(1_000_000_000), k: k.max(1), kind, state }
+                Rule {
+                    name: name.clone(),
+                    within_ns: (*within_s as i64).saturating_mul(1_000_000_000),
+                    k: k.max(1),
+                    kind,
+                    state,
+                }
             })
             .collect();
         Correlator { rules, fired: HashSet::with_hasher(HASH), cap, fired_overflow: 0 }
@@ -206,8 +212,20 @@ impl Correlator {
         let rule = &mut self.rules[ri];
         let kind = rule.kind;
         let (key, tag) = match kind {
-            VALUES => (ip_key(match c.host { Some(h) => h, None => return }), hash_of(x.value)),
-            TYPES => (ip_key(match c.host { Some(h) => h, None => return }), hash_of(x.r#type)),
+            VALUES => (
+                ip_key(match c.host {
+                    Some(h) => h,
+                    None => return,
+                }),
+                hash_of(x.value),
+            ),
+            TYPES => (
+                ip_key(match c.host {
+                    Some(h) => h,
+                    None => return,
+                }),
+                hash_of(x.r#type),
+            ),
             _ => (ind.hash as u128, hash_of(e.sensor)),
         };
         let (within, k) = (rule.within_ns, rule.k);

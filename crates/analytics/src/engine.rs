@@ -36,7 +36,14 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { window_s: 60, top_n: 10, throttle_first: 3, session_idle_s: 60, max_keys: 1_000_000, correlations: Vec::new() }
+        Config {
+            window_s: 60,
+            top_n: 10,
+            throttle_first: 3,
+            session_idle_s: 60,
+            max_keys: 1_000_000,
+            correlations: Vec::new(),
+        }
     }
 }
 
@@ -77,6 +84,9 @@ struct ThrKey {
     location: u32,
 }
 
+/// (src, dst, src port, dst port, proto symbol)
+type FlowSample = (IpAddr, IpAddr, Option<u16>, Option<u16>, u32);
+
 /// What a summary needs to describe its key: taken from the key's first
 /// event in the window.
 #[derive(Clone, Default)]
@@ -85,7 +95,7 @@ struct Sample {
     value: InlineStr,
     ind: Option<IndRef>,
     rule: Option<u32>,
-    flow: Option<(IpAddr, IpAddr, Option<u16>, Option<u16>, u32)>,
+    flow: Option<FlowSample>,
 }
 
 /// `repr(C)`: hot counters first, the sample (first event only) last.
@@ -265,6 +275,9 @@ impl Engine {
             if !t.listed {
                 t.listed = true;
                 self.thr_listed.push((u.slot, key));
+                if self.thr_listed.len() > 2 * self.cfg.max_keys.max(1) {
+                    self.compact_listed();
+                }
             }
         }
 
@@ -361,7 +374,7 @@ impl Engine {
             (None, None, None) => "-".to_string(),
         };
         let key = format!("{host}|{what}|{location}");
-        out.push(Output::Summary(Summary {
+        out.push(Output::Summary(Box::new(Summary {
             id: format!("analytics:summary:{}:{key}:{}", self.start_ns.div_euclid(NS), v.first),
             key,
             window_start_ns: self.start_ns,
@@ -381,8 +394,19 @@ impl Engine {
                 dst_port: dp,
                 proto: self.syms.get(p).to_string(),
             }),
-        }));
+        })));
         self.stats.summaries += 1;
+    }
+
+    /// Keeps the list of suppressing keys bounded when keys are evicted and
+    /// come back many times in one window: drops the entries that no longer
+    /// point at a listed key.
+    fn compact_listed(&mut self) {
+        let (thr, seq) = (&self.thr, self.seq);
+        let mut seen = hashbrown::HashSet::with_capacity_and_hasher(self.thr_listed.len(), crate::util::HASH);
+        self.thr_listed.retain(|&(slot, key)| {
+            *thr.key(slot) == key && thr.get(slot).seq == seq && thr.get(slot).suppressed > 0 && seen.insert(slot)
+        });
     }
 
     fn close_window(&mut self, out: &mut Vec<Output>) {
@@ -433,7 +457,12 @@ impl Engine {
                 })
                 .collect();
             feeds.sort_by(|a, b| a.0.cmp(&b.0));
-            out.push(Output::Hits(HitStatsReport { window_start_ns: w.0, window_end_ns: w.1, feeds, indicators: closed.hits }));
+            out.push(Output::Hits(HitStatsReport {
+                window_start_ns: w.0,
+                window_end_ns: w.1,
+                feeds,
+                indicators: closed.hits,
+            }));
         }
         self.feeds_touched.clear();
         self.corr.close_window();

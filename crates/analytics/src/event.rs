@@ -3,8 +3,8 @@
 //! JSON escapes.
 
 use crate::util::parse_rfc3339_ns;
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -110,6 +110,14 @@ pub enum ParseError {
     Ts(String),
 }
 
+/// The serde path, without the fast path (for tests comparing the two).
+#[doc(hidden)]
+pub fn parse_event_serde(json: &[u8]) -> Result<ParsedEvent<'_>, ParseError> {
+    let raw: Raw<'_> = serde_json::from_slice(json)?;
+    let ts_ns = parse_rfc3339_ns(&raw.ts.0).ok_or_else(|| ParseError::Ts(raw.ts.0.to_string()))?;
+    Ok(ParsedEvent { raw, ts_ns })
+}
+
 /// A parsed event owning the (rare) unescaped strings; [`ParsedEvent::event`]
 /// lends it as an [`EventIn`].
 #[derive(Debug)]
@@ -123,7 +131,10 @@ pub struct ParsedEvent<'a> {
 // XXX: returns ParsedEvent instead of EventIn: JSON strings with escapes
 // (DNS names with `\\`, quotes in syslog tokens) cannot be borrowed as &str.
 pub fn parse_event(json: &[u8]) -> Result<ParsedEvent<'_>, ParseError> {
-    let raw: Raw<'_> = serde_json::from_slice(json)?;
+    let raw: Raw<'_> = match crate::fastparse::parse(json) {
+        Some(raw) => raw,
+        None => serde_json::from_slice(json)?,
+    };
     let ts_ns = parse_rfc3339_ns(&raw.ts.0).ok_or_else(|| ParseError::Ts(raw.ts.0.to_string()))?;
     Ok(ParsedEvent { raw, ts_ns })
 }
@@ -164,7 +175,7 @@ impl<'a> ParsedEvent<'a> {
 
 /// A string borrowed from the input when it has no escapes.
 #[derive(Debug, Default)]
-struct S<'a>(Cow<'a, str>);
+pub(crate) struct S<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -186,94 +197,94 @@ impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
 }
 
 #[derive(Debug, Deserialize)]
-struct Raw<'a> {
+pub(crate) struct Raw<'a> {
     #[serde(borrow)]
-    id: S<'a>,
+    pub(crate) id: S<'a>,
     #[serde(borrow)]
-    ts: S<'a>,
+    pub(crate) ts: S<'a>,
     #[serde(borrow)]
-    sensor: S<'a>,
+    pub(crate) sensor: S<'a>,
     #[serde(borrow)]
-    kind: S<'a>,
+    pub(crate) kind: S<'a>,
     #[serde(borrow)]
-    input: S<'a>,
+    pub(crate) input: S<'a>,
     #[serde(borrow, rename = "match")]
-    m: RawMatch<'a>,
+    pub(crate) m: RawMatch<'a>,
     #[serde(borrow, default)]
-    indicator: Option<RawIndicator<'a>>,
+    pub(crate) indicator: Option<RawIndicator<'a>>,
     #[serde(borrow, default)]
-    rule: Option<RawRule<'a>>,
+    pub(crate) rule: Option<RawRule<'a>>,
     #[serde(borrow, default)]
-    flow: Option<RawFlow<'a>>,
+    pub(crate) flow: Option<RawFlow<'a>>,
     #[serde(borrow, default)]
-    dns: Option<RawDns<'a>>,
+    pub(crate) dns: Option<RawDns<'a>>,
     #[serde(borrow, default)]
-    syslog: Option<RawSyslog<'a>>,
+    pub(crate) syslog: Option<RawSyslog<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawMatch<'a> {
+pub(crate) struct RawMatch<'a> {
     #[serde(borrow, rename = "where")]
-    location: S<'a>,
+    pub(crate) location: S<'a>,
     #[serde(borrow)]
-    value: S<'a>,
+    pub(crate) value: S<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawIndicator<'a> {
+pub(crate) struct RawIndicator<'a> {
     #[serde(borrow)]
-    id: S<'a>,
+    pub(crate) id: S<'a>,
     #[serde(borrow, rename = "type")]
-    r#type: S<'a>,
+    pub(crate) r#type: S<'a>,
     #[serde(borrow)]
-    value: S<'a>,
+    pub(crate) value: S<'a>,
     #[serde(borrow, default)]
-    threat_type: Option<S<'a>>,
+    pub(crate) threat_type: Option<S<'a>>,
     #[serde(borrow)]
-    feed: S<'a>,
+    pub(crate) feed: S<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawRule<'a> {
+pub(crate) struct RawRule<'a> {
     #[serde(borrow)]
-    chain: S<'a>,
+    pub(crate) chain: S<'a>,
     #[serde(borrow)]
-    name: S<'a>,
+    pub(crate) name: S<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawFlow<'a> {
+pub(crate) struct RawFlow<'a> {
     #[serde(borrow, default)]
-    src_ip: Option<S<'a>>,
+    pub(crate) src_ip: Option<S<'a>>,
     #[serde(borrow, default)]
-    dst_ip: Option<S<'a>>,
+    pub(crate) dst_ip: Option<S<'a>>,
     #[serde(default)]
-    src_port: Option<u16>,
+    pub(crate) src_port: Option<u16>,
     #[serde(default)]
-    dst_port: Option<u16>,
+    pub(crate) dst_port: Option<u16>,
     #[serde(borrow, default)]
-    proto: Option<S<'a>>,
+    pub(crate) proto: Option<S<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawDns<'a> {
+    #[serde(default)]
+    pub(crate) qr: Option<bool>,
+    #[serde(borrow, default)]
+    pub(crate) questions: FirstName<'a>,
+    #[serde(default)]
+    pub(crate) answers: AnswerAddrs,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawDns<'a> {
-    #[serde(default)]
-    qr: Option<bool>,
+pub(crate) struct RawSyslog<'a> {
     #[serde(borrow, default)]
-    questions: FirstName<'a>,
-    #[serde(default)]
-    answers: AnswerAddrs,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawSyslog<'a> {
-    #[serde(borrow, default)]
-    host: Option<S<'a>>,
+    pub(crate) host: Option<S<'a>>,
 }
 
 /// `questions[0].name`, the rest skipped.
 #[derive(Debug, Default)]
-struct FirstName<'a>(Option<S<'a>>);
+pub(crate) struct FirstName<'a>(pub(crate) Option<S<'a>>);
 
 #[derive(Deserialize)]
 struct Question<'a> {
@@ -301,7 +312,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for FirstName<'a> {
 
 /// The A/AAAA `data` of `answers[]`.
 #[derive(Debug, Default)]
-struct AnswerAddrs(Addrs);
+pub(crate) struct AnswerAddrs(pub(crate) Addrs);
 
 #[derive(Deserialize)]
 struct Answer<'a> {

@@ -7,7 +7,7 @@
 use crate::event::IndicatorIn;
 use crate::lru::Lru;
 use crate::output::{HitStat, IndicatorOut};
-use crate::topn::top;
+use crate::topn::{Ranked, top};
 use crate::util::hash_of;
 use core::hash::{Hash, Hasher};
 use hashbrown::HashMap;
@@ -137,6 +137,11 @@ impl Indicators {
         if r.listed_seq != seq {
             r.listed_seq = seq;
             self.touched.push(slot);
+            // Slots listed again after evictions: keep the list bounded.
+            if self.touched.len() > 2 * self.lru.cap() {
+                self.touched.sort_unstable();
+                self.touched.dedup();
+            }
         }
         IndRef { slot, hash }
     }
@@ -171,21 +176,30 @@ impl Indicators {
             let t: u64 = m.values().sum();
             (t, top(m.into_iter().collect(), n).into_iter().map(|(v, c)| (v.to_string(), c)).collect())
         };
-        let keys = [("indicator_id", by(0)), ("indicator_type", by(1)), ("indicator_value", by(2)), ("threat_type", by(3)), ("feed", by(4))];
+        let keys = [
+            ("indicator_id", by(0)),
+            ("indicator_type", by(1)),
+            ("indicator_value", by(2)),
+            ("threat_type", by(3)),
+            ("feed", by(4)),
+        ];
         let mut hits: Vec<(IndicatorOut, HitStat)> = seen
             .iter()
             .map(|(k, r)| {
-                let st = HitStat { window_count: r.win_count, count: r.count, first_ns: r.first_ns, last_ns: r.last_ns };
+                let st =
+                    HitStat { window_count: r.win_count, count: r.count, first_ns: r.first_ns, last_ns: r.last_ns };
                 (k.out(), st)
             })
             .collect();
-        hits.sort_by(|a, b| b.1.window_count.cmp(&a.1.window_count).then_with(|| (&a.0.feed, &a.0.id).cmp(&(&b.0.feed, &b.0.id))));
+        hits.sort_by(|a, b| {
+            b.1.window_count.cmp(&a.1.window_count).then_with(|| (&a.0.feed, &a.0.id).cmp(&(&b.0.feed, &b.0.id)))
+        });
         self.touched.clear();
         Closed { keys, hits }
     }
 }
 
 pub(crate) struct Closed {
-    pub keys: [(&'static str, (u64, Vec<(String, u64)>)); 5],
+    pub keys: [(&'static str, Ranked); 5],
     pub hits: Vec<(IndicatorOut, HitStat)>,
 }

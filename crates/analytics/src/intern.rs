@@ -45,7 +45,11 @@ impl Syms {
         let strs = &self.strs;
         let eq = |i: &u32| {
             let (hh, s) = &strs[*i as usize];
-            *hh == h && s.len() == a.len() + 1 + b.len() && s.starts_with(a) && s.ends_with(b) && s.as_bytes()[a.len()] == 0
+            *hh == h
+                && s.len() == a.len() + 1 + b.len()
+                && s.starts_with(a)
+                && s.ends_with(b)
+                && s.as_bytes()[a.len()] == 0
         };
         if let Some(&i) = self.table.find(h, eq) {
             return i;
@@ -75,7 +79,6 @@ impl Syms {
     pub fn len(&self) -> usize {
         self.strs.len()
     }
-
 }
 
 #[cfg(test)]

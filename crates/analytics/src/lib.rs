@@ -26,6 +26,7 @@ pub mod bench;
 pub mod correlate;
 pub mod engine;
 pub mod event;
+mod fastparse;
 mod indicators;
 mod intern;
 mod lru;
@@ -36,6 +37,6 @@ mod util;
 
 pub use correlate::CorrelationRule;
 pub use engine::{Config, Engine, EngineStats, TableStats};
-pub use event::{Addrs, EventIn, IndicatorIn, ParseError, ParsedEvent, parse_event};
+pub use event::{Addrs, EventIn, IndicatorIn, ParseError, ParsedEvent, parse_event, parse_event_serde};
 pub use output::*;
 pub use util::{Ts, parse_rfc3339_ns};

@@ -41,12 +41,24 @@ pub struct Upsert<K, V> {
 
 impl<K: Hash + Eq, V> Lru<K, V> {
     pub fn new(cap: usize) -> Self {
-        Lru { table: HashTable::new(), nodes: Vec::new(), head: NIL, tail: NIL, free: Vec::new(), cap: cap.max(1), evictions: 0 }
+        Lru {
+            table: HashTable::new(),
+            nodes: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            free: Vec::new(),
+            cap: cap.max(1),
+            evictions: 0,
+        }
     }
 
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.table.len()
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
     }
 
     pub fn find(&self, key: &K) -> Option<u32> {
@@ -183,7 +195,11 @@ impl<K: Hash + Eq, V> Lru<K, V> {
 
     fn unlink(&mut self, s: u32) {
         let (p, n) = (self.nodes[s as usize].prev, self.nodes[s as usize].next);
-        if p != NIL { self.nodes[p as usize].next = n } else { self.head = n }
+        if p != NIL {
+            self.nodes[p as usize].next = n
+        } else {
+            self.head = n
+        }
         if n != NIL { self.nodes[n as usize].prev = p } else { self.tail = p }
     }
 

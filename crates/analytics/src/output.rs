@@ -137,7 +137,8 @@ pub struct HitStatsReport {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    Summary(Summary),
+    /// Boxed: by far the largest variant.
+    Summary(Box<Summary>),
     Incident(Incident),
     TopN(TopNReport),
     Session(SessionReport),
@@ -234,7 +235,13 @@ pub fn encode(output: &Output, sensor: &str, buf: &mut Vec<u8>) {
             }
             buf.extend_from_slice(b",\"summary\":{\"key\":");
             js(buf, &s.key);
-            let _ = write!(buf, ",\"suppressed\":{},\"first\":\"{}\",\"last\":\"{}\"", s.suppressed, Ts(s.first_ns), Ts(s.last_ns));
+            let _ = write!(
+                buf,
+                ",\"suppressed\":{},\"first\":\"{}\",\"last\":\"{}\"",
+                s.suppressed,
+                Ts(s.first_ns),
+                Ts(s.last_ns)
+            );
             field(buf, "input", &s.input);
             let _ = write!(buf, ",\"window_start\":\"{}\"}}", Ts(s.window_start_ns));
             if let Some(f) = &s.flow {

@@ -14,6 +14,9 @@ use core::hash::Hash;
 use hashbrown::HashMap;
 use std::net::IpAddr;
 
+/// (total, top values with counts)
+pub(crate) type Ranked = (u64, Vec<(String, u64)>);
+
 /// The `n` largest by count, ties broken by key ascending.
 pub(crate) fn top<T: Ord>(mut v: Vec<(T, u64)>, n: usize) -> Vec<(T, u64)> {
     let cmp = |a: &(T, u64), b: &(T, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
@@ -48,7 +51,7 @@ impl SymCounts {
         self.counts[i] += 1;
     }
 
-    fn take(&mut self, syms: &Syms, n: usize) -> (u64, Vec<(String, u64)>) {
+    fn take(&mut self, syms: &Syms, n: usize) -> Ranked {
         let v: Vec<(&str, u64)> = self.touched.iter().map(|&s| (syms.get(s), self.counts[s as usize])).collect();
         let total = v.iter().map(|x| x.1).sum();
         for &s in &self.touched {
@@ -149,7 +152,7 @@ impl WindowCounts {
 
     /// Emits the non-indicator top-N reports and resets the counters.
     pub fn close(&mut self, syms: &Syms, protos: &Syms, w: (i64, i64), n: usize, out: &mut Vec<TopNReport>) {
-        let mut push = |key: &'static str, (total, top): (u64, Vec<(String, u64)>)| {
+        let mut push = |key: &'static str, (total, top): Ranked| {
             out.push(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top });
         };
         let ips = |(t, v): (u64, Vec<(IpAddr, u64)>)| (t, v.into_iter().map(|(ip, c)| (ip.to_string(), c)).collect());
@@ -162,12 +165,14 @@ impl WindowCounts {
         push("dst_ip", ips(self.dst_ip.take(n)));
         push("host", ips(self.host.take(n)));
         // Ranked by (proto name, port), not by symbol number.
-        let pp: Vec<((&str, u16), u64)> = self.proto_port.map.iter().map(|(&(p, port), &c)| ((protos.get(p), port), c)).collect();
+        let pp: Vec<((&str, u16), u64)> =
+            self.proto_port.map.iter().map(|(&(p, port), &c)| ((protos.get(p), port), c)).collect();
         let pp_total = std::mem::take(&mut self.proto_port.total);
         let pp = top(pp, n).into_iter().map(|((p, port), c)| (format!("{p}/{port}"), c)).collect();
         self.proto_port.map.clear();
         push("proto_dst_port", (pp_total, pp));
-        let sp: Vec<(u16, u64)> = self.src_port_touched.iter().map(|&p| (p, self.src_port[p as usize] as u64)).collect();
+        let sp: Vec<(u16, u64)> =
+            self.src_port_touched.iter().map(|&p| (p, self.src_port[p as usize] as u64)).collect();
         let sp_total = sp.iter().map(|x| x.1).sum();
         for &p in &self.src_port_touched {
             self.src_port[p as usize] = 0;

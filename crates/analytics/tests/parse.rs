@@ -18,7 +18,10 @@ fn packet_line() {
     assert_eq!((e.id, e.sensor, e.kind, e.input), ("edge-1:6889a384ad400002", "edge-1", "intel", "packet"));
     assert_eq!(e.ts_ns, 954_147_395_148_077_123);
     assert_eq!((e.location, e.value), ("ip.dst", "10.1.1.10"));
-    assert_eq!(e.indicator, Some(IndicatorIn { id: "7", r#type: "ip", value: "10.1.1.10", threat_type: "c2", feed: "feed.csv" }));
+    assert_eq!(
+        e.indicator,
+        Some(IndicatorIn { id: "7", r#type: "ip", value: "10.1.1.10", threat_type: "c2", feed: "feed.csv" })
+    );
     assert_eq!((e.src_ip, e.dst_ip), (Some(ip("10.1.1.11")), Some(ip("10.1.1.10"))));
     assert_eq!((e.src_port, e.dst_port, e.proto), (Some(3025), Some(1723), Some("tcp")));
     assert!(e.answer_addrs.as_slice().is_empty() && e.dns_query.is_none() && e.rule.is_none());
@@ -105,7 +108,7 @@ fn encoded_events() {
     let s = summaries(&out);
     let line = {
         let mut b = Vec::new();
-        encode(&Output::Summary(s[0].clone()), "a", &mut b);
+        encode(&Output::Summary(Box::new(s[0].clone())), "a", &mut b);
         String::from_utf8(b).unwrap()
     };
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -116,4 +119,44 @@ fn encoded_events() {
     assert_eq!(v["match"]["where"], "dns.answer.name");
     let inc = incidents(&out);
     assert_eq!(inc[0].events, ["edge-1:000000000001f3a9", "conn"]);
+}
+
+fn same(line: &str) {
+    let a = parse_event(line.as_bytes()).map(|p| format!("{:?}", p.event()));
+    let b = parse_event_serde(line.as_bytes()).map(|p| format!("{:?}", p.event()));
+    match (a, b) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{line}"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("fast {a:?} serde {b:?}: {line}"),
+    }
+}
+
+/// The fast path reads the same as serde_json, or defers to it.
+#[test]
+fn fast_path_matches_serde() {
+    for l in [PACKET, DNS, SYSLOG] {
+        same(l);
+        // Whitespace between tokens.
+        same(&l.replace(",\"", ", \"").replace(":", ": "));
+    }
+    for l in analytics::bench::stream(3000) {
+        same(&l);
+    }
+    // Escapes in skipped values, and in read ones (serde decodes those).
+    same(&PACKET.replace(r#""capture":"t.pcap""#, r#""capture":"t\"{[.pcap""#));
+    same(&PACKET.replace(r#""value":"10.1.1.10"}"#, r#""value":"10.1.1.\u0031\u0030"}"#));
+    // Reordered keys, unknown fields, nulls.
+    same(
+        &PACKET
+            .replace(r#"{"id":"edge-1:6889a384ad400002","ts""#, r#"{"x":[1,{"y":null}],"ts""#)
+            .replace(r#""sensor""#, r#""id":"i","sensor""#),
+    );
+    same(&PACKET.replace(r#""threat_type":"c2""#, r#""threat_type":null"#));
+    // Broken lines fail on both paths.
+    same(&PACKET[..PACKET.len() - 1]);
+    same(&format!("{PACKET}x"));
+    same(&PACKET.replace(r#""src_port":3025"#, r#""src_port":70000"#));
+    same(&DNS.replace(r#""qr":true"#, r#""qr":1"#));
+    same("");
+    same("{}");
 }

@@ -108,7 +108,8 @@ fn late_events_count_into_the_current_window() {
     e.finish(&mut out);
     let s = summaries(&out);
     assert_eq!((s.len(), s[0].first_ns, s[0].window_start_ns), (1, at(50_000), T0 + 60 * NS));
-    let rate: Vec<&RateReport> = out.iter().filter_map(|o| if let Output::Rate(r) = o { Some(r) } else { None }).collect();
+    let rate: Vec<&RateReport> =
+        out.iter().filter_map(|o| if let Output::Rate(r) = o { Some(r) } else { None }).collect();
     assert_eq!((rate.len(), rate[0].events, rate[0].late, rate[0].per_second_max), (1, 2, 1, 1));
 }
 

@@ -48,18 +48,22 @@ fn topn_at_each_window_close() {
     assert_eq!(top_pairs(topn(&out, "src_port")[0]), [("40000", 7)]);
     assert!(topn(&out, "rule")[0].top.is_empty());
     // Every key kind once per window.
-    let kinds: Vec<&str> = out.iter().filter_map(|o| if let Output::TopN(t) = o { Some(t.key) } else { None }).collect();
+    let kinds: Vec<&str> =
+        out.iter().filter_map(|o| if let Output::TopN(t) = o { Some(t.key) } else { None }).collect();
     assert_eq!(kinds.len(), 13);
 
-    let rate: Vec<&RateReport> = out.iter().filter_map(|o| if let Output::Rate(r) = o { Some(r) } else { None }).collect();
+    let rate: Vec<&RateReport> =
+        out.iter().filter_map(|o| if let Output::Rate(r) = o { Some(r) } else { None }).collect();
     assert_eq!((rate[0].events, rate[0].per_second_max, rate[0].per_minute), (7, 1, 7.0));
     assert!((rate[0].per_second_mean - 7.0 / 60.0).abs() < 1e-9);
 
-    let hits: Vec<&HitStatsReport> = out.iter().filter_map(|o| if let Output::Hits(h) = o { Some(h) } else { None }).collect();
+    let hits: Vec<&HitStatsReport> =
+        out.iter().filter_map(|o| if let Output::Hits(h) = o { Some(h) } else { None }).collect();
     let h = hits[0];
     let feeds: Vec<(&str, u64, u64)> = h.feeds.iter().map(|(f, s)| (f.as_str(), s.window_count, s.count)).collect();
     assert_eq!(feeds, [("feeds/c2.csv", 6, 6), ("feeds/other.txt", 1, 1)]);
-    let inds: Vec<(&str, u64, i64, i64)> = h.indicators.iter().map(|(i, s)| (i.id.as_str(), s.window_count, s.first_ns, s.last_ns)).collect();
+    let inds: Vec<(&str, u64, i64, i64)> =
+        h.indicators.iter().map(|(i, s)| (i.id.as_str(), s.window_count, s.first_ns, s.last_ns)).collect();
     assert_eq!(inds, [("1", 3, at(0), at(5000)), ("2", 3, at(1000), at(6000)), ("3", 1, at(4000), at(4000))]);
 
     // Window 2 counts only its own events; hit stats are cumulative.
@@ -69,10 +73,15 @@ fn topn_at_each_window_close() {
     let t = topn(&out, "src_ip");
     assert_eq!((t[0].window_start_ns, t[0].total), (T0 + 60 * NS, 2));
     assert_eq!(top_pairs(t[0]), [("10.0.0.9", 2)]);
-    let h: Vec<&HitStatsReport> = out.iter().filter_map(|o| if let Output::Hits(h) = o { Some(h) } else { None }).collect();
-    let inds: Vec<(&str, u64, u64)> = h[0].indicators.iter().map(|(i, s)| (i.id.as_str(), s.window_count, s.count)).collect();
+    let h: Vec<&HitStatsReport> =
+        out.iter().filter_map(|o| if let Output::Hits(h) = o { Some(h) } else { None }).collect();
+    let inds: Vec<(&str, u64, u64)> =
+        h[0].indicators.iter().map(|(i, s)| (i.id.as_str(), s.window_count, s.count)).collect();
     assert_eq!(inds, [("1", 1, 4), ("2", 1, 4)]);
-    assert_eq!(h[0].feeds, [("feeds/c2.csv".to_string(), HitStat { window_count: 2, count: 8, first_ns: at(0), last_ns: at(61_000) })]);
+    assert_eq!(
+        h[0].feeds,
+        [("feeds/c2.csv".to_string(), HitStat { window_count: 2, count: 8, first_ns: at(0), last_ns: at(61_000) })]
+    );
 }
 
 #[test]

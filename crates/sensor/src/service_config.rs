@@ -173,6 +173,9 @@ pub struct SinkEntry {
     /// nats: the spool's size limit ("1GiB"); past it events are dropped
     /// and counted.
     pub spool_limit: Option<String>,
+    /// nats: `{partition}` in `subject` is a hash of the event's host
+    /// modulo this, so analytics consumers can split the stream by host.
+    pub partitions: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

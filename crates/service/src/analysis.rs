@@ -209,6 +209,26 @@ fn kind_and_input(line: &[u8]) -> (&'static str, &'static str) {
     (kind, input)
 }
 
+/// The partition key of an encoded event: a stable hash (FNV-1a) of the
+/// host the analytics key it by, so every event of a host lands in one
+/// partition and correlation stays correct when analytics scale out. 0
+/// when the event names no host.
+pub fn host_key(json: &[u8]) -> u64 {
+    let Ok(parsed) = analytics::parse_event(json) else { return 0 };
+    let Some(host) = parsed.event().host() else { return 0 };
+    let bytes: Vec<u8> = match host {
+        std::net::IpAddr::V4(a) => a.octets().to_vec(),
+        std::net::IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // 0 means "no host"; keep every bit of the hash for the modulus.
+    h.max(1)
+}
+
 /// The id of a derived event (`"id":"..."`, the first field).
 fn event_id(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line);
@@ -246,7 +266,13 @@ impl StageWorker {
             ("correlation", &s.correlation),
             ("symbols", &s.symbols),
         ] {
-            out.push("sdn_analytics_keys", "Keys held, by table.", crate::metrics::Type::Gauge, &[("table", table)], t.keys as f64);
+            out.push(
+                "sdn_analytics_keys",
+                "Keys held, by table.",
+                crate::metrics::Type::Gauge,
+                &[("table", table)],
+                t.keys as f64,
+            );
             out.push(
                 "sdn_analytics_evictions_total",
                 "Keys evicted at a table's bound, by table.",
@@ -281,7 +307,13 @@ impl sinks::SinkWorker for StageWorker {
             }
             Line::Derived => {
                 let (k, input) = kind_and_input(line);
-                send(&Arc::new(sinks::Encoded { id: event_id(line), kind: k, input, json: line.to_vec() }));
+                send(&Arc::new(sinks::Encoded {
+                    id: event_id(line),
+                    kind: k,
+                    input,
+                    json: line.to_vec(),
+                    key: host_key(line),
+                }));
             }
             // Reports are in the store (and on /metrics through the stats).
             Line::Report => {}

@@ -13,6 +13,8 @@ pub type SinkSet = Arc<Vec<Sink>>;
 /// One thread's end of the sinks.
 pub struct Emitter {
     sinks: SinkSet,
+    /// Whether events carry their host's key (a sink partitions by it).
+    keyed: bool,
     by_kind: BTreeMap<(&'static str, &'static str), u64>,
     by_feed: BTreeMap<String, u64>,
     /// Events no sink took (every queue full).
@@ -21,7 +23,8 @@ pub struct Emitter {
 
 impl Emitter {
     pub fn new(sinks: SinkSet) -> Self {
-        Emitter { sinks, by_kind: BTreeMap::new(), by_feed: BTreeMap::new(), unsent: 0 }
+        let keyed = sinks.iter().any(|s| s.wants_key());
+        Emitter { sinks, keyed, by_kind: BTreeMap::new(), by_feed: BTreeMap::new(), unsent: 0 }
     }
 
     pub fn emit(&mut self, e: &Event<'_>) {
@@ -43,7 +46,8 @@ impl Emitter {
                 }
             }
         }
-        let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json });
+        let key = if self.keyed { crate::analysis::host_key(&json) } else { 0 };
+        let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json, key });
         let mut taken = false;
         for s in self.sinks.iter() {
             taken |= s.send(&encoded);

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod capture_worker;
+pub mod consume;
 pub mod emit;
 pub mod http;
 pub mod logging;

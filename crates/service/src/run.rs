@@ -210,7 +210,11 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                 metrics: Some(Arc::clone(&metrics)),
             };
             tracing::info!(store = ?store_cfg.as_ref().map(|c| c.path.display().to_string()), "analytics stage started");
-            Arc::new(vec![sinks::Sink::spawn("analytics", sink_plan::DEFAULT_QUEUE * 4, Box::new(worker))?])
+            let stage = sinks::Sink::spawn("analytics", sink_plan::DEFAULT_QUEUE * 4, Box::new(worker))?;
+            // Events keep their host key through the stage when a sink
+            // partitions by it.
+            let stage = if outputs.iter().any(|s| s.wants_key()) { stage.with_key() } else { stage };
+            Arc::new(vec![stage])
         }
         None => Arc::clone(&outputs),
     };
@@ -318,14 +322,16 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     if loaded.analytics.is_some() {
         // The stage first: its last summaries go to the sinks before they
         // close.
-        let mut stage = Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: stage still shared at shutdown"))?;
+        let mut stage =
+            Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: stage still shared at shutdown"))?;
         for name in sink_plan::close_all(&mut stage, Duration::from_secs(10)) {
             tracing::warn!(sink = %name, "the analytics stage did not finish within 10 s");
         }
     } else {
         drop(sinks);
     }
-    let mut sinks = Arc::try_unwrap(outputs).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
+    let mut sinks =
+        Arc::try_unwrap(outputs).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
     let late = sink_plan::close_all(&mut sinks, Duration::from_secs(10));
     for name in late {
         tracing::warn!(sink = %name, "sink did not finish flushing within 10 s");

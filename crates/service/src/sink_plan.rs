@@ -87,6 +87,7 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
         only("subject", e.subject.is_some(), &[Nats], "\"nats\"")?;
         only("spool", e.spool.is_some(), &[Nats], "\"nats\"")?;
         only("spool_limit", e.spool_limit.is_some(), &[Nats], "\"nats\"")?;
+        only("partitions", e.partitions.is_some(), &[Nats], "\"nats\"")?;
         let size = |key: &str, v: &Option<String>| -> Result<Option<u64>, String> {
             v.as_deref().map(|s| parse_size(s).map_err(|m| format!("{at}: {key} = {m}"))).transpose()
         };
@@ -139,6 +140,7 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                 spool_dir: e.spool.clone().unwrap_or_else(|| PathBuf::from("spool/nats")),
                 spool_limit: size("spool_limit", &e.spool_limit)?.unwrap_or(1 << 30),
                 max_pending_acks: 256,
+                partitions: e.partitions.unwrap_or(1).max(1),
             }),
         };
         let name = e.name.clone().unwrap_or_else(|| {

@@ -342,6 +342,7 @@ mod tests {
             kind: "intel",
             input: "packet",
             json: format!("{{\"id\":\"t:{i}\",\"pad\":\"{}\"}}", "x".repeat(100)).into_bytes(),
+            key: 0,
         })
     }
 

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// One event, encoded once for every sink.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Encoded {
     /// The event's unique id (`sensor:counter`): NATS uses it as the
     /// message id, so JetStream drops a republished duplicate.
@@ -28,6 +28,9 @@ pub struct Encoded {
     pub input: &'static str,
     /// The JSON object, without a trailing newline.
     pub json: Vec<u8>,
+    /// A stable hash of the host the event is about (the analytics' key),
+    /// for partitioned NATS subjects (`{partition}`); 0 when unknown.
+    pub key: u64,
 }
 
 /// Counters every sink has. Sinks add their own beside these.
@@ -81,6 +84,7 @@ pub struct Sink {
     stats: Arc<SinkStats>,
     extra: Option<Arc<dyn ExtraCounters>>,
     thread: Option<JoinHandle<()>>,
+    wants_key: bool,
 }
 
 impl Sink {
@@ -101,7 +105,7 @@ impl Sink {
         let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
         let s = Arc::clone(&stats);
         let thread = std::thread::Builder::new().name(format!("sink-{name}")).spawn(move || worker.run(rx, s))?;
-        Ok(Sink { name: name.to_string(), tx: Some(tx), stats, extra: None, thread: Some(thread) })
+        Ok(Sink { name: name.to_string(), tx: Some(tx), stats, extra: None, thread: Some(thread), wants_key: false })
     }
 
     /// Attaches the sink-specific counters shown beside the common ones.
@@ -112,6 +116,17 @@ impl Sink {
 
     pub fn extra_counters(&self) -> Vec<(&'static str, u64)> {
         self.extra.as_ref().map_or_else(Vec::new, |e| e.counters())
+    }
+
+    /// Marks the sink as one that partitions by `Encoded::key` (producers
+    /// compute the key only when some sink wants it).
+    pub fn with_key(mut self) -> Sink {
+        self.wants_key = true;
+        self
+    }
+
+    pub fn wants_key(&self) -> bool {
+        self.wants_key
     }
 
     pub fn name(&self) -> &str {

@@ -75,6 +75,9 @@ pub struct NatsConfig {
     pub spool_limit: u64,
     /// Publishes waiting for their PubAck at most (the window).
     pub max_pending_acks: usize,
+    /// `{partition}` in `subject` is the event's host key modulo this
+    /// (analytics consumers each take some partitions).
+    pub partitions: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +155,7 @@ enum Part {
     Kind,
     Input,
     Sensor,
+    Partition,
 }
 
 /// A parsed subject template.
@@ -188,9 +192,10 @@ impl SubjectTemplate {
                         "kind" => Part::Kind,
                         "input" => Part::Input,
                         "sensor" => Part::Sensor,
+                        "partition" => Part::Partition,
                         other => {
                             return Err(format!(
-                                "subject {t:?}: unknown placeholder {{{other}}} (known: {{kind}}, {{input}}, {{sensor}})"
+                                "subject {t:?}: unknown placeholder {{{other}}} (known: {{kind}}, {{input}}, {{sensor}}, {{partition}})"
                             ));
                         }
                     };
@@ -211,10 +216,24 @@ impl SubjectTemplate {
         if !lit.is_empty() {
             parts.push(Part::Lit(lit));
         }
-        Ok(SubjectTemplate { parts, filter: filter.join(".") })
+        // The stream takes the literal prefix and everything below it
+        // (`sdn.events.>`), so consumers can filter on any part of the rest
+        // (`sdn.events.0.>` for one partition); without a literal prefix,
+        // a `*` per placeholder token.
+        let literal = filter.iter().take_while(|t| **t != "*").count();
+        let filter = if literal > 0 && literal < filter.len() {
+            format!("{}.>", filter[..literal].join("."))
+        } else {
+            filter.join(".")
+        };
+        Ok(SubjectTemplate { parts, filter })
     }
 
-    fn render(&self, ev: &Encoded) -> String {
+    fn partitioned(&self) -> bool {
+        self.parts.contains(&Part::Partition)
+    }
+
+    fn render(&self, ev: &Encoded, partitions: u32) -> String {
         fn push_token(out: &mut String, v: &str) {
             if v.is_empty() {
                 out.push('_');
@@ -231,6 +250,7 @@ impl SubjectTemplate {
                 Part::Kind => push_token(&mut out, ev.kind),
                 Part::Input => push_token(&mut out, ev.input),
                 Part::Sensor => push_token(&mut out, ev.id.split_once(':').map_or("", |(s, _)| s)),
+                Part::Partition => out.push_str(&(ev.key % u64::from(partitions.max(1))).to_string()),
             }
         }
         out
@@ -277,9 +297,10 @@ pub fn spawn(name: &str, capacity: usize, cfg: NatsConfig) -> Result<Sink, NatsE
     add(&nats.spool_corrupt, recovery.corrupt);
     add(&nats.spool_corrupt_bytes, recovery.corrupt_bytes);
     nats.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
+    let keyed = template.partitioned();
     let worker = NatsWorker { name: name.to_string(), cfg, addrs, template, spool, nats: Arc::clone(&nats) };
-    let sink = Sink::spawn(name, capacity, Box::new(worker)).map_err(NatsError::Thread)?;
-    Ok(sink.with_extra(nats))
+    let sink = Sink::spawn(name, capacity, Box::new(worker)).map_err(NatsError::Thread)?.with_extra(nats);
+    Ok(if keyed { sink.with_key() } else { sink })
 }
 
 struct NatsWorker {
@@ -560,7 +581,7 @@ impl State {
     }
 
     fn record(&self, ev: &Encoded) -> Record {
-        Record { id: ev.id.clone(), subject: self.w.template.render(ev), body: ev.json.clone() }
+        Record { id: ev.id.clone(), subject: self.w.template.render(ev, self.w.cfg.partitions), body: ev.json.clone() }
     }
 
     fn spool_record(&mut self, rec: &Record) {
@@ -752,18 +773,18 @@ mod tests {
     use super::*;
 
     fn ev(id: &str) -> Encoded {
-        Encoded { id: id.into(), kind: "intel", input: "dns", json: b"{}".to_vec() }
+        Encoded { id: id.into(), kind: "intel", input: "dns", json: b"{}".to_vec(), key: 0 }
     }
 
     #[test]
     fn subject_templates() {
         let t = SubjectTemplate::parse("sdn.events.{kind}.{input}").unwrap();
-        assert_eq!(t.filter, "sdn.events.*.*");
-        assert_eq!(t.render(&ev("edge-1:0f")), "sdn.events.intel.dns");
+        assert_eq!(t.filter, "sdn.events.>");
+        assert_eq!(t.render(&ev("edge-1:0f"), 1), "sdn.events.intel.dns");
         let t = SubjectTemplate::parse("sdn.{sensor}.x-{kind}").unwrap();
-        assert_eq!(t.filter, "sdn.*.*");
-        assert_eq!(t.render(&ev("edge.1:0f")), "sdn.edge_1.x-intel");
-        assert_eq!(t.render(&ev("nocolon")), "sdn._.x-intel");
+        assert_eq!(t.filter, "sdn.>");
+        assert_eq!(t.render(&ev("edge.1:0f"), 1), "sdn.edge_1.x-intel");
+        assert_eq!(t.render(&ev("nocolon"), 1), "sdn._.x-intel");
         for bad in ["", "a..b", ".a", "a.", "a b", "a.{kind", "a.{nope}", "a.}", "a.*", "a.>"] {
             assert!(SubjectTemplate::parse(bad).is_err(), "{bad:?}");
         }

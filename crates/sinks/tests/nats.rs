@@ -102,6 +102,7 @@ fn config(port: u16, spool: &Path) -> NatsConfig {
         spool_dir: spool.to_path_buf(),
         spool_limit: 1 << 30,
         max_pending_acks: 256,
+        partitions: 1,
     }
 }
 
@@ -111,6 +112,7 @@ fn event(sensor: &str, i: u64) -> Arc<Encoded> {
         kind: "intel",
         input: if i.is_multiple_of(2) { "dns" } else { "packet" },
         json: format!("{{\"n\":{i},\"sensor\":\"{sensor}\"}}").into_bytes(),
+        key: 0,
     })
 }
 

@@ -45,7 +45,8 @@ fn ingest_rate() {
     let cpu0 = cpu_secs();
     let start = Instant::now();
     let mut inserted = 0;
-    for chunk in lines.chunks(1000) {
+    let batch: usize = std::env::var("STORE_BENCH_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    for chunk in lines.chunks(batch) {
         let refs: Vec<&[u8]> = chunk.iter().map(|l| l.as_bytes()).collect();
         inserted += store.insert_json(&refs).unwrap().inserted;
     }
@@ -54,7 +55,7 @@ fn ingest_rate() {
     assert_eq!(inserted as usize, n);
     let size = store.used_bytes().unwrap();
     println!(
-        "store ingest: {n} events ({} bytes avg) in {secs:.2} s = {:.0} events/s ({cpu:.2} CPU s = {:.0} events per CPU second); db {:.0} MB ({} bytes/event)",
+        "store ingest: {n} events in batches of {batch} ({} bytes avg) in {secs:.2} s = {:.0} events/s ({cpu:.2} CPU s = {:.0} events per CPU second); db {:.0} MB ({} bytes/event)",
         bytes / n,
         n as f64 / secs,
         n as f64 / cpu,

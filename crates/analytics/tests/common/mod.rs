@@ -54,7 +54,13 @@ pub fn dns<'a>(id: &'a str, ms: i64, client: &str, name: &'a str, answers: &[&st
         input: "dns",
         location: "dns.query",
         value: name,
-        indicator: Some(IndicatorIn { id: "d1", r#type: "domain", value: "evil.example", threat_type: "c2", feed: "feeds/c2.csv" }),
+        indicator: Some(IndicatorIn {
+            id: "d1",
+            r#type: "domain",
+            value: "evil.example",
+            threat_type: "c2",
+            feed: "feeds/c2.csv",
+        }),
         src_ip: Some(ip("192.0.2.53")),
         dst_ip: Some(ip(client)),
         src_port: Some(53),
@@ -68,7 +74,7 @@ pub fn dns<'a>(id: &'a str, ms: i64, client: &str, name: &'a str, answers: &[&st
 }
 
 pub fn summaries(out: &[Output]) -> Vec<&Summary> {
-    out.iter().filter_map(|o| if let Output::Summary(s) = o { Some(s) } else { None }).collect()
+    out.iter().filter_map(|o| if let Output::Summary(s) = o { Some(&**s) } else { None }).collect()
 }
 
 pub fn incidents(out: &[Output]) -> Vec<&Incident> {

@@ -1,0 +1,334 @@
+//! A fast path for [`crate::parse_event`]: one pass over the line that reads
+//! only the fields the engine needs and skips the rest by bracket matching
+//! (serde_json validates and decodes every skipped value, which costs more
+//! than the engine itself). It gives up (`None`) on anything unusual, an
+//! escaped string among the fields it reads, a type it does not expect, and
+//! the caller then uses serde_json, so the result never differs from the
+//! serde path for well-formed events. XXX: skipped values are only bracket-
+//! and string-matched, so a line that is malformed inside, say, `packet` is
+//! accepted here where serde_json would reject it.
+
+use crate::event::{Raw, RawDns, RawFlow, RawIndicator, RawMatch, RawRule, RawSyslog, S};
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+struct P<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> P<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// A string without escapes, borrowed.
+    #[inline]
+    fn str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let rest = &self.b[start..];
+        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if rest[n] != b'"' {
+            return None;
+        }
+        self.i = start + n + 1;
+        std::str::from_utf8(&rest[..n]).ok()
+    }
+
+    fn s(&mut self) -> Option<S<'a>> {
+        Some(S(Cow::Borrowed(self.str()?)))
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.ws();
+        let start = self.i;
+        while self.b.get(self.i).is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        self.ws();
+        let r = &self.b[self.i..];
+        if r.starts_with(b"true") {
+            self.i += 4;
+            Some(true)
+        } else if r.starts_with(b"false") {
+            self.i += 5;
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Skips one value of any type.
+    fn skip(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    loop {
+                        let rest = &self.b[self.i..];
+                        let n = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+                        self.i += n + 1;
+                        if rest[n] == b'"' {
+                            break;
+                        }
+                        // The escaped character.
+                        self.i += 1;
+                    }
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    self.i += 1;
+                }
+                b',' | b':' if depth > 0 => self.i += 1,
+                b',' | b':' => return None,
+                _ => {
+                    // Number or literal.
+                    let start = self.i;
+                    while self
+                        .b
+                        .get(self.i)
+                        .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                    {
+                        self.i += 1;
+                    }
+                    if self.i == start {
+                        return None;
+                    }
+                }
+            }
+            if depth == 0 {
+                return Some(());
+            }
+        }
+    }
+
+    /// Calls `f(self, key)` for each member; `f` consumes the value.
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let k = self.str()?;
+            self.eat(b':')?;
+            f(self, k)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `null` for an optional field is not written by the sensor: give up.
+    fn opt_s(&mut self) -> Option<Option<S<'a>>> {
+        Some(Some(self.s()?))
+    }
+}
+
+pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
+    let mut p = P { b: json, i: 0 };
+    let (mut id, mut ts, mut sensor, mut kind, mut input, mut m) = (None, None, None, None, None, None);
+    let (mut indicator, mut rule, mut flow, mut dns, mut syslog) = (None, None, None, None, None);
+    p.object(|p, k| {
+        match k {
+            "id" => id = Some(p.s()?),
+            "ts" => ts = Some(p.s()?),
+            "sensor" => sensor = Some(p.s()?),
+            "kind" => kind = Some(p.s()?),
+            "input" => input = Some(p.s()?),
+            "match" => {
+                let (mut w, mut v) = (None, None);
+                p.object(|p, k| {
+                    match k {
+                        "where" => w = Some(p.s()?),
+                        "value" => v = Some(p.s()?),
+                        _ => p.skip()?,
+                    }
+                    Some(())
+                })?;
+                m = Some(RawMatch { location: w?, value: v? });
+            }
+            "indicator" => {
+                let (mut id, mut ty, mut value, mut tt, mut feed) = (None, None, None, None, None);
+                p.object(|p, k| {
+                    match k {
+                        "id" => id = Some(p.s()?),
+                        "type" => ty = Some(p.s()?),
+                        "value" => value = Some(p.s()?),
+                        "threat_type" => tt = p.opt_s()?,
+                        "feed" => feed = Some(p.s()?),
+                        _ => p.skip()?,
+                    }
+                    Some(())
+                })?;
+                indicator = Some(RawIndicator { id: id?, r#type: ty?, value: value?, threat_type: tt, feed: feed? });
+            }
+            "rule" => {
+                let (mut chain, mut name) = (None, None);
+                p.object(|p, k| {
+                    match k {
+                        "chain" => chain = Some(p.s()?),
+                        "name" => name = Some(p.s()?),
+                        _ => p.skip()?,
+                    }
+                    Some(())
+                })?;
+                rule = Some(RawRule { chain: chain?, name: name? });
+            }
+            "flow" => {
+                let mut f = RawFlow { src_ip: None, dst_ip: None, src_port: None, dst_port: None, proto: None };
+                p.object(|p, k| {
+                    match k {
+                        "src_ip" => f.src_ip = p.opt_s()?,
+                        "dst_ip" => f.dst_ip = p.opt_s()?,
+                        "src_port" => f.src_port = Some(p.u16()?),
+                        "dst_port" => f.dst_port = Some(p.u16()?),
+                        "proto" => f.proto = p.opt_s()?,
+                        _ => p.skip()?,
+                    }
+                    Some(())
+                })?;
+                flow = Some(f);
+            }
+            "dns" => {
+                let mut d = RawDns::default();
+                p.object(|p, k| {
+                    match k {
+                        "qr" => d.qr = Some(p.bool()?),
+                        "questions" => p.array(|p| {
+                            p.object(|p, k| {
+                                if k == "name" && d.questions.0.is_none() {
+                                    d.questions.0 = Some(p.s()?);
+                                    Some(())
+                                } else {
+                                    p.skip()
+                                }
+                            })
+                        })?,
+                        "answers" => p.array(|p| {
+                            let (mut ty, mut data) = (None, None);
+                            p.object(|p, k| {
+                                match k {
+                                    // Names and data of other types may hold escapes.
+                                    "type" => ty = Some(p.str()?),
+                                    "data" => {
+                                        let start = p.i;
+                                        p.skip()?;
+                                        data = Some(start..p.i);
+                                    }
+                                    _ => p.skip()?,
+                                }
+                                Some(())
+                            })?;
+                            if let (Some("A" | "AAAA"), Some(r)) = (ty, data) {
+                                let mut q = P { b: p.b, i: r.start };
+                                if let Ok(ip) = q.str()?.parse::<IpAddr>() {
+                                    d.answers.0.push(ip);
+                                }
+                            }
+                            Some(())
+                        })?,
+                        _ => p.skip()?,
+                    }
+                    Some(())
+                })?;
+                dns = Some(d);
+            }
+            "syslog" => {
+                let mut host = None;
+                p.object(|p, k| {
+                    match k {
+                        "host" => host = p.opt_s()?,
+                        _ => p.skip()?,
+                    }
+                    Some(())
+                })?;
+                syslog = Some(RawSyslog { host });
+            }
+            _ => p.skip()?,
+        }
+        Some(())
+    })?;
+    p.ws();
+    if p.i != json.len() {
+        return None;
+    }
+    Some(Raw {
+        id: id?,
+        ts: ts?,
+        sensor: sensor?,
+        kind: kind?,
+        input: input?,
+        m: m?,
+        indicator,
+        rule,
+        flow,
+        dns,
+        syslog,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_sensor_lines() {
+        for l in crate::bench::stream(500) {
+            assert!(parse(l.as_bytes()).is_some(), "{l}");
+        }
+        let escaped = r#"{"id":"a","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"intel","input":"syslog","match":{"where":"syslog.token","value":"a\"b"}}"#;
+        assert!(parse(escaped.as_bytes()).is_none());
+        let skipped = r#"{"id":"a","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"rule","input":"syslog","match":{"where":"syslog.message","value":"x"},"rule":{"chain":"re","name":"n"},"syslog":{"host":"10.0.0.1","message":"q\"[{"}}"#;
+        let r = parse(skipped.as_bytes()).unwrap();
+        assert_eq!(r.syslog.unwrap().host.unwrap().0, "10.0.0.1");
+    }
+}

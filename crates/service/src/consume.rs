@@ -1,0 +1,158 @@
+//! `sdn-sensor analytics`: the analytics stage as a NATS JetStream durable
+//! consumer, so several processes on several machines share one stream.
+//! Sensors publish to `...{partition}...` subjects (a hash of the event's
+//! host); each process consumes some partitions with a subject filter, so
+//! all events of a host reach one process and correlation stays correct.
+
+use crate::analysis::{Line, Stage};
+use futures_util::StreamExt;
+use std::collections::{HashSet, VecDeque};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct ConsumeOptions {
+    pub url: String,
+    pub stream: String,
+    /// Subject filter of this process, e.g. `sdn.events.0.>` (partition 0).
+    pub subject: String,
+    /// Durable consumer name: processes with the same name share work;
+    /// a restarted process continues where it stopped.
+    pub durable: String,
+    /// Passing events, summaries and incidents, as JSON lines (stdout
+    /// without).
+    pub output: Option<PathBuf>,
+    pub reports: Option<PathBuf>,
+    /// Stop after this long without a message (tests, batch runs).
+    pub idle_exit: Option<Duration>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ConsumeStats {
+    pub messages: u64,
+    /// Redeliveries dropped by event id.
+    pub duplicates: u64,
+}
+
+/// Event ids seen lately (bounded): a redelivered message is dropped.
+struct Recent {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+    cap: usize,
+}
+
+impl Recent {
+    fn first_time(&mut self, id: &[u8]) -> bool {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in id {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        if !self.set.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > self.cap
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+fn writer(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    })
+}
+
+pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -> anyhow::Result<ConsumeStats> {
+    let mut out = writer(&opts.output)?;
+    let mut reports = match &opts.reports {
+        Some(_) => Some(writer(&opts.reports)?),
+        None => None,
+    };
+    let mut stats = ConsumeStats::default();
+    let mut recent = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
+    let mut failed: Option<std::io::Error> = None;
+    let mut emit = |line: &[u8], kind: Line, failed: &mut Option<std::io::Error>| {
+        let w: &mut dyn Write = match (kind, reports.as_mut()) {
+            (Line::Report, Some(r)) => r.as_mut(),
+            (Line::Report, None) => return,
+            _ => out.as_mut(),
+        };
+        if let Err(e) = w.write_all(line).and_then(|()| w.write_all(b"\n")) {
+            failed.get_or_insert(e);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        use async_nats::jetstream::consumer::{AckPolicy, pull};
+        let client =
+            async_nats::connect(opts.url.as_str()).await.map_err(|e| anyhow::anyhow!("nats {}: {e}", opts.url))?;
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream(&opts.stream).await.map_err(|e| anyhow::anyhow!("stream {}: {e}", opts.stream))?;
+        let consumer = stream
+            .get_or_create_consumer(
+                &opts.durable,
+                pull::Config {
+                    durable_name: Some(opts.durable.clone()),
+                    filter_subject: opts.subject.clone(),
+                    // Acknowledging the last message of a batch acknowledges
+                    // the batch (with Explicit acks a lazy consumer stalls).
+                    ack_policy: AckPolicy::All,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("consumer {}: {e}", opts.durable))?;
+        let mut last_message = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1000)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .map_err(|e| anyhow::anyhow!("fetch: {e}"))?;
+            let mut tail = None;
+            while let Some(m) = batch.next().await {
+                let m = m.map_err(|e| anyhow::anyhow!("message: {e}"))?;
+                stats.messages += 1;
+                let id = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().as_bytes().to_vec());
+                if id.as_deref().is_none_or(|id| recent.first_time(id)) {
+                    stage.push(&m.payload, &mut |line, kind| emit(line, kind, &mut failed));
+                } else {
+                    stats.duplicates += 1;
+                }
+                tail = Some(m);
+            }
+            if let Some(m) = tail {
+                m.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+                last_message = Instant::now();
+            } else if opts.idle_exit.is_some_and(|d| last_message.elapsed() >= d) {
+                break;
+            }
+            if let Some(e) = failed.take() {
+                anyhow::bail!("cannot write: {e}");
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    stage.finish(&mut |line, kind| emit(line, kind, &mut failed));
+    if let Some(e) = failed.take() {
+        anyhow::bail!("cannot write: {e}");
+    }
+    out.flush()?;
+    if let Some(r) = &mut reports {
+        r.flush()?;
+    }
+    Ok(stats)
+}
