@@ -277,6 +277,10 @@ pub struct BenchArgs {
     /// Frames in the written corpus.pcap.
     #[arg(long, default_value_t = 1_000_000)]
     pub capture_packets: usize,
+    /// analytics: distinct source addresses streamed through the engine to
+    /// check that its memory stays bounded (0 skips it).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub distinct: u64,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -283,6 +283,33 @@ mod probe {
         let lines = stream(DISTINCT);
         let parsed: Vec<ParsedEvent<'_>> = lines.iter().map(|l| parse_event(l.as_bytes()).unwrap()).collect();
         let events: Vec<EventIn<'_>> = parsed.iter().map(|p| p.event()).collect();
+        // JSON path only, for profiles.
+        if std::env::var("PROBE_JSON").is_ok() {
+            let mut e = Engine::new(config());
+            let mut out = Vec::new();
+            let t = Clock::start();
+            for pass in 0..PASSES * 3 {
+                for l in &lines {
+                    if let Ok(p) = parse_event(l.as_bytes()) {
+                        let ev = p.event();
+                        e.push(&EventIn { ts_ns: ev.ts_ns + pass * SPAN_NS, ..ev }, &mut out);
+                    }
+                    out.clear();
+                }
+            }
+            println!("json {:.0}", t.rates(lines.len() * PASSES as usize * 3).1);
+            let t = Clock::start();
+            let mut n = 0;
+            for _ in 0..PASSES {
+                for l in &lines {
+                    if let Ok(p) = parse_event(l.as_bytes()) {
+                        n += p.event().ts_ns as usize & 1;
+                    }
+                }
+            }
+            println!("parse only {:.0} ({n})", t.rates(lines.len() * PASSES as usize).1);
+            return;
+        }
         let (full, st) = run(config(), &events);
         println!("full {full:.0} {st:?}");
         let (nocorr, _) = run(Config::default(), &events);

@@ -190,7 +190,7 @@ impl Correlator {
         let Some(dst) = e.dst_ip else { return };
         let Some(slot) = t.find(&(host, dst)) else { return };
         let r = t.get(slot).clone();
-        let dt = e.ts_ns - r.ts;
+        let dt = e.ts_ns.saturating_sub(r.ts);
         if dt < 0 || dt > within || r.id.as_str() == e.id {
             return;
         }

@@ -24,6 +24,7 @@ const NS: i64 = 1_000_000_000;
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Window length, 1 s to 1 day (clamped).
     pub window_s: u64,
     pub top_n: usize,
     /// Events per throttle key and window that pass.
@@ -142,7 +143,8 @@ pub struct Engine {
 impl Engine {
     pub fn new(cfg: Config) -> Engine {
         let cap = cfg.max_keys.max(1);
-        let window_s = cfg.window_s.max(1);
+        // One counter per second of the window: keep that allocation sane.
+        let window_s = cfg.window_s.clamp(1, 86_400);
         Engine {
             stats: EngineStats::default(),
             started: false,
@@ -178,7 +180,7 @@ impl Engine {
 
     fn open_window(&mut self, ts: i64) {
         let w = self.window_ns();
-        self.start_ns = ts.div_euclid(w) * w;
+        self.start_ns = ts.saturating_sub(ts.rem_euclid(w));
         self.end_ns = self.start_ns.saturating_add(w);
         self.started = true;
     }
@@ -284,7 +286,7 @@ impl Engine {
         // Top-N counters and rates.
         let wc = &mut self.wc;
         wc.events += 1;
-        let sec = ((ts - self.start_ns) / NS).clamp(0, wc.per_second.len() as i64 - 1);
+        let sec = (ts.saturating_sub(self.start_ns) / NS).clamp(0, wc.per_second.len() as i64 - 1);
         wc.per_second[sec as usize] += 1;
         wc.sensor.add(sensor);
         wc.input.add(input);

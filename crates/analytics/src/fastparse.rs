@@ -85,7 +85,7 @@ impl<'a> P<'a> {
                 b'"' => {
                     self.i += 1;
                     loop {
-                        let rest = &self.b[self.i..];
+                        let rest = self.b.get(self.i..)?;
                         let n = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
                         self.i += n + 1;
                         if rest[n] == b'"' {

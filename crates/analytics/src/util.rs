@@ -115,7 +115,8 @@ pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(y, mo as u32, d as u32);
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec) * 1_000_000_000 + nanos)
+    // i64 nanoseconds reach 2262: later instants do not parse.
+    (days * 86_400 + h * 3600 + mi * 60 + sec).checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 /// Howard Hinnant's civil-to-days (proleptic Gregorian).
@@ -173,6 +174,9 @@ mod tests {
         assert_eq!(parse_rfc3339_ns("2026-11-29T05:00:00.Z"), None);
         assert_eq!(parse_rfc3339_ns("2026-11-29 05:00:00Z"), None);
         assert_eq!(parse_rfc3339_ns("2026-11-29T05:00:00+01:00"), None);
+        assert_eq!(parse_rfc3339_ns("9999-12-31T23:59:59Z"), None);
+        assert!(parse_rfc3339_ns("0001-01-01T00:00:00Z").is_none());
+        assert!(parse_rfc3339_ns("2262-01-01T00:00:00Z").is_some());
     }
 
     #[test]

@@ -160,3 +160,24 @@ fn fast_path_matches_serde() {
     same("");
     same("{}");
 }
+
+/// Every one-byte mutation and truncation: no panic, and whenever both
+/// paths accept a line they read the same event.
+#[test]
+fn mutations_never_panic() {
+    for l in [PACKET, DNS, SYSLOG] {
+        let b = l.as_bytes();
+        for i in 0..b.len() {
+            let _ = parse_event(&b[..i]);
+            for c in [b'"', b'\\', b'{', b']', b',', b'0', b'x', 0xff] {
+                let mut m = b.to_vec();
+                m[i] = c;
+                let a = parse_event(&m).map(|p| format!("{:?}", p.event()));
+                let s = parse_event_serde(&m).map(|p| format!("{:?}", p.event()));
+                if let (Ok(a), Ok(s)) = (a, s) {
+                    assert_eq!(a, s, "{}", String::from_utf8_lossy(&m));
+                }
+            }
+        }
+    }
+}

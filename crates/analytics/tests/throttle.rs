@@ -131,3 +131,33 @@ fn advance_closes_idle_windows() {
     assert_eq!(out.len(), n + 1);
     assert_eq!(sessions(&out[n..]).len(), 1);
 }
+
+#[test]
+fn extreme_timestamps_do_not_panic() {
+    let rules = vec![
+        CorrelationRule::DnsThenConnect { name: "d".into(), within_s: u64::MAX },
+        CorrelationRule::DistinctIndicators { name: "s".into(), within_s: u64::MAX, k: 2 },
+        CorrelationRule::MultiSensor { name: "m".into(), within_s: 0, sensors: 0 },
+    ];
+    let mut e = Engine::new(Config {
+        window_s: u64::MAX,
+        session_idle_s: u64::MAX,
+        max_keys: 0,
+        correlations: rules,
+        ..Config::default()
+    });
+    let mut out = Vec::new();
+    let i = ind("7", "ip", "10.1.1.10");
+    for ts in [i64::MIN, i64::MAX, 0, i64::MIN, -1, i64::MAX] {
+        let mut ev = pkt("x", 0, "10.0.0.5", "10.1.1.10", i);
+        ev.ts_ns = ts;
+        e.push(&ev, &mut out);
+        e.push(&dns("d", 0, "10.0.0.5", "x", &["10.1.1.10"]), &mut out);
+        e.advance(ts, &mut out);
+    }
+    e.finish(&mut out);
+    let mut buf = Vec::new();
+    out.iter().for_each(|o| encode(o, "a", &mut buf));
+    let s = e.stats();
+    assert_eq!(s.passed + s.suppressed, s.events);
+}

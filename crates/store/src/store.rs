@@ -256,6 +256,7 @@ impl Store {
         if version == 0 {
             // Must precede the first table to take effect; lets retention give pages back to the OS.
             conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            if let Ok(ps) = std::env::var("XPAGE") { conn.pragma_update(None, "page_size", ps.parse::<i64>().unwrap())?; }
         }
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
