@@ -4,15 +4,15 @@
 set -euo pipefail
 
 # gcc: the linker rustc drives; python3: scripts/make_sample_capture.py;
+# pkg-config and libsqlite3-dev: the analytics store links Debian's SQLite;
 # softflowd and pmacct (pmacctd's sfprobe): the real exporters the flow
 # listener tests send from; bsdutils (logger): the syslog sender;
 # tcpreplay, iproute2 and curl: the live capture test in network
 # namespaces; tcpdump: the oracle of the pcap_chain test (libpcap's own
-# filter evaluation);
-# namespaces; nats-server: the JetStream sink's tests; cmake: builds NNG
+# filter evaluation); nats-server: the JetStream tests; cmake: builds NNG
 # for the nanomsg test's peer (a dev-dependency only); libpcap0.8: loaded
 # at run time for pcap_chain filters (the build needs no libpcap).
-packages=(gcc python3 softflowd pmacct bsdutils tcpreplay tcpdump iproute2 curl nats-server cmake libpcap0.8)
+packages=(gcc python3 pkg-config libsqlite3-dev softflowd pmacct bsdutils tcpreplay tcpdump iproute2 curl nats-server cmake libpcap0.8)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -47,11 +47,8 @@ fn v5(records: &[(std::net::Ipv4Addr, std::net::Ipv4Addr)], sequence: u32) -> Ve
     d
 }
 
-struct Nats {
-    child: common::Guard,
-}
-
-fn nats_server(port: u16, store: &Path) -> Nats {
+/// The server runs until this is dropped.
+fn nats_server(port: u16, store: &Path) -> common::Guard {
     let child = common::Guard(
         Command::new("/usr/sbin/nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
@@ -66,7 +63,7 @@ fn nats_server(port: u16, store: &Path) -> Nats {
         assert!(Instant::now() < deadline, "nats-server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Nats { child }
+    child
 }
 
 struct Outcome {

@@ -21,7 +21,9 @@
 //! - Dedup: each rule fires at most once per window (the engine's tumbling
 //!   window) per `(rule, host)` for `DistinctIndicators` / `DistinctTypes`,
 //!   per `(rule, host, DNS event's indicator)` for `DnsThenConnect`, and per
-//!   `(rule, indicator)` for `MultiSensor`. The incident id is
+//!   `(rule, indicator)` for `MultiSensor` (kept in the rule's entry for
+//!   that host or indicator: if the entry is evicted, the rule may fire again
+//!   in the same window). The incident id is
 //!   `analytics:RULE:WINDOW_START_S:HOST[:INDICATOR_HASH]`, so the same input
 //!   gives the same ids however the stream is partitioned by host.
 
@@ -29,7 +31,7 @@ use crate::event::EventIn;
 use crate::indicators::{IndRef, Indicators};
 use crate::lru::Lru;
 use crate::output::Incident;
-use crate::util::{HASH, InlineStr, hash_of};
+use crate::util::{HASH, InlineStr, IpKey, hash_of};
 use hashbrown::HashSet;
 use std::net::IpAddr;
 
@@ -48,25 +50,66 @@ struct DnsRec {
     ind: Option<IndRef>,
 }
 
-#[derive(Clone, Default)]
-struct Item {
-    ts: i64,
-    tag: u64,
-    id: InlineStr,
-    ind: Option<IndRef>,
+/// A 64k-bit filter over the answer addresses in the DNS table: most
+/// connections go to addresses no listed DNS answer held, and a bit test in
+/// an 8 KB array is much cheaper than a miss in a large table. Bits are only
+/// set between rebuilds (at window close), so it has false positives (a
+/// wasted lookup), never false negatives.
+struct AddrFilter(Vec<u64>);
+
+impl AddrFilter {
+    fn new() -> Self {
+        AddrFilter(vec![0; 1024])
+    }
+
+    #[inline]
+    fn bit(a: IpKey) -> usize {
+        (((a.0 ^ (a.0 >> 64)) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize
+    }
+
+    fn set(&mut self, a: IpKey) {
+        let b = Self::bit(a);
+        self.0[b / 64] |= 1 << (b % 64);
+    }
+
+    #[inline]
+    fn test(&self, a: IpKey) -> bool {
+        let b = Self::bit(a);
+        self.0[b / 64] & (1 << (b % 64)) != 0
+    }
 }
 
 enum State {
-    Dns(Lru<(IpAddr, IpAddr), DnsRec>),
+    Dns(Lru<(IpKey, IpKey), DnsRec>, AddrFilter),
     /// Keyed by host (distinct values/types) or indicator hash (sensors).
     Recent(Lru<u128, Recent>),
 }
 
+/// The distinct tags (value, type or sensor hashes) seen recently for one
+/// key, with the latest event per tag. Split hot (`ts`, tag: read on every
+/// event) and cold (event id, indicator: read when updated or firing) so an
+/// event touches fewer cache lines.
 #[derive(Default)]
 struct Recent {
     /// Window in which the entry was last moved to the front of the list.
     seq: u64,
-    items: Vec<Item>,
+    /// Window in which the rule fired for this key (the dedup key of these
+    /// rules is the table key; an evicted entry forgets it).
+    fired_seq: u64,
+    hot: Vec<(i64, u64)>,
+    cold: Vec<(InlineStr, Option<IndRef>)>,
+}
+
+impl Recent {
+    fn clear(&mut self) {
+        self.hot.clear();
+        self.cold.clear();
+    }
+
+    fn remove(&mut self, j: usize) {
+        self.hot.swap_remove(j);
+        self.cold.swap_remove(j);
+    }
 }
 
 struct Rule {
@@ -100,10 +143,7 @@ pub(crate) struct Ctx<'e, 'a> {
 }
 
 fn ip_key(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u32::from(a) as u128 | 1 << 127,
-        IpAddr::V6(a) => u128::from(a),
-    }
+    IpKey::from(ip).0
 }
 
 impl Correlator {
@@ -117,7 +157,11 @@ impl Correlator {
                     CorrelationRule::DistinctTypes { name, within_s, k } => (name, within_s, *k, TYPES),
                     CorrelationRule::MultiSensor { name, within_s, sensors } => (name, within_s, *sensors, SENSORS),
                 };
-                let state = if kind == DNS { State::Dns(Lru::new(cap)) } else { State::Recent(Lru::new(cap)) };
+                let state = if kind == DNS {
+                    State::Dns(Lru::new(cap), AddrFilter::new())
+                } else {
+                    State::Recent(Lru::new(cap))
+                };
                 Rule {
                     name: name.clone(),
                     within_ns: (*within_s as i64).saturating_mul(1_000_000_000),
@@ -133,7 +177,7 @@ impl Correlator {
     /// (keys, evictions) over all rule tables.
     pub fn table_stats(&self) -> (usize, u64) {
         self.rules.iter().fold((0, 0), |(k, ev), r| match &r.state {
-            State::Dns(t) => (k + t.len(), ev + t.evictions),
+            State::Dns(t, _) => (k + t.len(), ev + t.evictions),
             State::Recent(t) => (k + t.len(), ev + t.evictions),
         })
     }
@@ -144,6 +188,15 @@ impl Correlator {
 
     pub fn close_window(&mut self) {
         self.fired.clear();
+        // Drop the bits of evicted answers.
+        for r in &mut self.rules {
+            if let State::Dns(t, f) = &mut r.state {
+                f.0.iter_mut().for_each(|w| *w = 0);
+                for ((_, addr), _) in t.iter_oldest_first() {
+                    f.set(*addr);
+                }
+            }
+        }
     }
 
     /// False when the rule already fired for this key in the window.
@@ -174,11 +227,12 @@ impl Correlator {
         let e = c.e;
         let Some(host) = c.host else { return };
         let within = self.rules[ri].within_ns;
-        let State::Dns(t) = &mut self.rules[ri].state else { return };
+        let State::Dns(t, filter) = &mut self.rules[ri].state else { return };
         if e.input == "dns" {
             if e.indicator.is_some() || e.rule.is_some() {
                 for &addr in e.answer_addrs.as_slice() {
-                    let u = t.upsert((host, addr), DnsRec::default);
+                    filter.set(addr.into());
+                    let u = t.upsert((host.into(), addr.into()), DnsRec::default);
                     let r = t.get_mut(u.slot);
                     r.ts = e.ts_ns;
                     r.id.set(e.id);
@@ -188,7 +242,10 @@ impl Correlator {
             return;
         }
         let Some(dst) = e.dst_ip else { return };
-        let Some(slot) = t.find(&(host, dst)) else { return };
+        if !filter.test(dst.into()) {
+            return;
+        }
+        let Some(slot) = t.find(&(host.into(), dst.into())) else { return };
         let r = t.get(slot).clone();
         let dt = e.ts_ns.saturating_sub(r.ts);
         if dt < 0 || dt > within || r.id.as_str() == e.id {
@@ -239,9 +296,9 @@ impl Correlator {
             }
             None => {
                 let (s, ev) = t.insert_new(hash_of(&key), key, Recent::default());
-                // Reuse the evicted entry's buffer.
+                // Reuse the evicted entry's buffers.
                 if let Some((_, mut v)) = ev {
-                    v.items.clear();
+                    v.clear();
                     *t.get_mut(s) = v;
                 }
                 s
@@ -249,41 +306,42 @@ impl Correlator {
         };
         let r = t.get_mut(slot);
         r.seq = c.seq;
-        let items = &mut r.items;
         let now = e.ts_ns;
-        items.retain(|i| i.ts >= now.saturating_sub(within));
-        match items.iter_mut().find(|i| i.tag == tag) {
-            Some(i) => {
-                if now >= i.ts {
-                    i.ts = now;
-                    i.id.set(e.id);
-                    i.ind = Some(ind);
+        let cutoff = now.saturating_sub(within);
+        let mut j = 0;
+        while j < r.hot.len() {
+            if r.hot[j].0 < cutoff { r.remove(j) } else { j += 1 }
+        }
+        match r.hot.iter().position(|h| h.1 == tag) {
+            Some(j) => {
+                if now >= r.hot[j].0 {
+                    r.hot[j].0 = now;
+                    r.cold[j].0.set(e.id);
+                    r.cold[j].1 = Some(ind);
                 }
             }
             None => {
-                if items.len() >= k
-                    && let Some(oldest) = (0..items.len()).min_by_key(|&j| (items[j].ts, j))
+                if r.hot.len() >= k
+                    && let Some(oldest) = (0..r.hot.len()).min_by_key(|&j| (r.hot[j].0, j))
                 {
-                    items.remove(oldest);
+                    r.remove(oldest);
                 }
                 let mut id = InlineStr::default();
                 id.set(e.id);
-                items.push(Item { ts: now, tag, id, ind: Some(ind) });
+                r.hot.push((now, tag));
+                r.cold.push((id, Some(ind)));
             }
         }
-        if items.len() < k {
-            return;
-        }
-        let (fire_host, dedup_ind) = if kind == SENSORS { (None, ind.hash) } else { (c.host, 0) };
         // Checked before building anything: most events of a busy key land here.
-        if self.fired.contains(&(ri as u16, fire_host, dedup_ind)) {
+        if r.hot.len() < k || r.fired_seq == c.seq {
             return;
         }
-        let State::Recent(t) = &self.rules[ri].state else { return };
+        r.fired_seq = c.seq;
+        let fire_host = if kind == SENSORS { None } else { c.host };
         let mut chosen: Vec<(i64, String, Option<IndRef>)> =
-            t.get(slot).items.iter().map(|i| (i.ts, i.id.as_str().to_string(), i.ind)).collect();
+            r.hot.iter().zip(&r.cold).map(|(h, c)| (h.0, c.0.as_str().to_string(), c.1)).collect();
         chosen.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        if self.first_firing(ri, fire_host, dedup_ind) {
+        {
             let mut refs: Vec<Option<IndRef>> = Vec::new();
             for (_, _, r) in &chosen {
                 if !refs.iter().any(|x| x.map(|x| x.hash) == r.map(|r| r.hash)) {

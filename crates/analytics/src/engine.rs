@@ -8,6 +8,15 @@
 //! no output). An event older than the current window is counted as `late`
 //! and processed into the current window (its own `ts` is kept for
 //! first/last times). Windows without events produce no reports.
+//!
+//! At a window close the outputs come in this order: one `Summary` per
+//! throttle key that held events back (in the order the keys first held one
+//! back), the 13 `TopN` reports (indicator_id, indicator_type,
+//! indicator_value, threat_type, feed, sensor, input, rule, src_ip, dst_ip,
+//! host, proto_dst_port, src_port), `Rate`, `Hits`. A throttle key evicted
+//! from a full table during the window gets its `Summary` at once (so
+//! nothing held back is lost; the key may then pass again). `Session`
+//! reports come when sessions end, `Incident`s when rules fire.
 
 use crate::correlate::{CorrelationRule, Correlator, Ctx};
 use crate::event::EventIn;
@@ -17,7 +26,7 @@ use crate::lru::Lru;
 use crate::output::*;
 use crate::sessions::Sessions;
 use crate::topn::WindowCounts;
-use crate::util::{InlineStr, hash_of};
+use crate::util::{InlineStr, IpKey, hash_of};
 use std::net::IpAddr;
 
 const NS: i64 = 1_000_000_000;
@@ -80,7 +89,7 @@ pub struct EngineStats {
 /// Throttle key: (host, indicator or rule, where).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct ThrKey {
-    host: Option<IpAddr>,
+    host: Option<IpKey>,
     what: u64,
     location: u32,
 }
@@ -170,6 +179,8 @@ impl Engine {
         &self.cfg
     }
 
+    /// Counters are exact; the per-table `keys` / `evictions` are refreshed
+    /// every 64 events, at window close, `advance` and `finish`.
     pub fn stats(&self) -> &EngineStats {
         &self.stats
     }
@@ -235,7 +246,7 @@ impl Engine {
             (None, Some(r)) => hash_of(&("rule", r)),
             (None, None) => 0,
         };
-        let key = ThrKey { host, what, location };
+        let key = ThrKey { host: host.map(IpKey::from), what, location };
         let u = self.thr.upsert_untouched(key, ThrEntry::default);
         if let Some((k, v)) = u.evicted
             && v.seq == seq
@@ -294,13 +305,13 @@ impl Engine {
             wc.rule.add(r);
         }
         if let Some(ip) = e.src_ip {
-            wc.src_ip.add(ip);
+            wc.src_ip.add(ip.into());
         }
         if let Some(ip) = e.dst_ip {
-            wc.dst_ip.add(ip);
+            wc.dst_ip.add(ip.into());
         }
         if let Some(h) = host {
-            wc.host.add(h);
+            wc.host.add(h.into());
         }
         if let (Some(p), Some(port)) = (proto, e.dst_port) {
             wc.proto_port.add((p, port));
@@ -316,7 +327,11 @@ impl Engine {
         let ctx = Ctx { e, host, ind, window_start_ns: self.start_ns, seq };
         self.corr.push(&ctx, &self.inds, &mut self.incidents);
         self.flush_incidents(out);
-        self.refresh_stats();
+        // Table sizes are sampled, not kept per event (they cost a few
+        // loads each); advance and finish refresh them too.
+        if self.stats.events & 63 == 0 {
+            self.refresh_stats();
+        }
         pass
     }
 
@@ -364,7 +379,7 @@ impl Engine {
 
     fn summary(&mut self, k: &ThrKey, v: &ThrEntry, out: &mut Vec<Output>) {
         let s = &v.sample;
-        let host = k.host.map_or_else(|| "-".to_string(), |h| h.to_string());
+        let host = k.host.map_or_else(|| "-".to_string(), |h| h.ip().to_string());
         let location = self.syms.get(k.location).to_string();
         let indicator = s.ind.and_then(|r| self.inds.resolve(r));
         let rule = s.rule.map(|r| self.syms.get_pair(r));
@@ -383,7 +398,7 @@ impl Engine {
             suppressed: v.suppressed,
             first_ns: v.first,
             last_ns: v.last,
-            host: k.host,
+            host: k.host.map(IpKey::ip),
             input: self.syms.get(s.input).to_string(),
             location,
             value: s.value.as_str().to_string(),
@@ -447,7 +462,7 @@ impl Engine {
                 per_minute: events as f64 * 60.0 / secs,
             };
             let mut reports = Vec::with_capacity(8);
-            self.wc.close(&self.syms, &self.syms, w, n, &mut reports);
+            self.wc.close(&self.syms, w, n, &mut reports);
             out.extend(reports.into_iter().map(Output::TopN));
             out.push(Output::Rate(rate));
             let mut feeds: Vec<(String, HitStat)> = self
@@ -467,6 +482,7 @@ impl Engine {
             }));
         }
         self.feeds_touched.clear();
+        self.refresh_stats();
         self.corr.close_window();
         self.seq += 1;
     }

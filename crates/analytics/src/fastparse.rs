@@ -13,8 +13,42 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 struct P<'a> {
+    /// The line, checked as UTF-8 once: slices at ASCII delimiters are then
+    /// always at char boundaries.
+    s: &'a str,
     b: &'a [u8],
     i: usize,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `v` equal to zero have their high bit set in the result; the
+/// lowest set bit is exact (higher ones may be false positives).
+#[inline]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// Index of the first `"` or `\` (or, with `ctrl`, byte below 0x20) in
+/// `b`, eight bytes at a time.
+#[inline]
+fn scan(b: &[u8], ctrl: bool) -> Option<usize> {
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let v = u64::from_le_bytes(w);
+        let mut m = zero_bytes(v ^ (LO * b'"' as u64)) | zero_bytes(v ^ (LO * b'\\' as u64));
+        if ctrl {
+            m |= v.wrapping_sub(LO * 0x20) & !v & HI;
+        }
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20)).map(|n| i + n)
 }
 
 impl<'a> P<'a> {
@@ -41,13 +75,12 @@ impl<'a> P<'a> {
     fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let rest = &self.b[start..];
-        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if rest[n] != b'"' {
+        let n = scan(&self.b[start..], true)?;
+        if self.b[start + n] != b'"' {
             return None;
         }
         self.i = start + n + 1;
-        std::str::from_utf8(&rest[..n]).ok()
+        self.s.get(start..start + n)
     }
 
     fn s(&mut self) -> Option<S<'a>> {
@@ -56,11 +89,18 @@ impl<'a> P<'a> {
 
     fn u16(&mut self) -> Option<u16> {
         self.ws();
-        let start = self.i;
-        while self.b.get(self.i).is_some_and(|c| c.is_ascii_digit()) {
+        let (start, mut v) = (self.i, 0u32);
+        while let Some(&c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
+            v = v * 10 + (c - b'0') as u32;
             self.i += 1;
+            if self.i - start > 5 {
+                return None;
+            }
         }
-        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+        if self.i == start {
+            return None;
+        }
+        u16::try_from(v).ok()
     }
 
     fn bool(&mut self) -> Option<bool> {
@@ -86,7 +126,7 @@ impl<'a> P<'a> {
                     self.i += 1;
                     loop {
                         let rest = self.b.get(self.i..)?;
-                        let n = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+                        let n = scan(rest, false)?;
                         self.i += n + 1;
                         if rest[n] == b'"' {
                             break;
@@ -174,7 +214,8 @@ impl<'a> P<'a> {
 }
 
 pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
-    let mut p = P { b: json, i: 0 };
+    let s = std::str::from_utf8(json).ok()?;
+    let mut p = P { s, b: json, i: 0 };
     let (mut id, mut ts, mut sensor, mut kind, mut input, mut m) = (None, None, None, None, None, None);
     let (mut indicator, mut rule, mut flow, mut dns, mut syslog) = (None, None, None, None, None);
     p.object(|p, k| {
@@ -269,7 +310,7 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
                                 Some(())
                             })?;
                             if let (Some("A" | "AAAA"), Some(r)) = (ty, data) {
-                                let mut q = P { b: p.b, i: r.start };
+                                let mut q = P { s: p.s, b: p.b, i: r.start };
                                 if let Ok(ip) = q.str()?.parse::<IpAddr>() {
                                     d.answers.0.push(ip);
                                 }
@@ -319,6 +360,21 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_finds_the_first() {
+        for (s, ctrl, want) in [
+            ("abc\"", false, Some(3)),
+            ("abcdefghij\\k\"", false, Some(10)),
+            ("abcdefgh\"", false, Some(8)),
+            ("abcdefghijklmnopqrst\u{1}\"", true, Some(20)),
+            ("abcdefghijklmnopqrst\u{1}\"", false, Some(21)),
+            ("é\"", true, Some(2)),
+            ("abcdefghijklmnop", true, None),
+        ] {
+            assert_eq!(scan(s.as_bytes(), ctrl), want, "{s:?}");
+        }
+    }
 
     #[test]
     fn takes_the_sensor_lines() {

@@ -20,7 +20,10 @@
 //!   that window, with window counts and cumulative counts / first / last
 //!   seen;
 //! - encoding: [`encode`] (events for summaries and incidents, `report`
-//!   lines for the rest).
+//!   lines for the rest);
+//! - decoding: [`parse_event`] (a field-picking fast path, serde_json for
+//!   anything unusual);
+//! - throughput: [`bench::bench`] (`sdn-sensor bench analytics`).
 
 pub mod bench;
 pub mod correlate;

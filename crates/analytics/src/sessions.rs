@@ -11,6 +11,7 @@
 
 use crate::lru::Lru;
 use crate::output::{Output, SessionEnd, SessionReport};
+use crate::util::IpKey;
 use std::net::IpAddr;
 
 #[derive(Clone, Copy)]
@@ -25,7 +26,7 @@ struct Sess {
 }
 
 pub(crate) struct Sessions {
-    lru: Lru<(IpAddr, IpAddr), Sess>,
+    lru: Lru<(IpKey, IpKey), Sess>,
     idle_ns: i64,
 }
 
@@ -47,7 +48,8 @@ impl Sessions {
     }
 
     pub fn hit(&mut self, src: IpAddr, dst: IpAddr, ts: i64, out: &mut Vec<Output>, n: &mut u64) {
-        let key = if src <= dst { (src, dst) } else { (dst, src) };
+        let (a, b) = (IpKey::from(src), IpKey::from(dst));
+        let key = if a <= b { (a, b) } else { (b, a) };
         let u = self.lru.upsert_untouched(key, || Sess { first: ts, last: ts, touched: ts, count: 0, src, dst });
         if let Some((_, s)) = u.evicted {
             out.push(report(&s, SessionEnd::Evicted));

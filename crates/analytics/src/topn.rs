@@ -9,10 +9,9 @@
 
 use crate::intern::Syms;
 use crate::output::TopNReport;
-use crate::util::HASH;
+use crate::util::{HASH, IpKey};
 use core::hash::Hash;
 use hashbrown::HashMap;
-use std::net::IpAddr;
 
 /// (total, top values with counts)
 pub(crate) type Ranked = (u64, Vec<(String, u64)>);
@@ -103,9 +102,9 @@ pub(crate) struct WindowCounts {
     pub sensor: SymCounts,
     pub input: SymCounts,
     pub rule: SymCounts,
-    pub src_ip: Capped<IpAddr>,
-    pub dst_ip: Capped<IpAddr>,
-    pub host: Capped<IpAddr>,
+    pub src_ip: Capped<IpKey>,
+    pub dst_ip: Capped<IpKey>,
+    pub host: Capped<IpKey>,
     /// (proto symbol, dst port)
     pub proto_port: Capped<(u32, u16)>,
     src_port: Vec<u32>,
@@ -151,11 +150,12 @@ impl WindowCounts {
     }
 
     /// Emits the non-indicator top-N reports and resets the counters.
-    pub fn close(&mut self, syms: &Syms, protos: &Syms, w: (i64, i64), n: usize, out: &mut Vec<TopNReport>) {
+    pub fn close(&mut self, syms: &Syms, w: (i64, i64), n: usize, out: &mut Vec<TopNReport>) {
         let mut push = |key: &'static str, (total, top): Ranked| {
             out.push(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top });
         };
-        let ips = |(t, v): (u64, Vec<(IpAddr, u64)>)| (t, v.into_iter().map(|(ip, c)| (ip.to_string(), c)).collect());
+        let ips =
+            |(t, v): (u64, Vec<(IpKey, u64)>)| (t, v.into_iter().map(|(ip, c)| (ip.ip().to_string(), c)).collect());
         push("sensor", self.sensor.take(syms, n));
         push("input", self.input.take(syms, n));
         let rules = self.rule.take(syms, n);
@@ -166,7 +166,7 @@ impl WindowCounts {
         push("host", ips(self.host.take(n)));
         // Ranked by (proto name, port), not by symbol number.
         let pp: Vec<((&str, u16), u64)> =
-            self.proto_port.map.iter().map(|(&(p, port), &c)| ((protos.get(p), port), c)).collect();
+            self.proto_port.map.iter().map(|(&(p, port), &c)| ((syms.get(p), port), c)).collect();
         let pp_total = std::mem::take(&mut self.proto_port.total);
         let pp = top(pp, n).into_iter().map(|((p, port), c)| (format!("{p}/{port}"), c)).collect();
         self.proto_port.map.clear();

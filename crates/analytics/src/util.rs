@@ -3,6 +3,29 @@
 
 use core::hash::{BuildHasher, Hash};
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// An address as one `u128` (IPv4 as IPv4-mapped IPv6, as the matcher
+/// treats them): hashed in one step instead of an enum and a byte slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct IpKey(pub u128);
+
+impl From<IpAddr> for IpKey {
+    #[inline]
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(a) => IpKey(u128::from(a.to_ipv6_mapped())),
+            IpAddr::V6(a) => IpKey(u128::from(a)),
+        }
+    }
+}
+
+impl IpKey {
+    pub fn ip(self) -> IpAddr {
+        let v6 = Ipv6Addr::from(self.0);
+        v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
+    }
+}
 
 /// Fixed seed: hashes (and so iteration-free outputs) are the same in every
 /// run, which keeps replays reproducible.

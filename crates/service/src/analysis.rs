@@ -92,7 +92,12 @@ pub struct Stage {
 const STORE_BATCH: usize = 1000;
 
 impl Stage {
-    pub fn new(cfg: analytics::Config, sensor: &str, store: Option<store::Store>) -> Stage {
+    pub fn new(cfg: analytics::Config, sensor: &str, mut store: Option<store::Store>) -> Stage {
+        if let Some(s) = &mut store {
+            // Several batches share one transaction: SQLite rewrites every
+            // index page a commit touched, so fewer commits go much faster.
+            s.set_group_commit(20_000, Duration::from_secs(1));
+        }
         Stage {
             engine: Engine::new(cfg),
             sensor: sensor.to_string(),
@@ -121,7 +126,7 @@ impl Stage {
                 true
             }
         };
-        self.to_store(json);
+        self.keep_for_store(json);
         if passed {
             emit(json, Line::Event);
         }
@@ -139,7 +144,18 @@ impl Stage {
     pub fn finish(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.finish(&mut self.outputs);
         self.drain(emit);
+        self.commit();
+    }
+
+    /// Writes what waits and commits it (readers see it).
+    pub fn commit(&mut self) {
         self.flush_store();
+        if let Some(store) = &mut self.store
+            && let Err(e) = store.flush()
+        {
+            self.store_errors += 1;
+            tracing::error!(error = %e, "store: commit failed");
+        }
     }
 
     fn drain(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
@@ -155,14 +171,14 @@ impl Stage {
                 _ => Line::Report,
             };
             let line = std::mem::take(&mut self.line);
-            self.to_store(&line);
+            self.keep_for_store(&line);
             emit(&line, kind);
             self.line = line;
         }
         self.outputs.clear();
     }
 
-    fn to_store(&mut self, line: &[u8]) {
+    fn keep_for_store(&mut self, line: &[u8]) {
         if self.store.is_none() {
             return;
         }
@@ -299,7 +315,7 @@ impl sinks::SinkWorker for StageWorker {
                 s.send(e);
             }
         };
-        let mut forward = |event: Option<&Arc<sinks::Encoded>>, line: &[u8], kind: Line| match kind {
+        let forward = |event: Option<&Arc<sinks::Encoded>>, line: &[u8], kind: Line| match kind {
             Line::Event => {
                 if let Some(e) = event {
                     send(e);
@@ -339,7 +355,7 @@ impl sinks::SinkWorker for StageWorker {
                 }
             }
             if last_store.elapsed() >= std::time::Duration::from_secs(1) {
-                self.stage.flush_store();
+                self.stage.commit();
                 self.publish();
                 last_store = std::time::Instant::now();
             }

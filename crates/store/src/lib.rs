@@ -4,9 +4,12 @@
 //! - `events`: one row per event id (redeliveries are ignored), with the fields searches need and the
 //!   whole event JSON;
 //! - `agg_minute`: per-minute counts per dimension ([`DIMS`]), upserted in the same transaction as the
-//!   events, so charts and top-N never scan raw events;
+//!   events, so charts and top-N never scan raw events (derived `summary` / `incident` events count
+//!   under `all`, `kind`, `input` and `sensor` only, not under the hit dimensions);
 //! - `incidents` (`kind: "incident"` events, also stored in `events`) and `reports` (lines with a
 //!   top-level `"report"` field);
+//! - one transaction per [`Store::insert_json`] batch, or per group of batches
+//!   ([`Store::set_group_commit`]: far fewer page writes with small batches);
 //! - retention by age and by size ([`Store::enforce_retention`]), always by whole minutes so that
 //!   aggregates keep matching the events that remain.
 
@@ -20,7 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use addr::{cidr_range, key_to_string, parse_addr_key};
-pub use query::{Counts, Cursor, EventFilter, IncidentRow, Page, Query, ReportRow, StoredEvent, ValueMatch};
+pub use query::{Counts, Cursor, EventFilter, IncidentRow, MAX_PAGE, Page, Query, ReportRow, StoredEvent, ValueMatch};
 pub use schema::{DIMS, SCHEMA_VERSION};
 pub use store::Store;
 pub use time::{NS_PER_MINUTE, format_ts, minute_of, parse_ts};

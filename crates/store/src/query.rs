@@ -338,7 +338,6 @@ impl Query {
         Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
     }
 
-
     /// Incidents with `from_ns <= ts < to_ns`, newest first, one page at a time.
     pub fn incidents(&self, from_ns: i64, to_ns: i64, page: Page) -> Result<Vec<IncidentRow>, StoreError> {
         page.check()?;
@@ -368,9 +367,8 @@ impl Query {
         else {
             return Ok(None);
         };
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY ts_ns, id"
-        );
+        let sql =
+            format!("SELECT {EVENT_COLS} FROM events WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY ts_ns, id");
         let ids = serde_json::to_string(&inc.events).unwrap_or_else(|_| "[]".into());
         let events = self.conn.prepare_cached(&sql)?.query_map([ids], event_row)?.collect::<Result<_, _>>()?;
         Ok(Some((inc, events)))
@@ -441,12 +439,14 @@ fn search_sql(f: &EventFilter, page: &Page) -> Result<(String, Vec<Value>), Stor
         args.push(v);
         format!("?{}", args.len())
     };
-    if let Some(ip) = &f.ip {
-        let k = parse_addr_key(ip.trim())
-            .ok_or_else(|| StoreError::BadRequest(format!("bad ip {ip:?}: not an IPv4 or IPv6 address")))?;
-        let p = arg(Value::Blob(k.to_vec()));
-        conds.push(format!("(src_addr = {p} OR dst_addr = {p} OR host_addr = {p})"));
-    }
+    let ip = match &f.ip {
+        Some(ip) => Some(arg(Value::Blob(
+            parse_addr_key(ip.trim())
+                .ok_or_else(|| StoreError::BadRequest(format!("bad ip {ip:?}: not an IPv4 or IPv6 address")))?
+                .to_vec(),
+        ))),
+        None => None,
+    };
     if let Some(c) = &f.cidr {
         let (lo, hi) = cidr_range(c.trim())?;
         let (lo, hi) = (arg(Value::Blob(lo.to_vec())), arg(Value::Blob(hi.to_vec())));
@@ -499,7 +499,21 @@ fn search_sql(f: &EventFilter, page: &Page) -> Result<(String, Vec<Value>), Stor
         conds.push(format!("(ts_ns, id) < ({t}, {id})"));
     }
     let limit = arg(Value::Integer(page.size as i64));
-    let wher = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
-    let sql = format!("SELECT {EVENT_COLS} FROM events {wher} ORDER BY ts_ns DESC, id DESC LIMIT {limit}");
+    let order = format!("ORDER BY ts_ns DESC, id DESC LIMIT {limit}");
+    let sql = match ip {
+        None => {
+            let wher = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+            format!("SELECT {EVENT_COLS} FROM events {wher} {order}")
+        }
+        // One newest-first walk per address index, merged: no sort of all the address's events.
+        Some(k) => {
+            let branch = |col: &str| {
+                let mut c = vec![format!("{col} = {k}")];
+                c.extend(conds.iter().cloned());
+                format!("SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE {} {order})", c.join(" AND "))
+            };
+            format!("{} UNION {} UNION {} {order}", branch("src_addr"), branch("dst_addr"), branch("host_addr"))
+        }
+    };
     Ok((sql, args))
 }

@@ -46,14 +46,16 @@ CREATE TABLE events (
     host_addr       BLOB,                      -- only when host is neither src_ip nor dst_ip
     json            TEXT NOT NULL              -- the whole event as received
 );
+-- Searches are newest first: every index ends in ts_ns so an equality walks it backwards, no sort.
 CREATE INDEX events_ts ON events(ts_ns, id);
 CREATE INDEX events_src ON events(src_addr, ts_ns) WHERE src_addr IS NOT NULL;
 CREATE INDEX events_dst ON events(dst_addr, ts_ns) WHERE dst_addr IS NOT NULL;
 CREATE INDEX events_host ON events(host_addr, ts_ns) WHERE host_addr IS NOT NULL;
-CREATE INDEX events_value ON events(value COLLATE NOCASE) WHERE value IS NOT NULL;
-CREATE INDEX events_indicator_id ON events(indicator_id) WHERE indicator_id IS NOT NULL;
-CREATE INDEX events_indicator_value ON events(indicator_value COLLATE NOCASE) WHERE indicator_value IS NOT NULL;
+CREATE INDEX events_value ON events(value COLLATE NOCASE, ts_ns) WHERE value IS NOT NULL;
+CREATE INDEX events_indicator_id ON events(indicator_id, ts_ns) WHERE indicator_id IS NOT NULL;
+CREATE INDEX events_indicator_value ON events(indicator_value COLLATE NOCASE, ts_ns) WHERE indicator_value IS NOT NULL;
 CREATE INDEX events_feed ON events(feed, ts_ns) WHERE feed IS NOT NULL;
+CREATE INDEX events_kind ON events(kind, ts_ns);
 
 CREATE TABLE agg_minute (
     minute INTEGER NOT NULL,                   -- minute start, ns since the epoch

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::addr::parse_addr_key;
@@ -146,16 +147,12 @@ impl<'b> Row<'b> {
         let kind = s(&l.kind);
         // The internal host: the incident's host; the syslog sender; else the side of the flow that
         // did not match (a listed source address means the destination is ours).
-        let host = if kind == Some("incident") {
-            l.incident.as_ref().and_then(|i| s(&i.host))
-        } else {
-            None
-        }
-        .or_else(|| l.syslog.as_ref().and_then(|sl| s(&sl.host)))
-        .or(match location {
-            Some("ip.src" | "flow.src" | "tunnel.src" | "flow.nat_src") => dst_ip,
-            _ => src_ip,
-        });
+        let host = if kind == Some("incident") { l.incident.as_ref().and_then(|i| s(&i.host)) } else { None }
+            .or_else(|| l.syslog.as_ref().and_then(|sl| s(&sl.host)))
+            .or(match location {
+                Some("ip.src" | "flow.src" | "tunnel.src" | "flow.nat_src") => dst_ip,
+                _ => src_ip,
+            });
         Some(Row {
             id,
             ts_ns,
@@ -180,27 +177,31 @@ impl<'b> Row<'b> {
         })
     }
 
-    /// (dim index in DIMS, value) pairs this event counts under.
+    /// (dim index in DIMS, value) pairs this event counts under. Every event counts under `all`,
+    /// `kind`, `input` and `sensor`; only observations (not the derived `summary` and `incident`
+    /// events, which repeat the indicator / flow / host of events counted on their own) count under
+    /// the hit dimensions (feed, indicator, addresses, host, port).
     fn dims(&self, mut f: impl FnMut(usize, Cow<'b, str>)) {
+        let derived = matches!(self.kind, Some("summary" | "incident"));
         let text = [
-            self.kind,
-            self.input,
-            self.feed,
-            self.indicator_id,
-            self.indicator_value,
-            self.threat_type,
-            self.sensor,
-            self.src_ip,
-            self.dst_ip,
-            self.host,
+            (self.kind, true),
+            (self.input, true),
+            (self.feed, !derived),
+            (self.indicator_id, !derived),
+            (self.indicator_value, !derived),
+            (self.threat_type, !derived),
+            (self.sensor, true),
+            (self.src_ip, !derived),
+            (self.dst_ip, !derived),
+            (self.host, !derived),
         ];
         f(0, Cow::Borrowed(""));
-        for (i, v) in text.into_iter().enumerate() {
-            if let Some(v) = v {
+        for (i, (v, on)) in text.into_iter().enumerate() {
+            if let (Some(v), true) = (v, on) {
                 f(i + 1, Cow::Borrowed(v));
             }
         }
-        if let Some(p) = self.dst_port {
+        if let (Some(p), false) = (self.dst_port, derived) {
             f(11, Cow::Owned(p.to_string()));
         }
     }
@@ -238,6 +239,17 @@ pub(crate) fn apply_pragmas(conn: &Connection) -> Result<(), StoreError> {
 pub struct Store {
     conn: Connection,
     cfg: StoreConfig,
+    /// Group commit: (max events, max delay) per transaction; `None`: one transaction per batch.
+    group: Option<(u64, Duration)>,
+    /// An open transaction holding `pending` events' lines since `since`.
+    open_tx: Option<Instant>,
+    pending: u64,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
 }
 
 impl Store {
@@ -256,7 +268,6 @@ impl Store {
         if version == 0 {
             // Must precede the first table to take effect; lets retention give pages back to the OS.
             conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-            if let Ok(ps) = std::env::var("XPAGE") { conn.pragma_update(None, "page_size", ps.parse::<i64>().unwrap())?; }
         }
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -273,8 +284,7 @@ impl Store {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
-        if let Ok(x) = std::env::var("XDROP") { for i in x.split(',') { conn.execute_batch(&format!("DROP INDEX IF EXISTS {i}"))?; } }
-        Ok(Store { conn, cfg: cfg.clone() })
+        Ok(Store { conn, cfg: cfg.clone(), group: None, open_tx: None, pending: 0 })
     }
 
     /// The database file.
@@ -287,11 +297,68 @@ impl Store {
     /// count in the aggregates. `kind: "incident"` events also go to `incidents`; lines with a top-level
     /// `"report"` field go to `reports` only. Lines that are not JSON objects, and events without an `id`
     /// or a valid `ts`, are counted as malformed and skipped.
+    ///
+    /// With [`Store::set_group_commit`], several batches share one transaction (readers see them when
+    /// it commits); an error rolls back every batch of the open transaction.
     pub fn insert_json(&mut self, lines: &[&[u8]]) -> Result<InsertStats, StoreError> {
+        if self.open_tx.is_none() {
+            self.conn.execute_batch("BEGIN")?;
+            self.open_tx = Some(Instant::now());
+        }
+        match insert_batch(&self.conn, lines) {
+            Ok(st) => {
+                self.pending += lines.len() as u64;
+                let due = match (self.group, self.open_tx) {
+                    (Some((max, delay)), Some(since)) => self.pending >= max || since.elapsed() >= delay,
+                    _ => true,
+                };
+                if due {
+                    self.flush()?;
+                }
+                Ok(st)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.open_tx = None;
+                self.pending = 0;
+                Err(e)
+            }
+        }
+    }
+
+    /// Lets up to `max_events` lines or `max_delay` (whichever comes first, checked at each
+    /// [`Store::insert_json`]) share one transaction: far fewer page writes when batches are small
+    /// (each commit writes every index page the batch touched). Readers see the events at the commit;
+    /// call [`Store::flush`] when the input goes idle. `max_events` 0 or 1: one transaction per batch.
+    pub fn set_group_commit(&mut self, max_events: u64, max_delay: Duration) {
+        self.group = (max_events > 1).then_some((max_events, max_delay));
+    }
+
+    /// Commits the open group-commit transaction, if any.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if self.open_tx.take().is_some() {
+            self.pending = 0;
+            if let Err(e) = self.conn.execute_batch("COMMIT") {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Events written but not yet committed (group commit).
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+}
+
+/// One batch, inside the caller's transaction.
+fn insert_batch(conn: &Connection, lines: &[&[u8]]) -> Result<InsertStats, StoreError> {
+    {
+        let tx = conn;
         let mut st = InsertStats::default();
         let parsed: Vec<Option<Line<'_>>> = lines.iter().map(|l| serde_json::from_slice::<Line<'_>>(l).ok()).collect();
         let mut agg: HashMap<(usize, i64, Cow<'_, str>), i64> = HashMap::new();
-        let tx = self.conn.transaction()?;
         {
             let mut ins_event = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events (id, ts_ns, sensor, kind, input, location, value, indicator_id,
@@ -303,8 +370,9 @@ impl Store {
             let mut ins_incident = tx.prepare_cached(
                 "INSERT OR IGNORE INTO incidents (id, ts_ns, rule, host, events, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            let mut ins_report =
-                tx.prepare_cached("INSERT OR IGNORE INTO reports (id, window_start, kind, json) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut ins_report = tx.prepare_cached(
+                "INSERT OR IGNORE INTO reports (id, window_start, kind, json) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (raw, line) in lines.iter().zip(&parsed) {
                 let Some(line) = line else {
                     st.malformed += 1;
@@ -386,16 +454,18 @@ impl Store {
                 }
             }
         }
-        if std::env::var("XNOAGG").is_err() { upsert_aggregates(&tx, agg)?; }
-        tx.commit()?;
+        upsert_aggregates(tx, agg)?;
         Ok(st)
     }
+}
 
+impl Store {
     /// Deletes what is older than `max_age` (relative to `now_ns`), then, while the used size
     /// ((page_count - freelist_count) * page_size) is over `max_bytes`, the oldest minutes of events
     /// (with their aggregates, incidents and reports). Cut-offs are whole minutes, so the aggregates of
     /// every remaining minute still equal its events. Freed pages are returned with an incremental vacuum.
     pub fn enforce_retention(&mut self, now_ns: i64) -> Result<RetentionStats, StoreError> {
+        self.flush()?;
         let mut st = RetentionStats { bytes_before: self.used_bytes()?, ..Default::default() };
         if let Some(age) = self.cfg.max_age {
             let age_ns = i64::try_from(age.as_nanos()).unwrap_or(i64::MAX);
@@ -473,14 +543,15 @@ impl Store {
     }
 
     /// Checkpoints the WAL into the database file (e.g. before a backup or at shutdown).
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
         self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         Ok(())
     }
 }
 
 /// Writes the batch's aggregate increments, grouped in memory, in key order.
-fn upsert_aggregates(tx: &Transaction<'_>, agg: HashMap<(usize, i64, Cow<'_, str>), i64>) -> Result<(), StoreError> {
+fn upsert_aggregates(tx: &Connection, agg: HashMap<(usize, i64, Cow<'_, str>), i64>) -> Result<(), StoreError> {
     let mut rows: Vec<_> = agg.into_iter().collect();
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut up = tx.prepare_cached(

@@ -1,5 +1,7 @@
 //! Ingest rate of `Store::insert_json` (batches of 1,000 realistic events):
 //! `cargo test -p sdn-store --release --test ingest_rate -- --ignored --nocapture`
+//! (env: STORE_BENCH_EVENTS, default 500000; STORE_BENCH_BATCH, default 1000; STORE_BENCH_GROUP: group commit
+//! every N events, default off)
 
 mod common;
 
@@ -23,7 +25,8 @@ fn ingest_rate() {
             let ind = r.below(5000);
             let host = format!("10.{}.{}.{}", r.below(4), r.below(256), 1 + r.below(60));
             let ext = format!("203.0.{}.{}", ind / 250, ind % 250);
-            let (src, dst, loc) = if r.below(4) == 0 { (ext.clone(), host, "ip.src") } else { (host, ext.clone(), "ip.dst") };
+            let (src, dst, loc) =
+                if r.below(4) == 0 { (ext.clone(), host, "ip.src") } else { (host, ext.clone(), "ip.dst") };
             Ev {
                 id: format!("edge-{}:{:016x}", 1 + i % 2, 0x6889_a384_ad40_0000u64 + i as u64),
                 ts_ns: T0 + i as i64 * 50_000,
@@ -32,7 +35,12 @@ fn ingest_rate() {
                 input: "packet",
                 location: loc,
                 value: ext.clone(),
-                indicator: Some((format!("{}", 10_000 + ind), ext, ["c2", "malware", "scanner"][(ind % 3) as usize], FEEDS[(ind % 3) as usize].into())),
+                indicator: Some((
+                    format!("{}", 10_000 + ind),
+                    ext,
+                    ["c2", "malware", "scanner"][(ind % 3) as usize],
+                    FEEDS[(ind % 3) as usize].into(),
+                )),
                 src_ip: src,
                 dst_ip: dst,
                 dst_port: Some([443, 80, 53, 22, 8080][r.below(5) as usize]),
@@ -42,6 +50,8 @@ fn ingest_rate() {
         .collect();
     let bytes: usize = lines.iter().map(String::len).sum();
 
+    let group: u64 = std::env::var("STORE_BENCH_GROUP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    store.set_group_commit(group, std::time::Duration::from_secs(1));
     let cpu0 = cpu_secs();
     let start = Instant::now();
     let mut inserted = 0;
@@ -50,12 +60,13 @@ fn ingest_rate() {
         let refs: Vec<&[u8]> = chunk.iter().map(|l| l.as_bytes()).collect();
         inserted += store.insert_json(&refs).unwrap().inserted;
     }
+    store.flush().unwrap();
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu0;
     assert_eq!(inserted as usize, n);
     let size = store.used_bytes().unwrap();
     println!(
-        "store ingest: {n} events in batches of {batch} ({} bytes avg) in {secs:.2} s = {:.0} events/s ({cpu:.2} CPU s = {:.0} events per CPU second); db {:.0} MB ({} bytes/event)",
+        "store ingest: {n} events in batches of {batch} (group commit {group}) ({} bytes avg) in {secs:.2} s = {:.0} events/s ({cpu:.2} CPU s = {:.0} events per CPU second); db {:.0} MB ({} bytes/event)",
         bytes / n,
         n as f64 / secs,
         n as f64 / cpu,

@@ -98,7 +98,10 @@ fn insert_dedup_routes_and_counts() {
     let rows = q.search(&f, Page::first(10)).unwrap();
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
-    assert_eq!((r.rule_chain.as_deref(), r.rule_name.as_deref(), r.host.as_deref()), (Some("re"), Some("bad-domains"), Some("10.9.9.9")));
+    assert_eq!(
+        (r.rule_chain.as_deref(), r.rule_name.as_deref(), r.host.as_deref()),
+        (Some("re"), Some("bad-domains"), Some("10.9.9.9"))
+    );
     assert_eq!(r.json, lines[50]);
     assert_eq!(parse(&r.json)["syslog"]["message"], "lookup \"bad.example\" failed\\n");
 
@@ -106,7 +109,35 @@ fn insert_dedup_routes_and_counts() {
     let f = EventFilter { kind: Some("summary".into()), ..Default::default() };
     let rows = q.search(&f, Page::first(10)).unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].feed.as_deref(), rows[0].host.as_deref(), rows[0].dst_port), (Some("feeds/c2.csv"), Some("10.0.0.5"), Some(443)));
+    assert_eq!(
+        (rows[0].feed.as_deref(), rows[0].host.as_deref(), rows[0].dst_port),
+        (Some("feeds/c2.csv"), Some("10.0.0.5"), Some(443))
+    );
+
+    // An event whose source and destination are the same address is found once.
+    let mut same = parse(&evs[2].json());
+    same["id"] = "edge-1:same".into();
+    same["flow"]["src_ip"] = "10.7.7.7".into();
+    same["flow"]["dst_ip"] = "10.7.7.7".into();
+    assert_eq!(insert(&mut s, &[same.to_string()]).inserted, 1);
+    let rows = q.search(&EventFilter { ip: Some("10.7.7.7".into()), ..Default::default() }, Page::first(10)).unwrap();
+    assert_eq!(ids(&rows), vec!["edge-1:same".to_string()]);
+    let rows =
+        q.search(&EventFilter { cidr: Some("10.7.7.0/24".into()), ..Default::default() }, Page::first(10)).unwrap();
+    assert_eq!(ids(&rows), vec!["edge-1:same".to_string()]);
+
+    // Summary and incident events count under all/kind/input/sensor, not under the hit dims: the
+    // summary's indicator and the incident's host are not hits of their own.
+    let range = (T0 - MIN, T0 + 10 * MIN);
+    let top_feed = q.top("feed", range.0, range.1, 10).unwrap();
+    assert_eq!(top_feed.iter().map(|x| x.1).sum::<u64>(), 51, "{top_feed:?}"); // 50 intel + the same-address one
+    assert!(q.top("indicator", range.0, range.1, 1000).unwrap().iter().all(|(v, _)| v != "42"));
+    // Hosts: the 51 intel events and the rule event's syslog sender.
+    assert_eq!(q.top("host", range.0, range.1, 1000).unwrap().iter().map(|x| x.1).sum::<u64>(), 52);
+    let kinds = q.top("kind", range.0, range.1, 10).unwrap();
+    let kinds: Vec<(&str, u64)> = kinds.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    assert_eq!(kinds, vec![("intel", 51), ("incident", 1), ("rule", 1), ("summary", 1)]);
+    assert_eq!(q.top("sensor", range.0, range.1, 10).unwrap().iter().map(|x| x.1).sum::<u64>(), 54);
 
     // The report.
     let reps = q.reports(Some("top_n"), T0, T0 + MIN, 10).unwrap();
@@ -151,7 +182,8 @@ fn malformed_lines_are_counted_and_skipped() {
     let q = Query::open(&dir.db()).unwrap();
     assert_eq!(q.counts().unwrap().events, 3);
     // The trailing newline is not stored.
-    let row = q.search(&EventFilter { ip: Some(good[1].src_ip.clone()), ..Default::default() }, Page::first(10)).unwrap();
+    let row =
+        q.search(&EventFilter { ip: Some(good[1].src_ip.clone()), ..Default::default() }, Page::first(10)).unwrap();
     assert!(row.iter().all(|r| !r.json.ends_with('\n')));
 }
 
@@ -267,14 +299,33 @@ fn top_order_and_series() {
     };
     // Minute 0: b x3, a x3, c x1 ; minute 2: c x3, d x1 ; minute 5: a x1.
     let mut evs = Vec::new();
-    for (n, (minute, src)) in [(0, "10.0.0.2"), (0, "10.0.0.2"), (0, "10.0.0.2"), (0, "10.0.0.1"), (0, "10.0.0.1"), (0, "10.0.0.1"), (0, "10.0.0.3"), (2, "10.0.0.3"), (2, "10.0.0.3"), (2, "10.0.0.3"), (2, "10.0.0.4"), (5, "10.0.0.1")].into_iter().enumerate() {
+    for (n, (minute, src)) in [
+        (0, "10.0.0.2"),
+        (0, "10.0.0.2"),
+        (0, "10.0.0.2"),
+        (0, "10.0.0.1"),
+        (0, "10.0.0.1"),
+        (0, "10.0.0.1"),
+        (0, "10.0.0.3"),
+        (2, "10.0.0.3"),
+        (2, "10.0.0.3"),
+        (2, "10.0.0.3"),
+        (2, "10.0.0.4"),
+        (5, "10.0.0.1"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         evs.push(mk(n, minute, src));
     }
     insert_events(&mut s, &evs, 5);
     let q = Query::open(&dir.db()).unwrap();
     let top = |from, to, n| q.top("src_ip", from, to, n).unwrap();
     let pairs = |v: &[(&str, u64)]| v.iter().map(|(a, b)| (a.to_string(), *b)).collect::<Vec<_>>();
-    assert_eq!(top(T0, T0 + 10 * MIN, 10), pairs(&[("10.0.0.1", 4), ("10.0.0.3", 4), ("10.0.0.2", 3), ("10.0.0.4", 1)]));
+    assert_eq!(
+        top(T0, T0 + 10 * MIN, 10),
+        pairs(&[("10.0.0.1", 4), ("10.0.0.3", 4), ("10.0.0.2", 3), ("10.0.0.4", 1)])
+    );
     assert_eq!(top(T0, T0 + 10 * MIN, 2), pairs(&[("10.0.0.1", 4), ("10.0.0.3", 4)]));
     assert_eq!(top(T0, T0 + MIN, 10), pairs(&[("10.0.0.1", 3), ("10.0.0.2", 3), ("10.0.0.3", 1)]));
     // A range inside minute 2 counts minute 2 whole; [1 min, 2 min) touches neither 0 nor 2.
@@ -310,12 +361,21 @@ fn bad_requests() {
     bad(q.search(&f, Page::first(0)).map(drop), "page size");
     bad(q.search(&f, Page::first(1001)).map(drop), "page size");
     for c in ["10.0.0.0/33", "::/129", "10.0.0/8", "banana"] {
-        bad(q.search(&EventFilter { cidr: Some(c.into()), ..Default::default() }, Page::first(10)).map(drop), "bad cidr");
+        bad(
+            q.search(&EventFilter { cidr: Some(c.into()), ..Default::default() }, Page::first(10)).map(drop),
+            "bad cidr",
+        );
     }
-    bad(q.search(&EventFilter { ip: Some("10.0.0.256".into()), ..Default::default() }, Page::first(10)).map(drop), "bad ip");
+    bad(
+        q.search(&EventFilter { ip: Some("10.0.0.256".into()), ..Default::default() }, Page::first(10)).map(drop),
+        "bad ip",
+    );
     bad(q.incidents(0, 1, Page::first(0)).map(drop), "page size");
     bad(store::Cursor::from_token("abc").map(drop), "cursor");
-    assert_eq!(store::Cursor::from_token("5:edge-1:00ff").unwrap(), store::Cursor { ts_ns: 5, id: "edge-1:00ff".into() });
+    assert_eq!(
+        store::Cursor::from_token("5:edge-1:00ff").unwrap(),
+        store::Cursor { ts_ns: 5, id: "edge-1:00ff".into() }
+    );
     assert!(q.search(&f, Page::first(1000)).unwrap().is_empty());
 }
 
@@ -338,11 +398,27 @@ fn search_filters_with_keyset_pagination() {
     check(EventFilter::default(), &|_| true, 37);
     check(EventFilter::default(), &|_| true, 1000);
     // By ip: source, destination or host.
-    check(EventFilter { ip: Some("10.0.1.7".into()), ..Default::default() }, &|e| e.src_ip == "10.0.1.7" || e.dst_ip == "10.0.1.7", 3);
-    check(EventFilter { ip: Some("192.0.2.3".into()), ..Default::default() }, &|e| e.src_ip == "192.0.2.3" || e.dst_ip == "192.0.2.3", 10);
+    check(
+        EventFilter { ip: Some("10.0.1.7".into()), ..Default::default() },
+        &|e| e.src_ip == "10.0.1.7" || e.dst_ip == "10.0.1.7",
+        3,
+    );
+    check(
+        EventFilter { ip: Some("192.0.2.3".into()), ..Default::default() },
+        &|e| e.src_ip == "192.0.2.3" || e.dst_ip == "192.0.2.3",
+        10,
+    );
     // An IPv4-mapped spelling finds the IPv4 rows.
-    check(EventFilter { ip: Some("::ffff:10.0.1.7".into()), ..Default::default() }, &|e| e.src_ip == "10.0.1.7" || e.dst_ip == "10.0.1.7", 50);
-    check(EventFilter { ip: Some("2001:db8:2::5".into()), ..Default::default() }, &|e| e.src_ip == "2001:db8:2::5" || e.dst_ip == "2001:db8:2::5", 4);
+    check(
+        EventFilter { ip: Some("::ffff:10.0.1.7".into()), ..Default::default() },
+        &|e| e.src_ip == "10.0.1.7" || e.dst_ip == "10.0.1.7",
+        50,
+    );
+    check(
+        EventFilter { ip: Some("2001:db8:2::5".into()), ..Default::default() },
+        &|e| e.src_ip == "2001:db8:2::5" || e.dst_ip == "2001:db8:2::5",
+        4,
+    );
     // By CIDR, v4 and v6.
     let in4 = |e: &Ev, p: &str| e.src_ip.starts_with(p) || e.dst_ip.starts_with(p);
     check(EventFilter { cidr: Some("10.0.2.0/24".into()), ..Default::default() }, &|e| in4(e, "10.0.2."), 25);
@@ -355,30 +431,77 @@ fn search_filters_with_keyset_pagination() {
     check(EventFilter { cidr: Some("::ffff:0:0/96".into()), ..Default::default() }, &|e| !e.src_ip.contains(':'), 200);
     check(EventFilter { cidr: Some("0.0.0.0/0".into()), ..Default::default() }, &|e| !e.src_ip.contains(':'), 200);
     // By value: exact (case-insensitive), substring, domain suffix.
-    check(EventFilter { value: Some("WWW1.evil4.example".into()), ..Default::default() }, &|e| e.value == "www1.evil4.example", 5);
-    check(EventFilter { value: Some("evil7".into()), value_match: ValueMatch::Substring, ..Default::default() }, &|e| e.value.contains("evil7"), 5);
-    check(EventFilter { value: Some("evil1".into()), value_match: ValueMatch::Substring, ..Default::default() }, &|e| e.value.contains("evil1"), 20);
-    check(EventFilter { value: Some("evil10.example".into()), value_match: ValueMatch::Domain, ..Default::default() }, &|e| e.value.ends_with(".evil10.example"), 20);
+    check(
+        EventFilter { value: Some("WWW1.evil4.example".into()), ..Default::default() },
+        &|e| e.value == "www1.evil4.example",
+        5,
+    );
+    check(
+        EventFilter { value: Some("evil7".into()), value_match: ValueMatch::Substring, ..Default::default() },
+        &|e| e.value.contains("evil7"),
+        5,
+    );
+    check(
+        EventFilter { value: Some("evil1".into()), value_match: ValueMatch::Substring, ..Default::default() },
+        &|e| e.value.contains("evil1"),
+        20,
+    );
+    check(
+        EventFilter { value: Some("evil10.example".into()), value_match: ValueMatch::Domain, ..Default::default() },
+        &|e| e.value.ends_with(".evil10.example"),
+        20,
+    );
     // Nothing matches a LIKE wildcard literally.
-    assert!(q.search(&EventFilter { value: Some("%".into()), value_match: ValueMatch::Substring, ..Default::default() }, Page::first(5)).unwrap().is_empty());
+    assert!(
+        q.search(
+            &EventFilter { value: Some("%".into()), value_match: ValueMatch::Substring, ..Default::default() },
+            Page::first(5)
+        )
+        .unwrap()
+        .is_empty()
+    );
     // By indicator, feed, input, kind, sensor.
     let ind = |e: &Ev| e.indicator.clone().unwrap();
     check(EventFilter { indicator_id: Some("105".into()), ..Default::default() }, &|e| ind(e).0 == "105", 11);
-    check(EventFilter { indicator_value: Some("EVIL4.example".into()), ..Default::default() }, &|e| ind(e).1 == "evil4.example", 11);
+    check(
+        EventFilter { indicator_value: Some("EVIL4.example".into()), ..Default::default() },
+        &|e| ind(e).1 == "evil4.example",
+        11,
+    );
     check(EventFilter { feed: Some(FEEDS[1].into()), ..Default::default() }, &|e| ind(e).3 == FEEDS[1], 77);
-    check(EventFilter { input: Some("tls".into()), sensor: Some("edge-2".into()), ..Default::default() }, &|e| e.input == "tls" && e.sensor == "edge-2", 33);
+    check(
+        EventFilter { input: Some("tls".into()), sensor: Some("edge-2".into()), ..Default::default() },
+        &|e| e.input == "tls" && e.sensor == "edge-2",
+        33,
+    );
     check(EventFilter { kind: Some("intel".into()), ..Default::default() }, &|_| true, 500);
     // Time range, alone and combined.
     let (a, b) = (T0 + 3 * MIN + 123_456_789, T0 + 7 * MIN + 5);
     check(EventFilter { from_ns: Some(a), to_ns: Some(b), ..Default::default() }, &|e| e.ts_ns >= a && e.ts_ns < b, 13);
     check(
-        EventFilter { from_ns: Some(a), to_ns: Some(b), feed: Some(FEEDS[0].into()), cidr: Some("10.0.0.0/16".into()), ..Default::default() },
+        EventFilter {
+            from_ns: Some(a),
+            to_ns: Some(b),
+            feed: Some(FEEDS[0].into()),
+            cidr: Some("10.0.0.0/16".into()),
+            ..Default::default()
+        },
         &|e| e.ts_ns >= a && e.ts_ns < b && ind(e).3 == FEEDS[0] && in4(e, "10.0."),
         6,
     );
     // Row contents.
     let e = &evs[17];
-    let row = q.search(&EventFilter { ip: Some(e.src_ip.clone()), from_ns: Some(e.ts_ns), to_ns: Some(e.ts_ns + 1), ..Default::default() }, Page::first(100)).unwrap();
+    let row = q
+        .search(
+            &EventFilter {
+                ip: Some(e.src_ip.clone()),
+                from_ns: Some(e.ts_ns),
+                to_ns: Some(e.ts_ns + 1),
+                ..Default::default()
+            },
+            Page::first(100),
+        )
+        .unwrap();
     let row = row.iter().find(|r| r.id == e.id).unwrap();
     assert_eq!(row.ts_ns, e.ts_ns);
     assert_eq!(row.host.as_deref(), Some(e.host()));
@@ -444,7 +567,13 @@ fn retention_by_age() {
     let mut s = Store::open(&cfg).unwrap();
     let evs = generate(3000, T0, 180, 6); // three hours
     insert_events(&mut s, &evs, 500);
-    insert(&mut s, &[incident_event("a:old", T0 + MIN, "10.0.0.1", &[&evs[0].id]), incident_event("a:new", T0 + 170 * MIN, "10.0.0.1", &[])]);
+    insert(
+        &mut s,
+        &[
+            incident_event("a:old", T0 + MIN, "10.0.0.1", &[&evs[0].id]),
+            incident_event("a:new", T0 + 170 * MIN, "10.0.0.1", &[]),
+        ],
+    );
     insert(&mut s, &[report_line(T0, "top_n"), report_line(T0 + 175 * MIN, "top_n")]);
     let now = T0 + 180 * MIN + 30_000_000_000; // keep the last hour: cut-off = minute of now - 1 h
     let cutoff = minute_of(now - 3600 * 1_000_000_000);
@@ -455,7 +584,10 @@ fn retention_by_age() {
     assert!(st.agg_rows_deleted > 0);
     let q = Query::open(&dir.db()).unwrap();
     let c = q.counts().unwrap();
-    let raw: i64 = rusqlite::Connection::open(dir.db()).unwrap().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+    let raw: i64 = rusqlite::Connection::open(dir.db())
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(raw as usize, kept.len() + 1);
     assert_eq!(c.events as usize, kept.len() + 1);
     assert!(c.oldest_ns.unwrap() >= cutoff);
@@ -471,7 +603,13 @@ fn retention_by_age() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let want: BTreeMap<_, _> = want.into_iter().filter(|(k, _)| !(["kind", "input", "sensor", "host", "src_ip", "dst_ip", "all"].contains(&k.0.as_str()) && k.1 == minute_of(T0 + 170 * MIN))).collect();
+    let want: BTreeMap<_, _> = want
+        .into_iter()
+        .filter(|(k, _)| {
+            !(["kind", "input", "sensor", "host", "src_ip", "dst_ip", "all"].contains(&k.0.as_str())
+                && k.1 == minute_of(T0 + 170 * MIN))
+        })
+        .collect();
     assert_eq!(got, want);
     // Idempotent.
     let st = s.enforce_retention(now).unwrap();
@@ -531,7 +669,9 @@ fn query_from_another_thread_while_writing() {
             seen = c.events;
             let top = q.top("src_ip", T0, T0 + 60 * MIN, 5).unwrap();
             assert!(top.len() <= 5);
-            let rows = q.search(&EventFilter { cidr: Some("10.0.0.0/8".into()), ..Default::default() }, Page::first(50)).unwrap();
+            let rows = q
+                .search(&EventFilter { cidr: Some("10.0.0.0/8".into()), ..Default::default() }, Page::first(50))
+                .unwrap();
             assert!(rows.len() <= 50);
             reads += 1;
         }
@@ -543,4 +683,105 @@ fn query_from_another_thread_while_writing() {
     }
     let reads = reader.join().unwrap();
     assert!(reads >= 1);
+}
+
+#[test]
+fn query_after_the_writer_closed_and_reopen() {
+    fn send<T: Send>() {}
+    send::<Query>();
+    send::<Store>();
+    let dir = TempDir::new("reopen");
+    let evs = generate(100, T0, 3, 9);
+    {
+        let mut s = open(&dir);
+        insert_events(&mut s, &evs[..60], 25);
+    } // closing the last connection checkpoints and removes -wal / -shm
+    let q = Query::open(&dir.db()).unwrap();
+    assert_eq!(q.counts().unwrap().events, 60);
+    // Reopening keeps the schema and the data; aggregates continue.
+    let mut s = open(&dir);
+    insert_events(&mut s, &evs[40..], 25);
+    assert_eq!(q.counts().unwrap().events, 100);
+    assert_eq!(q.top("all", T0, T0 + 3 * MIN, 1).unwrap(), vec![(String::new(), 100)]);
+    // Not a store: a clear error, not a panic.
+    let other = dir.0.join("other.db");
+    rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE t(x)").unwrap();
+    assert!(matches!(Query::open(&other), Err(StoreError::BadRequest(_))));
+    // A newer schema is refused.
+    rusqlite::Connection::open(&other).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let cfg = StoreConfig { path: other, max_age: None, max_bytes: None };
+    assert!(matches!(Store::open(&cfg), Err(StoreError::SchemaTooNew { found: 99, supported: 1 })));
+}
+
+#[test]
+#[ignore = "diagnostics: prints search plans"]
+fn print_plans() {
+    let dir = TempDir::new("plans");
+    let mut s = open(&dir);
+    insert_events(&mut s, &generate(500, T0, 3, 9), 500);
+    let q = Query::open(&dir.db()).unwrap();
+    let after = Page::after(50, T0 + MIN, "x");
+    for f in [
+        EventFilter::default(),
+        EventFilter { from_ns: Some(T0), to_ns: Some(T0 + MIN), ..Default::default() },
+        EventFilter { ip: Some("10.0.1.7".into()), ..Default::default() },
+        EventFilter { cidr: Some("10.0.0.0/8".into()), from_ns: Some(T0), ..Default::default() },
+        EventFilter { feed: Some("f".into()), ..Default::default() },
+        EventFilter { kind: Some("intel".into()), ..Default::default() },
+        EventFilter { value: Some("evil".into()), value_match: ValueMatch::Substring, ..Default::default() },
+        EventFilter { indicator_value: Some("evil".into()), ..Default::default() },
+    ] {
+        println!(
+            "{f:?}\n  {}\n  after: {}",
+            q.explain_search(&f, Page::first(50)).unwrap().replace('\n', "\n  "),
+            q.explain_search(&f, after.clone()).unwrap().replace('\n', "\n  ")
+        );
+    }
+}
+
+#[test]
+fn group_commit() {
+    let dir = TempDir::new("group");
+    let mut s = open(&dir);
+    let evs = generate(2600, T0, 10, 10);
+    s.set_group_commit(2000, Duration::from_secs(3600));
+    let q = Query::open(&dir.db()).unwrap();
+    let chunks: Vec<&[Ev]> = evs.chunks(500).collect();
+    for c in &chunks[..3] {
+        insert_events(&mut s, c, 500);
+    }
+    assert_eq!((s.pending(), q.counts().unwrap().events), (1500, 0));
+    insert_events(&mut s, chunks[3], 500); // reaches 2,000: commits
+    assert_eq!((s.pending(), q.counts().unwrap().events), (0, 2000));
+    insert_events(&mut s, chunks[4], 500);
+    assert_eq!(q.counts().unwrap().events, 2000);
+    s.flush().unwrap();
+    assert_eq!(q.counts().unwrap().events, 2500);
+    // The delay also commits (checked at the next batch).
+    s.set_group_commit(1_000_000, Duration::ZERO);
+    insert_events(&mut s, &chunks[5][..50], 50);
+    assert_eq!(q.counts().unwrap().events, 2550);
+    // Dropping the store commits what is pending.
+    s.set_group_commit(1_000_000, Duration::from_secs(3600));
+    insert_events(&mut s, &chunks[5][50..], 50);
+    assert_eq!(q.counts().unwrap().events, 2550);
+    drop(s);
+    assert_eq!(q.counts().unwrap().events, 2600);
+    // Duplicates within an open group are still recognised.
+    let mut s = open(&dir);
+    s.set_group_commit(10_000, Duration::from_secs(3600));
+    let lines: Vec<String> = evs[..10].iter().map(Ev::json).collect();
+    assert_eq!(insert(&mut s, &lines).duplicates, 10);
+    let fresh = generate(5, T0 + 20 * MIN, 1, 11)
+        .into_iter()
+        .map(|mut e| {
+            e.id = format!("x:{}", e.id);
+            e.json()
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(insert(&mut s, &fresh).inserted, 5);
+    assert_eq!(insert(&mut s, &fresh).duplicates, 5);
+    // Retention flushes first.
+    s.enforce_retention(T0).unwrap();
+    assert_eq!(q.counts().unwrap().events, 2605);
 }

@@ -33,8 +33,15 @@ impl Ev {
             "input": self.input, "match": {"where": self.location, "value": self.value},
         });
         if let Some((id, value, tt, feed)) = &self.indicator {
-            let t = if value.contains('/') { "cidr" } else if value.parse::<std::net::IpAddr>().is_ok() { "ip" } else { "domain" };
-            v["indicator"] = json!({"id": id, "type": t, "value": value, "threat_type": tt, "feed": feed, "confidence": 80});
+            let t = if value.contains('/') {
+                "cidr"
+            } else if value.parse::<std::net::IpAddr>().is_ok() {
+                "ip"
+            } else {
+                "domain"
+            };
+            v["indicator"] =
+                json!({"id": id, "type": t, "value": value, "threat_type": tt, "feed": feed, "confidence": 80});
         }
         let mut flow = json!({"src_ip": self.src_ip, "src_port": 40000, "dst_ip": self.dst_ip, "proto": "tcp"});
         if let Some(p) = self.dst_port {
@@ -77,16 +84,29 @@ pub fn generate(n: usize, t0: i64, minutes: i64, seed: u64) -> Vec<Ev> {
         // Coarse timestamps (10 ms grid) so that some events share a ts: pagination must tie-break on id.
         let ts_ns = t0 + (r.below((minutes * 6000) as u64) as i64) * 10_000_000;
         let v6 = r.below(4) == 0;
-        let internal =
-            if v6 { format!("2001:db8:{:x}::{:x}", r.below(3), 1 + r.below(20)) } else { format!("10.0.{}.{}", r.below(3), 1 + r.below(20)) };
+        let internal = if v6 {
+            format!("2001:db8:{:x}::{:x}", r.below(3), 1 + r.below(20))
+        } else {
+            format!("10.0.{}.{}", r.below(3), 1 + r.below(20))
+        };
         let ind = r.below(12);
         let (value, loc, input, external) = match ind % 3 {
             0 => {
                 let ip = if v6 { format!("2001:db8:ffff::{}", ind) } else { format!("192.0.2.{}", ind) };
                 (ip.clone(), if r.below(2) == 0 { "ip.dst" } else { "ip.src" }, "packet", ip)
             }
-            1 => (format!("www{}.evil{}.example", r.below(3), ind), "dns.query", "dns", if v6 { "2001:db8:53::53".into() } else { "192.0.2.53".into() }),
-            _ => (format!("cdn.bad{}.example", ind), "tls.sni", "tls", if v6 { "2001:db8:443::1".into() } else { "198.51.100.1".into() }),
+            1 => (
+                format!("www{}.evil{}.example", r.below(3), ind),
+                "dns.query",
+                "dns",
+                if v6 { "2001:db8:53::53".into() } else { "192.0.2.53".into() },
+            ),
+            _ => (
+                format!("cdn.bad{}.example", ind),
+                "tls.sni",
+                "tls",
+                if v6 { "2001:db8:443::1".into() } else { "198.51.100.1".into() },
+            ),
         };
         let ind_value = match ind % 3 {
             1 => format!("evil{}.example", ind),
@@ -102,10 +122,19 @@ pub fn generate(n: usize, t0: i64, minutes: i64, seed: u64) -> Vec<Ev> {
             input,
             location: loc,
             value,
-            indicator: Some((format!("{}", 100 + ind), ind_value, ["c2", "malware", "phishing"][(ind % 3) as usize], FEEDS[(ind % 3) as usize].into())),
+            indicator: Some((
+                format!("{}", 100 + ind),
+                ind_value,
+                ["c2", "malware", "phishing"][(ind % 3) as usize],
+                FEEDS[(ind % 3) as usize].into(),
+            )),
             src_ip,
             dst_ip,
-            dst_port: if input == "packet" && r.below(5) == 0 { None } else { Some([53, 443, 80, 8443][r.below(4) as usize]) },
+            dst_port: if input == "packet" && r.below(5) == 0 {
+                None
+            } else {
+                Some([53, 443, 80, 8443][r.below(4) as usize])
+            },
         });
     }
     out
