@@ -147,6 +147,20 @@ impl Stage {
         self.commit();
     }
 
+    /// Applies the store's age and size bounds.
+    pub fn enforce_retention(&mut self, now_ns: i64) {
+        self.commit();
+        if let Some(store) = &mut self.store {
+            match store.enforce_retention(now_ns) {
+                Ok(r) => tracing::debug!(?r, "store retention"),
+                Err(e) => {
+                    self.store_errors += 1;
+                    tracing::error!(error = %e, "store: retention failed");
+                }
+            }
+        }
+    }
+
     /// Writes what waits and commits it (readers see it).
     pub fn commit(&mut self) {
         self.flush_store();
@@ -335,6 +349,7 @@ impl sinks::SinkWorker for StageWorker {
             Line::Report => {}
         };
         let mut last_store = std::time::Instant::now();
+        let mut last_retention = std::time::Instant::now();
         loop {
             match rx.recv_timeout(std::time::Duration::from_millis(500)) {
                 Ok(e) => {
@@ -353,6 +368,13 @@ impl sinks::SinkWorker for StageWorker {
                     self.publish();
                     return;
                 }
+            }
+            if last_retention.elapsed() >= std::time::Duration::from_secs(60) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as i64);
+                self.stage.enforce_retention(now);
+                last_retention = std::time::Instant::now();
             }
             if last_store.elapsed() >= std::time::Duration::from_secs(1) {
                 self.stage.commit();

@@ -98,13 +98,11 @@ pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
         );
     }
     let sensor = config.run.sensor.clone().unwrap_or_else(hostname);
-    let analytics = if config.analytics.enabled {
-        let engine = crate::analysis::engine_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
-        let store = crate::analysis::store_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
-        Some((engine, store))
-    } else {
-        None
-    };
+    // Checked even when off, so `--check` finds a mistake before it is
+    // switched on.
+    let engine = crate::analysis::engine_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
+    let store = crate::analysis::store_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
+    let analytics = config.analytics.enabled.then_some((engine, store));
     Ok(Loaded { file, config, app, feeds, sinks, receivers, sensor, memory_limit, analytics })
 }
 
