@@ -91,6 +91,9 @@ pub struct RunArgs {
     /// Stop after SECONDS (default: until SIGINT or SIGTERM).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
+    /// Read these capture files through the whole service (rules, analytics, store, sinks) as if captured, then stop.
+    #[arg(long, value_name = "CAPTURE", num_args = 1..)]
+    pub replay: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -18,6 +18,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         max_age: a.max_age,
         strict_intel: a.strict_intel,
         duration,
+        replay: a.replay,
     })?;
     Ok(ExitCode::SUCCESS)
 }

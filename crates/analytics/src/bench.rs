@@ -413,6 +413,13 @@ mod probe {
             println!("parse only {:.0} ({n})", t.rates(lines.len() * PASSES as usize).1);
             return;
         }
+        if std::env::var("PROBE_FULL").is_ok() {
+            for _ in 0..5 {
+                let (full, _) = run(config(), &events);
+                println!("full {full:.0}");
+            }
+            return;
+        }
         let (full, st) = run(config(), &events);
         println!("full {full:.0} {st:?}");
         let (nocorr, _) = run(Config::default(), &events);

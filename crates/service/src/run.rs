@@ -35,6 +35,10 @@ pub struct RunOptions {
     pub strict_intel: bool,
     /// Stop after this long (tests, soak runs).
     pub duration: Option<Duration>,
+    /// Capture files read as if captured (on their own clock), through the
+    /// whole service (rules, analytics, store, sinks); the service stops
+    /// when they are read.
+    pub replay: Vec<PathBuf>,
 }
 
 /// Everything read from the configuration, checked.
@@ -238,9 +242,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     let rules = Arc::new(RulesSlot::new(loaded.app.clone(), opts.config.as_deref()));
     let mut threads: Vec<(String, JoinHandle<()>)> = Vec::new();
     let base = id_base();
-    // Stripes of event ids: one per capture worker, the last for the
-    // stale-feed warnings and then the receivers.
-    let members = rings.len() as u64 + 1;
+    // Stripes of event ids: one per capture worker, then the replay
+    // thread's, the last for the stale-feed warnings and the receivers.
+    let members = rings.len() as u64 + 2;
     let mut recv_ids = EventIds::striped(&loaded.sensor, base, members - 1, members);
     {
         let mut main_emitter = Emitter::new(Arc::clone(&sinks));
@@ -261,6 +265,33 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         members,
         &mut threads,
     )?;
+    let replay_done = Arc::new(AtomicBool::new(opts.replay.is_empty()));
+    if !opts.replay.is_empty() {
+        let (shared, rules, sinks, done) =
+            (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&replay_done));
+        let files = opts.replay.clone();
+        let mut ids = EventIds::striped(&loaded.sensor, base, members - 2, members);
+        let metrics = Arc::clone(&metrics);
+        let t = std::thread::Builder::new().name("replay".into()).spawn(move || {
+            let mut emitter = Emitter::new(sinks);
+            let (_, app) = rules.current();
+            let mut pipeline = Pipeline::with_shared_app(shared, Some(app));
+            for f in &files {
+                let (_, r) = sensor::replay::replay_capture(f, &mut pipeline, &mut ids, |e| emitter.emit(e), |_| {});
+                if let Err(e) = r {
+                    tracing::error!(capture = %f.display(), error = %e, "capture not read to the end");
+                }
+            }
+            let mut v = Vec::new();
+            let mut s = Samples { out: &mut v, labels: vec![("component", "replay".to_string())] };
+            crate::stats::pipeline_samples(&pipeline, &mut s);
+            emitter.samples(&mut s);
+            metrics.publish("replay", v);
+            tracing::info!(captures = files.len(), "replay done");
+            done.store(true, Ordering::Release);
+        })?;
+        threads.push(("replay".into(), t));
+    }
     if let Some(receivers) = receivers {
         let (shared, rules, sinks, metrics, stop) =
             (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&metrics), Arc::clone(&stop));
@@ -285,6 +316,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     let deadline = opts.duration.map(|d| started + d);
     let mut warned_memory = false;
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        if !opts.replay.is_empty() && replay_done.load(Ordering::Acquire) {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(100));
         if hup.swap(false, Ordering::AcqRel) {
             tracing::info!("SIGHUP: reloading intel and rules");
