@@ -85,6 +85,14 @@ fn throttling_summaries_and_a_dns_then_connect_incident() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let events: Vec<Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Every line, derived summaries and incidents included, is an event of
+    // the contract.
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/event.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    for e in &events {
+        assert!(validator.is_valid(e), "{e} violates the schema");
+    }
     let flood = |e: &&Value| e["flow"]["src_ip"] == "10.0.0.9" && e["match"]["value"] == "203.0.113.66";
     let intel = events.iter().filter(|e| e["kind"] == "intel").filter(flood).count();
     let summaries: Vec<&Value> = events.iter().filter(|e| e["kind"] == "summary").filter(flood).collect();
