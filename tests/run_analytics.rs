@@ -38,6 +38,7 @@ syslog_tcp = ["127.0.0.1:{syslog}"]
 
 [http]
 listen = "127.0.0.1:{http}"
+token = "s3cret"
 
 [[sink]]
 type = "jsonl"
@@ -88,6 +89,51 @@ k = 2
         }
         assert!(Instant::now() < deadline, "the stage did not see 13 events:\n{page}");
         std::thread::sleep(Duration::from_millis(200));
+    }
+    // The API over the store (committed within a second).
+    let auth = [("Authorization", "Bearer s3cret")];
+    let api = |path: &str| common::http_request(http, path, &auth).unwrap();
+    let json = |path: &str| -> Value {
+        let (status, body) = api(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // 13 intel events and the incident (the summary comes at the window's close).
+    while json("/api/counts")["events"].as_u64() < Some(14) {
+        assert!(Instant::now() < deadline, "the store did not get the events");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(common::http_request(http, "/api/counts", &[]).unwrap().0, 401, "no token");
+    assert_eq!(common::http_request(http, "/api/counts?token=wrong", &[]).unwrap().0, 401);
+    assert_eq!(common::http_request(http, "/api/counts?token=s3cret", &[]).unwrap().0, 200);
+    let top = json("/api/top?dim=indicator_value&n=5");
+    assert_eq!(top[0]["value"], "203.0.113.66");
+    assert_eq!(top[0]["count"], 12);
+    let page1 = json("/api/events?kind=intel&ip=127.0.0.1&limit=10");
+    assert_eq!(page1["items"].as_array().unwrap().len(), 10);
+    let next = page1["next"].as_str().unwrap();
+    let page2 = json(&format!("/api/events?kind=intel&ip=127.0.0.1&limit=10&cursor={next}"));
+    assert_eq!(page2["items"].as_array().unwrap().len(), 3, "13 intel events in two pages");
+    assert!(page2.get("next").is_none());
+    let incidents = json("/api/incidents");
+    let id = incidents["items"][0]["id"].as_str().unwrap().to_string();
+    let detail = json(&format!("/api/incidents/{id}"));
+    assert_eq!(detail["events"].as_array().unwrap().len(), 2);
+    assert_eq!(json("/api/series?dim=all").as_array().map(Vec::len), Some(1));
+    for (path, status) in [
+        ("/api/top", 400),
+        ("/api/top?dim=colour", 400),
+        ("/api/top?dim=feed&n=0", 400),
+        ("/api/events?from=yesterday", 400),
+        ("/api/events?cidr=10.0.0.0/99", 400),
+        ("/api/events?colour=red", 400),
+        ("/api/events?cursor=nonsense", 400),
+        ("/api/incidents/nope", 404),
+    ] {
+        let (got, body) = api(path);
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string(), "{path}: {body}");
     }
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let mut log = String::new();

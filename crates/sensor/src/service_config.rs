@@ -181,13 +181,16 @@ pub struct SinkEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
-    /// `/metrics` (and, later, the dashboard and API).
+    /// `/metrics`, `/healthz` and, with an analytics store, the `/api/*`.
     pub listen: SocketAddr,
+    /// Required by `/api/*` (`Authorization: Bearer TOKEN`); a listen
+    /// address other than loopback is refused without one.
+    pub token: Option<String>,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
-        HttpSection { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        HttpSection { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), token: None }
     }
 }
 

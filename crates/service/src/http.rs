@@ -20,7 +20,7 @@ pub struct HttpServer {
 
 /// Binds at once (a taken port is an error at start-up), then serves on
 /// its own thread with a one-thread runtime.
-pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<HttpServer> {
+pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>, api: Option<Router>) -> anyhow::Result<HttpServer> {
     let std_listener = std::net::TcpListener::bind(addr)
         .map_err(|e| anyhow::anyhow!("http: cannot listen on {addr}: {e} (set [http] listen to a free address)"))?;
     std_listener.set_nonblocking(true)?;
@@ -36,8 +36,11 @@ pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<HttpServ
             }
         };
         rt.block_on(async move {
-            let app =
+            let mut app =
                 Router::new().route("/metrics", get(metrics_page)).route("/healthz", get(healthz)).with_state(metrics);
+            if let Some(api) = api {
+                app = app.merge(api);
+            }
             let listener = match tokio::net::TcpListener::from_std(std_listener) {
                 Ok(l) => l,
                 Err(e) => {

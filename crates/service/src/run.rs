@@ -85,6 +85,12 @@ pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
         limits: app.syslog.tcp_limits,
         udp_queue: l.udp_queue,
     };
+    if !config.http.listen.ip().is_loopback() && config.http.token.as_deref().is_none_or(str::is_empty) {
+        anyhow::bail!(
+            "{file}: http.listen = {} is not a loopback address: set http.token too (the API would be open to the network)",
+            config.http.listen
+        );
+    }
     let memory_limit = config
         .run
         .memory_limit
@@ -185,7 +191,16 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         tracing::info!("listening on {}", r.describe().join(", "));
     }
     // (/healthz says 503 until everything below runs.)
-    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics))?;
+    let api = match loaded.analytics.as_ref().and_then(|(_, s)| s.as_ref()) {
+        // The stage creates the store; open it first so the API's reader
+        // finds the schema.
+        Some(c) => {
+            drop(store::Store::open(c)?);
+            Some(crate::api::routes(&c.path, loaded.config.http.token.clone())?)
+        }
+        None => None,
+    };
+    let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics), api)?;
     tracing::info!(listen = %http.local_addr, "http: /metrics");
     if let Some(user) = &loaded.config.run.user {
         capture::drop_privileges(user).with_context(|| format!("{}: run.user = {user:?}", loaded.file))?;
