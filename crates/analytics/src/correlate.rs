@@ -27,12 +27,34 @@
 //!   `analytics:RULE:WINDOW_START_S:HOST[:INDICATOR_HASH]`, so the same input
 //!   gives the same ids however the stream is partitioned by host.
 
+//!
+//! Layout (one lookup per event and group of rules, not per rule):
+//! - all `DnsThenConnect` rules share one `(host, address)` table: they
+//!   record the same pairs in the same order, only `within_s` and the dedup
+//!   differ;
+//! - all `DistinctIndicators` / `DistinctTypes` rules share one table keyed
+//!   by host (they see the same events: intel with a host), each rule with
+//!   its own fixed region of `k` entries in the host's record;
+//! - `MultiSensor` state lives beside the indicator table's records (indexed
+//!   by its slot): that table sees the same indicators in the same order
+//!   with the same recency policy, so it evicts exactly when a per-rule
+//!   table keyed by the indicator would. (The per-rule table was keyed by the
+//!   64-bit indicator hash: two indicators with the same hash shared an
+//!   entry; here they do not.)
+//!
+//! Table statistics count each rule's view (a shared table counts once per
+//! rule using it), as if every rule had its own table.
+//!
+//! XXX (kept as it was): an entry evicted to make room passes its "fired in
+//! window" mark to the key that takes its place, so that key does not fire
+//! again in the window where the evicted one fired.
+
 use crate::event::EventIn;
 use crate::indicators::{IndRef, Indicators};
 use crate::lru::Lru;
 use crate::output::Incident;
 use crate::util::{HASH, InlineStr, IpKey, hash_of};
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,65 +72,198 @@ struct DnsRec {
     ind: Option<IndRef>,
 }
 
-/// A 64k-bit filter over the answer addresses in the DNS table: most
-/// connections go to addresses no listed DNS answer held, and a bit test in
-/// an 8 KB array is much cheaper than a miss in a large table. Bits are only
-/// set between rebuilds (at window close), so it has false positives (a
-/// wasted lookup), never false negatives.
-struct AddrFilter(Vec<u64>);
+/// A bit filter over the `(host, address)` pairs of the DNS table, at least
+/// 16 bits per pair: most connections go to pairs no DNS answer held, and a
+/// bit test is much cheaper than a miss in a large table. Bits are only set
+/// between rebuilds (at window close, or when the table outgrows the
+/// filter), so it has false positives (a wasted lookup), never false
+/// negatives.
+struct PairFilter {
+    bits: Vec<u64>,
+    shift: u32,
+}
 
-impl AddrFilter {
+impl PairFilter {
+    const MIN_LOG2: u32 = 16;
+
     fn new() -> Self {
-        AddrFilter(vec![0; 1024])
+        PairFilter { bits: vec![0; 1 << (Self::MIN_LOG2 - 6)], shift: 64 - Self::MIN_LOG2 }
     }
 
     #[inline]
-    fn bit(a: IpKey) -> usize {
-        (((a.0 ^ (a.0 >> 64)) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize
-    }
-
-    fn set(&mut self, a: IpKey) {
-        let b = Self::bit(a);
-        self.0[b / 64] |= 1 << (b % 64);
+    fn bit(&self, h: u64) -> usize {
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
     #[inline]
-    fn test(&self, a: IpKey) -> bool {
-        let b = Self::bit(a);
-        self.0[b / 64] & (1 << (b % 64)) != 0
+    fn set(&mut self, h: u64) {
+        let b = self.bit(h);
+        self.bits[b / 64] |= 1 << (b % 64);
+    }
+
+    #[inline]
+    fn test(&self, h: u64) -> bool {
+        let b = self.bit(h);
+        self.bits[b / 64] & (1 << (b % 64)) != 0
+    }
+
+    fn log2_for(len: usize) -> u32 {
+        (len.max(1) * 16).next_power_of_two().trailing_zeros().max(Self::MIN_LOG2)
+    }
+
+    /// Clears and refills from the table, sized for its length.
+    fn rebuild(&mut self, t: &Lru<(IpKey, IpKey), DnsRec>) {
+        let log2 = Self::log2_for(t.len());
+        let words = 1usize << (log2 - 6);
+        if self.bits.len() != words {
+            self.bits = vec![0; words];
+            self.shift = 64 - log2;
+        } else {
+            self.bits.iter_mut().for_each(|w| *w = 0);
+        }
+        for (k, _) in t.iter_oldest_first() {
+            self.set(hash_of(k));
+        }
     }
 }
 
-enum State {
-    Dns(Lru<(IpKey, IpKey), DnsRec>, AddrFilter),
-    /// Keyed by host (distinct values/types) or indicator hash (sensors).
-    Recent(Lru<u128, Recent>),
+struct Dns {
+    t: Lru<(IpKey, IpKey), DnsRec>,
+    filter: PairFilter,
 }
 
-/// The distinct tags (value, type or sensor hashes) seen recently for one
-/// key, with the latest event per tag. Split hot (`ts`, tag: read on every
-/// event) and cold (event id, indicator: read when updated or firing) so an
-/// event touches fewer cache lines.
-#[derive(Default)]
-struct Recent {
-    /// Window in which the entry was last moved to the front of the list.
-    seq: u64,
-    /// Window in which the rule fired for this key (the dedup key of these
-    /// rules is the table key; an evicted entry forgets it).
-    fired_seq: u64,
-    hot: Vec<(i64, u64)>,
-    cold: Vec<(InlineStr, Option<IndRef>)>,
+/// One entry of a group region: a tag with its latest time, or a header.
+#[derive(Clone, Copy, Default)]
+struct Ent {
+    ts: i64,
+    tag: u64,
 }
 
-impl Recent {
-    fn clear(&mut self) {
-        self.hot.clear();
-        self.cold.clear();
+/// Four entries, cache-line aligned: a record's region starts on a line.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Line([Ent; 4]);
+
+/// The event id and indicator of an entry: written on updates and read when
+/// firing only. Ids up to 47 bytes inline; longer ones (`len == LONG`) in
+/// [`Group::long`] under the entry's index. Written without reading what was
+/// there (no cache miss on the write path).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Cold {
+    ind: IndRef,
+    len: u8,
+    buf: [u8; 47],
+}
+
+const LONG: u8 = u8::MAX;
+
+impl Default for Cold {
+    fn default() -> Self {
+        Cold { ind: IndRef::default(), len: 0, buf: [0; 47] }
+    }
+}
+
+/// The per-key state of a group of rules (host-keyed or indicator-keyed),
+/// indexed by the key's slot in its table: per slot, a header entry
+/// (`ts`: window of the last recency refresh, `tag`: the owner's hash), then
+/// per rule a header (`ts`: window in which it fired, `tag`: entry count)
+/// and `k` entries; the cold parts (`k` per rule) in a parallel array.
+struct Group {
+    /// Entries per slot (a multiple of 4).
+    stride: usize,
+    /// Cold entries per slot (the sum of the rules' `k`).
+    cstride: usize,
+    lines: Vec<Line>,
+    cold: Vec<Cold>,
+    long: HashMap<usize, Box<str>, foldhash::fast::FixedState>,
+    /// Rules of the group (their indices in `Correlator::rules`).
+    rules: Vec<usize>,
+}
+
+impl Group {
+    fn new() -> Self {
+        Group {
+            stride: 1,
+            cstride: 0,
+            lines: Vec::new(),
+            cold: Vec::new(),
+            long: HashMap::with_hasher(HASH),
+            rules: Vec::new(),
+        }
     }
 
-    fn remove(&mut self, j: usize) {
-        self.hot.swap_remove(j);
-        self.cold.swap_remove(j);
+    /// Adds a rule of `k` entries: (header offset, cold offset).
+    fn add(&mut self, ri: usize, k: usize) -> (usize, usize) {
+        let at = (self.stride, self.cstride);
+        self.stride += 1 + k;
+        self.cstride += k;
+        self.rules.push(ri);
+        at
+    }
+
+    fn seal(&mut self) {
+        self.stride = self.stride.div_ceil(4) * 4;
+    }
+
+    #[inline]
+    fn ent(&self, i: usize) -> Ent {
+        self.lines[i >> 2].0[i & 3]
+    }
+
+    #[inline]
+    fn ent_mut(&mut self, i: usize) -> &mut Ent {
+        &mut self.lines[i >> 2].0[i & 3]
+    }
+
+    /// Makes room for `slot`: new slots start empty.
+    fn ensure(&mut self, slot: u32) {
+        let n = slot as usize + 1;
+        if self.lines.len() < n * self.stride / 4 {
+            self.lines.resize(n * self.stride / 4, Line::default());
+            self.cold.resize(n * self.cstride, Cold::default());
+        }
+    }
+
+    /// Empties every rule's entries of `slot` (a new key), keeping the
+    /// "fired" marks (see the XXX above).
+    fn reset(&mut self, slot: u32, rules: &[Rule]) {
+        for &ri in &self.rules {
+            let h = slot as usize * self.stride + rules[ri].off;
+            self.ent_mut(h).tag = 0;
+        }
+    }
+
+    fn set_cold(&mut self, i: usize, id: &str, ind: IndRef) {
+        let c = &mut self.cold[i];
+        c.ind = ind;
+        if id.len() <= c.buf.len() {
+            c.buf[..id.len()].copy_from_slice(id.as_bytes());
+            c.len = id.len() as u8;
+        } else {
+            c.len = LONG;
+            self.long.insert(i, id.into());
+        }
+    }
+
+    fn move_cold(&mut self, from: usize, to: usize) {
+        let c = self.cold[from];
+        self.cold[to] = c;
+        if c.len == LONG
+            && let Some(s) = self.long.remove(&from)
+        {
+            self.long.insert(to, s);
+        }
+    }
+
+    fn id(&self, i: usize) -> &str {
+        let c = &self.cold[i];
+        if c.len == LONG {
+            self.long.get(&i).map_or("", |s| s)
+        } else {
+            // Only ever filled from a &str, cut at its own length.
+            std::str::from_utf8(&c.buf[..c.len as usize]).unwrap_or("")
+        }
     }
 }
 
@@ -117,7 +272,10 @@ struct Rule {
     within_ns: i64,
     k: usize,
     kind: u8,
-    state: State,
+    /// In the rule's group: offset of its header in a slot's entries, and of
+    /// its first cold entry.
+    off: usize,
+    coff: usize,
 }
 
 const DNS: u8 = 0;
@@ -127,6 +285,13 @@ const SENSORS: u8 = 3;
 
 pub(crate) struct Correlator {
     rules: Vec<Rule>,
+    dns: Option<Dns>,
+    n_dns: usize,
+    /// Keyed by host (value is unused: the recency mark is in the group).
+    hosts: Lru<u128, ()>,
+    host_group: Group,
+    /// Indexed by the indicator table's slots.
+    ind_group: Group,
     fired: HashSet<(u16, Option<IpAddr>, u64), foldhash::fast::FixedState>,
     cap: usize,
     pub fired_overflow: u64,
@@ -142,44 +307,69 @@ pub(crate) struct Ctx<'e, 'a> {
     pub seq: u64,
 }
 
-fn ip_key(ip: IpAddr) -> u128 {
-    IpKey::from(ip).0
+/// Where the event's state is in a group: the slot and the tags.
+#[derive(Clone, Copy)]
+struct At {
+    slot: u32,
 }
 
 impl Correlator {
     pub fn new(rules: &[CorrelationRule], cap: usize) -> Self {
-        let rules = rules
+        let mut host_group = Group::new();
+        let mut ind_group = Group::new();
+        let mut n_dns = 0;
+        let rules: Vec<Rule> = rules
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(ri, r)| {
                 let (name, within_s, k, kind) = match r {
                     CorrelationRule::DnsThenConnect { name, within_s } => (name, within_s, 0, DNS),
                     CorrelationRule::DistinctIndicators { name, within_s, k } => (name, within_s, *k, VALUES),
                     CorrelationRule::DistinctTypes { name, within_s, k } => (name, within_s, *k, TYPES),
                     CorrelationRule::MultiSensor { name, within_s, sensors } => (name, within_s, *sensors, SENSORS),
                 };
-                let state = if kind == DNS {
-                    State::Dns(Lru::new(cap), AddrFilter::new())
-                } else {
-                    State::Recent(Lru::new(cap))
+                let k = k.max(1);
+                let (off, coff) = match kind {
+                    DNS => {
+                        n_dns += 1;
+                        (0, 0)
+                    }
+                    SENSORS => ind_group.add(ri, k),
+                    _ => host_group.add(ri, k),
                 };
-                Rule {
-                    name: name.clone(),
-                    within_ns: (*within_s as i64).saturating_mul(1_000_000_000),
-                    k: k.max(1),
-                    kind,
-                    state,
-                }
+                Rule { name: name.clone(), within_ns: (*within_s as i64).saturating_mul(1_000_000_000), k, kind, off, coff }
             })
             .collect();
-        Correlator { rules, fired: HashSet::with_hasher(HASH), cap, fired_overflow: 0 }
+        host_group.seal();
+        ind_group.seal();
+        Correlator {
+            rules,
+            dns: (n_dns > 0).then(|| Dns { t: Lru::new(cap), filter: PairFilter::new() }),
+            n_dns,
+            hosts: Lru::new(if host_group.rules.is_empty() { 1 } else { cap }),
+            host_group,
+            ind_group,
+            fired: HashSet::with_hasher(HASH),
+            cap,
+            fired_overflow: 0,
+        }
     }
 
-    /// (keys, evictions) over all rule tables.
-    pub fn table_stats(&self) -> (usize, u64) {
-        self.rules.iter().fold((0, 0), |(k, ev), r| match &r.state {
-            State::Dns(t, _) => (k + t.len(), ev + t.evictions),
-            State::Recent(t) => (k + t.len(), ev + t.evictions),
-        })
+    /// (keys, evictions) over all rules, each counted as its own table.
+    pub fn table_stats(&self, inds: &Indicators) -> (usize, u64) {
+        let mut keys = 0;
+        let mut ev = 0;
+        if let Some(d) = &self.dns {
+            keys += d.t.len() * self.n_dns;
+            ev += d.t.evictions * self.n_dns as u64;
+        }
+        let nh = self.host_group.rules.len();
+        keys += self.hosts.len() * nh;
+        ev += self.hosts.evictions * nh as u64;
+        let ni = self.ind_group.rules.len();
+        keys += inds.lru.len() * ni;
+        ev += inds.lru.evictions * ni as u64;
+        (keys, ev)
     }
 
     pub fn fired_len(&self) -> usize {
@@ -189,13 +379,8 @@ impl Correlator {
     pub fn close_window(&mut self) {
         self.fired.clear();
         // Drop the bits of evicted answers.
-        for r in &mut self.rules {
-            if let State::Dns(t, f) = &mut r.state {
-                f.0.iter_mut().for_each(|w| *w = 0);
-                for ((_, addr), _) in t.iter_oldest_first() {
-                    f.set(*addr);
-                }
-            }
+        if let Some(d) = &mut self.dns {
+            d.filter.rebuild(&d.t);
         }
     }
 
@@ -215,143 +400,243 @@ impl Correlator {
     }
 
     pub fn push(&mut self, c: &Ctx<'_, '_>, inds: &Indicators, out: &mut Vec<Incident>) {
+        if self.rules.is_empty() {
+            return;
+        }
+        // The DNS table: record answers, or find the pair of a connection.
+        let dns_hit = match (&self.dns, c.host) {
+            (Some(_), Some(host)) => self.dns_update(c, host),
+            _ => None,
+        };
+        // Group records: one lookup each.
+        let ind = c.e.indicator.as_ref().zip(c.ind);
+        let host_at = match (ind, c.host) {
+            (Some(_), Some(h)) if !self.host_group.rules.is_empty() => Some(self.host_slot(h, c.seq)),
+            _ => None,
+        };
+        let ind_at = match ind {
+            Some((_, r)) if !self.ind_group.rules.is_empty() => Some(self.ind_slot(r)),
+            _ => None,
+        };
+        let (mut value_tag, mut type_tag) = (None, None);
         for ri in 0..self.rules.len() {
             match self.rules[ri].kind {
-                DNS => self.dns(ri, c, inds, out),
-                _ => self.recent(ri, c, inds, out),
+                DNS => {
+                    if let Some(r) = &dns_hit {
+                        self.dns_fire(ri, c, inds, r, out);
+                    }
+                }
+                VALUES | TYPES => {
+                    let (Some(at), Some((x, r))) = (host_at, ind) else { continue };
+                    let tag = if self.rules[ri].kind == VALUES {
+                        *value_tag.get_or_insert_with(|| hash_of(x.value))
+                    } else {
+                        *type_tag.get_or_insert_with(|| hash_of(x.r#type))
+                    };
+                    self.recent(ri, false, at, tag, r, c, inds, out);
+                }
+                _ => {
+                    let (Some(at), Some((_, r))) = (ind_at, ind) else { continue };
+                    self.recent(ri, true, at, hash_of(c.e.sensor), r, c, inds, out);
+                }
             }
         }
     }
 
-    fn dns(&mut self, ri: usize, c: &Ctx<'_, '_>, inds: &Indicators, out: &mut Vec<Incident>) {
+    /// The host's record (inserted, or refreshed once per window).
+    fn host_slot(&mut self, host: IpAddr, seq: u64) -> At {
+        let key = IpKey::from(host).0;
+        let h = hash_of(&key);
+        let g = &mut self.host_group;
+        let slot = match self.hosts.find_with(h, |k| *k == key) {
+            Some(s) => {
+                if g.ent(s as usize * g.stride).ts as u64 != seq {
+                    self.hosts.touch(s);
+                }
+                s
+            }
+            None => {
+                let (s, ev) = self.hosts.insert_new(h, key, ());
+                g.ensure(s);
+                if ev.is_some() {
+                    // Reuse of the evicted key's record (see the XXX above).
+                    g.reset(s, &self.rules);
+                } else {
+                    for &ri in &g.rules.clone() {
+                        let i = s as usize * g.stride + self.rules[ri].off;
+                        *g.ent_mut(i) = Ent::default();
+                    }
+                }
+                s
+            }
+        };
+        g.ent_mut(slot as usize * g.stride).ts = seq as i64;
+        At { slot }
+    }
+
+    /// The indicator's record, beside its slot in the indicator table: a
+    /// slot taken over by another indicator starts empty.
+    fn ind_slot(&mut self, r: IndRef) -> At {
+        let g = &mut self.ind_group;
+        g.ensure(r.slot);
+        let base = r.slot as usize * g.stride;
+        if g.ent(base).tag != r.hash {
+            g.ent_mut(base).tag = r.hash;
+            g.reset(r.slot, &self.rules);
+        }
+        At { slot: r.slot }
+    }
+
+    /// Records a DNS event's answers; for another event, the record of its
+    /// `(host, dst_ip)` pair if any (a copy of what firing needs).
+    fn dns_update(&mut self, c: &Ctx<'_, '_>, host: IpAddr) -> Option<(i64, Option<IndRef>, u32)> {
         let e = c.e;
-        let Some(host) = c.host else { return };
-        let within = self.rules[ri].within_ns;
-        let State::Dns(t, filter) = &mut self.rules[ri].state else { return };
+        let d = self.dns.as_mut()?;
         if e.input == "dns" {
             if e.indicator.is_some() || e.rule.is_some() {
+                let hk = IpKey::from(host);
                 for &addr in e.answer_addrs.as_slice() {
-                    filter.set(addr.into());
-                    let u = t.upsert((host.into(), addr.into()), DnsRec::default);
-                    let r = t.get_mut(u.slot);
+                    let key = (hk, IpKey::from(addr));
+                    let h = hash_of(&key);
+                    let slot = match d.t.find_with(h, |k| *k == key) {
+                        Some(s) => {
+                            d.t.touch(s);
+                            s
+                        }
+                        None => d.t.insert_new(h, key, DnsRec::default()).0,
+                    };
+                    let r = d.t.get_mut(slot);
                     r.ts = e.ts_ns;
                     r.id.set(e.id);
                     r.ind = c.ind;
+                    if d.t.len() * 16 > d.filter.bits.len() * 64 {
+                        d.filter.rebuild(&d.t);
+                    } else {
+                        d.filter.set(h);
+                    }
                 }
             }
+            return None;
+        }
+        let dst = e.dst_ip?;
+        let key = (IpKey::from(host), IpKey::from(dst));
+        let h = hash_of(&key);
+        if !d.filter.test(h) {
+            return None;
+        }
+        let slot = d.t.find_with(h, |k| *k == key)?;
+        let r = d.t.get(slot);
+        // The same event twice never fires.
+        if r.id.as_str() == e.id {
+            return None;
+        }
+        Some((r.ts, r.ind, slot))
+    }
+
+    fn dns_fire(
+        &mut self,
+        ri: usize,
+        c: &Ctx<'_, '_>,
+        inds: &Indicators,
+        &(ts, rind, slot): &(i64, Option<IndRef>, u32),
+        out: &mut Vec<Incident>,
+    ) {
+        let e = c.e;
+        let Some(host) = c.host else { return };
+        let dt = e.ts_ns.saturating_sub(ts);
+        if dt < 0 || dt > self.rules[ri].within_ns {
             return;
         }
-        let Some(dst) = e.dst_ip else { return };
-        if !filter.test(dst.into()) {
-            return;
-        }
-        let Some(slot) = t.find(&(host.into(), dst.into())) else { return };
-        let r = t.get(slot).clone();
-        let dt = e.ts_ns.saturating_sub(r.ts);
-        if dt < 0 || dt > within || r.id.as_str() == e.id {
-            return;
-        }
-        let ind_h = r.ind.map_or(0, |i| i.hash);
+        let ind_h = rind.map_or(0, |i| i.hash);
         if self.first_firing(ri, Some(host), ind_h) {
-            let mut ind_refs = vec![r.ind];
-            if c.ind.map(|i| i.hash) != r.ind.map(|i| i.hash) {
+            let mut ind_refs = vec![rind];
+            if c.ind.map(|i| i.hash) != rind.map(|i| i.hash) {
                 ind_refs.push(c.ind);
             }
-            let suffix = r.ind.map(|i| format!(":{:016x}", i.hash));
-            let ids = vec![r.id.as_str().to_string(), e.id.to_string()];
+            let suffix = rind.map(|i| format!(":{:016x}", i.hash));
+            let Some(d) = &self.dns else { return };
+            let ids = vec![d.t.get(slot).id.as_str().to_string(), e.id.to_string()];
             out.push(self.incident(ri, c, inds, ids, &ind_refs, Some(host), suffix));
         }
     }
 
-    fn recent(&mut self, ri: usize, c: &Ctx<'_, '_>, inds: &Indicators, out: &mut Vec<Incident>) {
-        let e = c.e;
-        let (Some(x), Some(ind)) = (e.indicator.as_ref(), c.ind) else { return };
-        let rule = &mut self.rules[ri];
-        let kind = rule.kind;
-        let (key, tag) = match kind {
-            VALUES => (
-                ip_key(match c.host {
-                    Some(h) => h,
-                    None => return,
-                }),
-                hash_of(x.value),
-            ),
-            TYPES => (
-                ip_key(match c.host {
-                    Some(h) => h,
-                    None => return,
-                }),
-                hash_of(x.r#type),
-            ),
-            _ => (ind.hash as u128, hash_of(e.sensor)),
-        };
-        let (within, k) = (rule.within_ns, rule.k);
-        let State::Recent(t) = &mut rule.state else { return };
-        let slot = match t.find(&key) {
-            Some(s) => {
-                if t.get(s).seq != c.seq {
-                    t.touch(s);
-                }
-                s
-            }
-            None => {
-                let (s, ev) = t.insert_new(hash_of(&key), key, Recent::default());
-                // Reuse the evicted entry's buffers.
-                if let Some((_, mut v)) = ev {
-                    v.clear();
-                    *t.get_mut(s) = v;
-                }
-                s
-            }
-        };
-        let r = t.get_mut(slot);
-        r.seq = c.seq;
-        let now = e.ts_ns;
+    #[allow(clippy::too_many_arguments)]
+    fn recent(
+        &mut self,
+        ri: usize,
+        by_ind: bool,
+        at: At,
+        tag: u64,
+        ind: IndRef,
+        c: &Ctx<'_, '_>,
+        inds: &Indicators,
+        out: &mut Vec<Incident>,
+    ) {
+        let rule = &self.rules[ri];
+        let (within, k, kind) = (rule.within_ns, rule.k, rule.kind);
+        let g = if by_ind { &mut self.ind_group } else { &mut self.host_group };
+        let hdr = at.slot as usize * g.stride + rule.off;
+        let cbase = at.slot as usize * g.cstride + rule.coff;
+        let e0 = hdr + 1;
+        let mut len = g.ent(hdr).tag as usize;
+        let now = c.e.ts_ns;
         let cutoff = now.saturating_sub(within);
+        // Expired entries out (swap-remove: the order of the rest matters for
+        // ties below).
         let mut j = 0;
-        while j < r.hot.len() {
-            if r.hot[j].0 < cutoff { r.remove(j) } else { j += 1 }
+        while j < len {
+            if g.ent(e0 + j).ts < cutoff {
+                len -= 1;
+                if j != len {
+                    *g.ent_mut(e0 + j) = g.ent(e0 + len);
+                    g.move_cold(cbase + len, cbase + j);
+                }
+            } else {
+                j += 1;
+            }
         }
-        match r.hot.iter().position(|h| h.1 == tag) {
+        match (0..len).find(|&j| g.ent(e0 + j).tag == tag) {
             Some(j) => {
-                if now >= r.hot[j].0 {
-                    r.hot[j].0 = now;
-                    r.cold[j].0.set(e.id);
-                    r.cold[j].1 = Some(ind);
+                if now >= g.ent(e0 + j).ts {
+                    g.ent_mut(e0 + j).ts = now;
+                    g.set_cold(cbase + j, c.e.id, ind);
                 }
             }
             None => {
-                if r.hot.len() >= k
-                    && let Some(oldest) = (0..r.hot.len()).min_by_key(|&j| (r.hot[j].0, j))
+                if len >= k
+                    && let Some(oldest) = (0..len).min_by_key(|&j| (g.ent(e0 + j).ts, j))
                 {
-                    r.remove(oldest);
+                    len -= 1;
+                    if oldest != len {
+                        *g.ent_mut(e0 + oldest) = g.ent(e0 + len);
+                        g.move_cold(cbase + len, cbase + oldest);
+                    }
                 }
-                let mut id = InlineStr::default();
-                id.set(e.id);
-                r.hot.push((now, tag));
-                r.cold.push((id, Some(ind)));
+                *g.ent_mut(e0 + len) = Ent { ts: now, tag };
+                g.set_cold(cbase + len, c.e.id, ind);
+                len += 1;
             }
         }
+        g.ent_mut(hdr).tag = len as u64;
         // Checked before building anything: most events of a busy key land here.
-        if r.hot.len() < k || r.fired_seq == c.seq {
+        if len < k || g.ent(hdr).ts as u64 == c.seq {
             return;
         }
-        r.fired_seq = c.seq;
+        g.ent_mut(hdr).ts = c.seq as i64;
         let fire_host = if kind == SENSORS { None } else { c.host };
-        let mut chosen: Vec<(i64, String, Option<IndRef>)> =
-            r.hot.iter().zip(&r.cold).map(|(h, c)| (h.0, c.0.as_str().to_string(), c.1)).collect();
+        let mut chosen: Vec<(i64, String, Option<IndRef>)> = (0..len)
+            .map(|j| (g.ent(e0 + j).ts, g.id(cbase + j).to_string(), Some(g.cold[cbase + j].ind)))
+            .collect();
         chosen.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        {
-            let mut refs: Vec<Option<IndRef>> = Vec::new();
-            for (_, _, r) in &chosen {
-                if !refs.iter().any(|x| x.map(|x| x.hash) == r.map(|r| r.hash)) {
-                    refs.push(*r);
-                }
+        let mut refs: Vec<Option<IndRef>> = Vec::new();
+        for (_, _, r) in &chosen {
+            if !refs.iter().any(|x| x.map(|x| x.hash) == r.map(|r| r.hash)) {
+                refs.push(*r);
             }
-            let ids = chosen.into_iter().map(|x| x.1).collect();
-            let suffix = (kind == SENSORS).then(|| format!(":{:016x}", ind.hash));
-            out.push(self.incident(ri, c, inds, ids, &refs, fire_host, suffix));
         }
+        let ids = chosen.into_iter().map(|x| x.1).collect();
+        let suffix = (kind == SENSORS).then(|| format!(":{:016x}", ind.hash));
+        out.push(self.incident(ri, c, inds, ids, &refs, fire_host, suffix));
     }
 
     #[allow(clippy::too_many_arguments)]

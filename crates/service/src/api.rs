@@ -4,6 +4,9 @@
 //! goes through `store::Query`; bad parameters are 400 with a message,
 //! a missing or wrong token 401.
 
+// The helpers' error is the finished 4xx response a handler returns as is.
+#![allow(clippy::result_large_err)]
+
 use axum::Router;
 use axum::extract::{Path, Query as Params, State};
 use axum::http::{HeaderMap, StatusCode};
