@@ -51,9 +51,9 @@ pub struct AnalyticsArgs {
     /// Subjects this process takes, e.g. sdn.events.0.> for partition 0 of a sink with subject "sdn.events.{partition}.{kind}.{input}".
     #[arg(long, value_name = "FILTER", default_value = "sdn.events.>")]
     pub subject: String,
-    /// Durable consumer name (processes with one name share the work; a restart continues where it stopped).
-    #[arg(long, value_name = "NAME", default_value = "analytics")]
-    pub durable: String,
+    /// Durable consumer name: one per partition; a restart continues where it stopped (default: analytics- and the subject).
+    #[arg(long, value_name = "NAME")]
+    pub durable: Option<String>,
     /// Configuration file: its [analytics] section (window, throttle, correlations, store).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

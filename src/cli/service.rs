@@ -63,11 +63,16 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         Some(s) if !(s.is_finite() && s > 0.0) => anyhow::bail!("--idle-exit {s}: give a number of seconds > 0"),
         s => s.map(Duration::from_secs_f64),
     };
+    let durable = a.durable.clone().unwrap_or_else(|| {
+        let s: String =
+            a.subject.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        format!("analytics-{s}")
+    });
     let opts = service::consume::ConsumeOptions {
         url: a.nats,
         stream: a.stream,
         subject: a.subject,
-        durable: a.durable,
+        durable,
         output: a.output,
         reports: a.reports,
         idle_exit,

@@ -118,6 +118,9 @@ impl Stage {
     /// derived events and reports the engine produced.
     pub fn push(&mut self, json: &[u8], emit: &mut dyn FnMut(&[u8], Line)) {
         let passed = match analytics::parse_event(json) {
+            // Summaries and incidents of an earlier stage (a sensor with its
+            // own analytics) are kept, not analysed again.
+            Ok(parsed) if matches!(parsed.event().kind, "summary" | "incident") => true,
             Ok(parsed) => self.engine.push(&parsed.event(), &mut self.outputs),
             Err(_) => {
                 // Not a sensor event the engine understands (a warning):
@@ -259,10 +262,13 @@ pub fn host_key(json: &[u8]) -> u64 {
     h.max(1)
 }
 
-/// The id of a derived event (`"id":"..."`, the first field).
+/// The id of a derived event (read as JSON: ids may hold escapes).
 fn event_id(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    text.split("\"id\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    serde_json::from_slice::<Id>(line).map(|i| i.id).unwrap_or_default()
 }
 
 /// `run`'s analytics stage as a sink: the sensor's threads queue events on
@@ -273,6 +279,8 @@ pub struct StageWorker {
     pub downstream: crate::emit::SinkSet,
     /// Where the engine's counters are published (every second).
     pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// Live input: when idle, the wall clock closes windows.
+    pub live: bool,
 }
 
 impl StageWorker {
@@ -324,9 +332,11 @@ impl sinks::SinkWorker for StageWorker {
     ) {
         use std::sync::Arc;
         let downstream = Arc::clone(&self.downstream);
+        // The stage waits a little for room rather than dropping for every
+        // sink at once; drops then happen at its own queue (counted).
         let send = |e: &Arc<sinks::Encoded>| {
             for s in downstream.iter() {
-                s.send(e);
+                s.send_wait(e, std::time::Duration::from_secs(1));
             }
         };
         let forward = |event: Option<&Arc<sinks::Encoded>>, line: &[u8], kind: Line| match kind {
@@ -356,6 +366,7 @@ impl sinks::SinkWorker for StageWorker {
                     self.stage.push(&e.json, &mut |line, kind| forward(Some(&e), line, kind));
                     sinks::SinkStats::add(&stats.delivered, 1);
                 }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) if !self.live => {}
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     // An idle stream: the wall clock closes windows.
                     let now = std::time::SystemTime::now()

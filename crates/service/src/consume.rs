@@ -64,95 +64,150 @@ impl Recent {
     }
 }
 
+/// Appends: a restarted process continues its files as the durable
+/// consumer continues the stream.
 fn writer(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write + Send>> {
     Ok(match path {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", p.display()))?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot open for writing: {e}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     })
 }
 
+/// Where the stage's lines go.
+struct Outputs {
+    out: Box<dyn Write + Send>,
+    reports: Option<Box<dyn Write + Send>>,
+    /// The first write error, reported at the next flush.
+    failed: Option<std::io::Error>,
+}
+
+impl Outputs {
+    fn write(&mut self, line: &[u8], kind: Line) {
+        let w: &mut dyn Write = match (kind, self.reports.as_mut()) {
+            (Line::Report, Some(r)) => r.as_mut(),
+            (Line::Report, None) => return,
+            _ => self.out.as_mut(),
+        };
+        if let Err(e) = w.write_all(line).and_then(|()| w.write_all(b"\n")) {
+            self.failed.get_or_insert(e);
+        }
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if let Some(e) = self.failed.take() {
+            anyhow::bail!("cannot write: {e}");
+        }
+        self.out.flush()?;
+        if let Some(r) = &mut self.reports {
+            r.flush()?;
+        }
+        Ok(())
+    }
+}
+
 pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -> anyhow::Result<ConsumeStats> {
-    let mut out = writer(&opts.output)?;
-    let mut reports = match &opts.reports {
-        Some(_) => Some(writer(&opts.reports)?),
-        None => None,
+    let mut outputs = Outputs {
+        out: writer(&opts.output)?,
+        reports: match &opts.reports {
+            Some(_) => Some(writer(&opts.reports)?),
+            None => None,
+        },
+        failed: None,
     };
     let mut stats = ConsumeStats::default();
     let mut recent = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
-    let mut failed: Option<std::io::Error> = None;
-    let mut emit = |line: &[u8], kind: Line, failed: &mut Option<std::io::Error>| {
-        let w: &mut dyn Write = match (kind, reports.as_mut()) {
-            (Line::Report, Some(r)) => r.as_mut(),
-            (Line::Report, None) => return,
-            _ => out.as_mut(),
-        };
-        if let Err(e) = w.write_all(line).and_then(|()| w.write_all(b"\n")) {
-            failed.get_or_insert(e);
-        }
-    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async {
+    let result: anyhow::Result<()> = rt.block_on(async {
         use async_nats::jetstream::consumer::{AckPolicy, pull};
         let client =
             async_nats::connect(opts.url.as_str()).await.map_err(|e| anyhow::anyhow!("nats {}: {e}", opts.url))?;
         let js = async_nats::jetstream::new(client);
         let stream = js.get_stream(&opts.stream).await.map_err(|e| anyhow::anyhow!("stream {}: {e}", opts.stream))?;
-        let consumer = stream
+        let mut consumer = stream
             .get_or_create_consumer(
                 &opts.durable,
                 pull::Config {
                     durable_name: Some(opts.durable.clone()),
                     filter_subject: opts.subject.clone(),
-                    // Acknowledging the last message of a batch acknowledges
-                    // the batch (with Explicit acks a lazy consumer stalls).
+                    // Each process (partition) has its own durable, so
+                    // acknowledging a batch's last message acknowledges just
+                    // that process's batch (with Explicit acks a lazy
+                    // consumer stalls).
                     ack_policy: AckPolicy::All,
                     ..Default::default()
                 },
             )
             .await
             .map_err(|e| anyhow::anyhow!("consumer {}: {e}", opts.durable))?;
+        let filter = consumer
+            .info()
+            .await
+            .map_err(|e| anyhow::anyhow!("consumer {}: {e}", opts.durable))?
+            .config
+            .filter_subject
+            .clone();
+        anyhow::ensure!(
+            filter == opts.subject,
+            "durable consumer {:?} exists with subject {filter:?}, not {:?}: give each partition its own --durable",
+            opts.durable,
+            opts.subject
+        );
         let mut last_message = Instant::now();
+        let mut last_retention = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            let mut batch = consumer
-                .fetch()
-                .max_messages(1000)
-                .expires(Duration::from_millis(500))
-                .messages()
-                .await
-                .map_err(|e| anyhow::anyhow!("fetch: {e}"))?;
+            let batch = consumer.fetch().max_messages(1000).expires(Duration::from_millis(500)).messages().await;
+            let mut batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    // The client reconnects on its own; try again.
+                    tracing::warn!(error = %e, "fetch failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
             let mut tail = None;
             while let Some(m) = batch.next().await {
-                let m = m.map_err(|e| anyhow::anyhow!("message: {e}"))?;
+                let Ok(m) = m else { break };
                 stats.messages += 1;
                 let id = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().as_bytes().to_vec());
                 if id.as_deref().is_none_or(|id| recent.first_time(id)) {
-                    stage.push(&m.payload, &mut |line, kind| emit(line, kind, &mut failed));
+                    stage.push(&m.payload, &mut |line, kind| outputs.write(line, kind));
                 } else {
                     stats.duplicates += 1;
                 }
                 tail = Some(m);
             }
             if let Some(m) = tail {
-                m.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+                // Acknowledged only once what the batch produced is written:
+                // a crash before means redelivery (at least once).
+                stage.commit();
+                outputs.flush()?;
+                if let Err(e) = m.ack().await {
+                    tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
+                }
                 last_message = Instant::now();
             } else if opts.idle_exit.is_some_and(|d| last_message.elapsed() >= d) {
                 break;
             }
-            if let Some(e) = failed.take() {
-                anyhow::bail!("cannot write: {e}");
+            if last_retention.elapsed() >= Duration::from_secs(60) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as i64);
+                stage.enforce_retention(now);
+                last_retention = Instant::now();
             }
         }
         anyhow::Ok(())
-    })?;
-    stage.finish(&mut |line, kind| emit(line, kind, &mut failed));
-    if let Some(e) = failed.take() {
-        anyhow::bail!("cannot write: {e}");
-    }
-    out.flush()?;
-    if let Some(r) = &mut reports {
-        r.flush()?;
-    }
+    });
+    // Whatever ended the loop, the open windows are closed and written.
+    stage.finish(&mut |line, kind| outputs.write(line, kind));
+    outputs.flush()?;
+    result?;
     Ok(stats)
 }

@@ -19,12 +19,22 @@ pub struct Emitter {
     by_feed: BTreeMap<String, u64>,
     /// Events no sink took (every queue full).
     pub unsent: u64,
+    /// Wait this long for room in a sink's queue (offline input, which must
+    /// not outrun the sinks); zero: never wait (live input).
+    pub wait: std::time::Duration,
 }
 
 impl Emitter {
     pub fn new(sinks: SinkSet) -> Self {
         let keyed = sinks.iter().any(|s| s.wants_key());
-        Emitter { sinks, keyed, by_kind: BTreeMap::new(), by_feed: BTreeMap::new(), unsent: 0 }
+        Emitter {
+            sinks,
+            keyed,
+            by_kind: BTreeMap::new(),
+            by_feed: BTreeMap::new(),
+            unsent: 0,
+            wait: Default::default(),
+        }
     }
 
     pub fn emit(&mut self, e: &Event<'_>) {
@@ -50,7 +60,7 @@ impl Emitter {
         let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json, key });
         let mut taken = false;
         for s in self.sinks.iter() {
-            taken |= s.send(&encoded);
+            taken |= if self.wait.is_zero() { s.send(&encoded) } else { s.send_wait(&encoded, self.wait) };
         }
         if !taken {
             self.unsent += 1;

@@ -225,6 +225,8 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                 stage: crate::analysis::Stage::new(engine.clone(), &loaded.sensor, store),
                 downstream: Arc::clone(&outputs),
                 metrics: Some(Arc::clone(&metrics)),
+                // Offline input keeps its own clock: no wall-clock windows.
+                live: opts.replay.is_empty(),
             };
             tracing::info!(store = ?store_cfg.as_ref().map(|c| c.path.display().to_string()), "analytics stage started");
             let stage = sinks::Sink::spawn("analytics", sink_plan::DEFAULT_QUEUE * 4, Box::new(worker))?;
@@ -282,16 +284,22 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     )?;
     let replay_done = Arc::new(AtomicBool::new(opts.replay.is_empty()));
     if !opts.replay.is_empty() {
-        let (shared, rules, sinks, done) =
-            (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&replay_done));
+        let (shared, rules, sinks, done, stop) =
+            (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&replay_done), Arc::clone(&stop));
         let files = opts.replay.clone();
         let mut ids = EventIds::striped(&loaded.sensor, base, members - 2, members);
         let metrics = Arc::clone(&metrics);
         let t = std::thread::Builder::new().name("replay".into()).spawn(move || {
             let mut emitter = Emitter::new(sinks);
+            // Files are read faster than sinks write: wait for room
+            // instead of dropping.
+            emitter.wait = Duration::from_secs(60);
             let (_, app) = rules.current();
             let mut pipeline = Pipeline::with_shared_app(shared, Some(app));
             for f in &files {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 let (_, r) = sensor::replay::replay_capture(f, &mut pipeline, &mut ids, |e| emitter.emit(e), |_| {});
                 if let Err(e) = r {
                     tracing::error!(capture = %f.display(), error = %e, "capture not read to the end");
@@ -368,17 +376,16 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     // Every thread holding the sinks has been joined.
     if loaded.analytics.is_some() {
         // The stage first: its last summaries go to the sinks before they
-        // close.
-        let mut stage =
-            Arc::try_unwrap(sinks).map_err(|_| anyhow::anyhow!("internal: stage still shared at shutdown"))?;
-        for name in sink_plan::close_all(&mut stage, Duration::from_secs(10)) {
-            tracing::warn!(sink = %name, "the analytics stage did not finish within 10 s");
+        // close. It has all its input, so it ends; a second signal exits
+        // at once should it not.
+        let mut stage = take_back(sinks).ok_or_else(|| anyhow::anyhow!("internal: stage still shared at shutdown"))?;
+        for name in sink_plan::close_all(&mut stage, Duration::from_secs(600)) {
+            tracing::warn!(sink = %name, "the analytics stage did not finish within 10 min");
         }
     } else {
         drop(sinks);
     }
-    let mut sinks =
-        Arc::try_unwrap(outputs).map_err(|_| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
+    let mut sinks = take_back(outputs).ok_or_else(|| anyhow::anyhow!("internal: sinks still shared at shutdown"))?;
     let late = sink_plan::close_all(&mut sinks, Duration::from_secs(10));
     for name in late {
         tracing::warn!(sink = %name, "sink did not finish flushing within 10 s");
@@ -542,4 +549,17 @@ fn intel_metrics(
         }
         s.gauge("sdn_uptime_seconds", "Seconds since start.", started.elapsed().as_secs_f64());
     });
+}
+
+/// The sinks back from their `Arc` once every thread is joined; a /metrics
+/// scrape may hold a reference for a moment, so this retries for a second.
+fn take_back(mut sinks: SinkSet) -> Option<Vec<sinks::Sink>> {
+    for _ in 0..200 {
+        match Arc::try_unwrap(sinks) {
+            Ok(s) => return Some(s),
+            Err(shared) => sinks = shared,
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
 }

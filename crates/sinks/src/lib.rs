@@ -149,6 +149,23 @@ impl Sink {
         }
     }
 
+    /// Queues one event, waiting up to `timeout` for room (a stage that
+    /// must not outrun its sinks: offline input, the analytics stage).
+    /// Returns false (and counts) when there was none.
+    pub fn send_wait(&self, event: &Arc<Encoded>, timeout: Duration) -> bool {
+        let Some(tx) = &self.tx else { return false };
+        match tx.send_timeout(Arc::clone(event), timeout) {
+            Ok(()) => {
+                SinkStats::add(&self.stats.queued, 1);
+                true
+            }
+            Err(_) => {
+                SinkStats::add(&self.stats.queue_full, 1);
+                false
+            }
+        }
+    }
+
     /// Events waiting in the queue.
     pub fn depth(&self) -> usize {
         self.tx.as_ref().map_or(0, |t| t.len())

@@ -737,7 +737,20 @@ impl State {
             storage: jetstream::stream::StorageType::File,
             ..Default::default()
         };
-        let ok = matches!(tokio::time::timeout(PUBLISH_TIMEOUT, js.get_or_create_stream(config)).await, Ok(Ok(_)));
+        let filter = self.w.template.filter.clone();
+        let ensure = async {
+            let mut stream = js.get_or_create_stream(config).await.ok()?;
+            // An existing stream made for another subject template (e.g.
+            // before `{partition}`): add ours, or nothing would be stored.
+            let info = stream.info().await.ok()?.config.clone();
+            if !info.subjects.contains(&filter) {
+                let mut updated = info;
+                updated.subjects.push(filter);
+                js.update_stream(&updated).await.ok()?;
+            }
+            Some(())
+        };
+        let ok = matches!(tokio::time::timeout(PUBLISH_TIMEOUT, ensure).await, Ok(Some(())));
         self.stream_ready = ok;
         ok
     }
