@@ -358,7 +358,8 @@ mod probe {
     fn run(cfg: Config, events: &[EventIn<'_>]) -> (f64, crate::EngineStats) {
         let mut best = 0.0f64;
         let mut st = None;
-        for _ in 0..3 {
+        let reps = if std::env::var("PROBE_ONCE").is_ok() { 1 } else { 3 };
+        for _ in 0..reps {
             let mut e = Engine::new(cfg.clone());
             let mut out = Vec::new();
             let t = Clock::start();
@@ -414,7 +415,7 @@ mod probe {
             return;
         }
         if std::env::var("PROBE_FULL").is_ok() {
-            for _ in 0..5 {
+            for _ in 0..if std::env::var("PROBE_ONCE").is_ok() { 1 } else { 5 } {
                 let (full, _) = run(config(), &events);
                 println!("full {full:.0}");
             }

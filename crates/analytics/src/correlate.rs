@@ -139,10 +139,11 @@ struct Ent {
     tag: u64,
 }
 
-/// Four entries, cache-line aligned: a record's region starts on a line.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(64))]
-struct Line([Ent; 4]);
+/// Four entries (64 bytes). XXX: no longer forced onto a cache line
+/// (`align(64)` on a wrapper needed `unsafe` to view the entries as one
+/// slice; `unsafe` stays in the capture layer), so a record may straddle
+/// two lines.
+type Line = [Ent; 4];
 
 /// The event id and indicator of an entry: written on updates and read when
 /// firing only. Ids up to 47 bytes inline; longer ones (`len == LONG`) in
@@ -176,7 +177,7 @@ struct Group {
     cstride: usize,
     lines: Vec<Line>,
     cold: Vec<Cold>,
-    long: HashMap<usize, Box<str>, foldhash::fast::FixedState>,
+    long: Long,
     /// Rules of the group (their indices in `Correlator::rules`).
     rules: Vec<usize>,
 }
@@ -208,12 +209,88 @@ impl Group {
 
     #[inline]
     fn ent(&self, i: usize) -> Ent {
-        self.lines[i >> 2].0[i & 3]
+        self.lines[i >> 2][i & 3]
     }
 
     #[inline]
     fn ent_mut(&mut self, i: usize) -> &mut Ent {
-        &mut self.lines[i >> 2].0[i & 3]
+        &mut self.lines[i >> 2][i & 3]
+    }
+
+    /// One event of a recent-tags rule: the rule's header at `hdr` and `k`
+    /// entries after it, cold entries from `cbase`. Drops the entries older
+    /// than `cutoff`, then records `tag` at `now` (the latest event per tag
+    /// kept; when full, the oldest entry makes room). Swap-removes, as the
+    /// order of the entries breaks ties between equal times. Returns the
+    /// entry count.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn record(
+        &mut self,
+        hdr: usize,
+        cbase: usize,
+        k: usize,
+        tag: u64,
+        now: i64,
+        cutoff: i64,
+        id: &str,
+        ind: IndRef,
+    ) -> usize {
+        let Group { lines, cold, long, .. } = self;
+        let (h, es) = flat(lines)[hdr..hdr + 1 + k].split_first_mut().expect("k >= 1");
+        let cold = &mut cold[cbase..cbase + k];
+        let mut len = (h.tag as usize).min(k);
+        let mut j = 0;
+        while j < len {
+            if es[j].ts < cutoff {
+                len -= 1;
+                if j != len {
+                    es[j] = es[len];
+                    move_cold(cold, long, cbase, len, j);
+                }
+            } else {
+                j += 1;
+            }
+        }
+        match es[..len].iter().position(|e| e.tag == tag) {
+            Some(j) => {
+                if now >= es[j].ts {
+                    es[j].ts = now;
+                    set_cold(cold, long, cbase, j, id, ind);
+                }
+            }
+            None => {
+                if len >= k {
+                    // The first of the oldest.
+                    let mut oldest = 0;
+                    for j in 1..len {
+                        if es[j].ts < es[oldest].ts {
+                            oldest = j;
+                        }
+                    }
+                    len -= 1;
+                    if oldest != len {
+                        es[oldest] = es[len];
+                        move_cold(cold, long, cbase, len, oldest);
+                    }
+                }
+                es[len] = Ent { ts: now, tag };
+                set_cold(cold, long, cbase, len, id, ind);
+                len += 1;
+            }
+        }
+        h.tag = len as u64;
+        len
+    }
+
+    /// Starts loading the region of `slot` (its lines in parallel rather
+    /// than one after the other as the rules get to them).
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        let base = slot as usize * self.stride / 4;
+        if let Some(lines) = self.lines.get(base..base + self.stride / 4) {
+            lines.iter().for_each(crate::lru::prefetch);
+        }
     }
 
     /// Makes room for `slot`: new slots start empty.
@@ -227,32 +304,14 @@ impl Group {
 
     /// Empties every rule's entries of `slot` (a new key), keeping the
     /// "fired" marks (see the XXX above).
-    fn reset(&mut self, slot: u32, rules: &[Rule]) {
-        for &ri in &self.rules {
-            let h = slot as usize * self.stride + rules[ri].off;
-            self.ent_mut(h).tag = 0;
-        }
-    }
-
-    fn set_cold(&mut self, i: usize, id: &str, ind: IndRef) {
-        let c = &mut self.cold[i];
-        c.ind = ind;
-        if id.len() <= c.buf.len() {
-            c.buf[..id.len()].copy_from_slice(id.as_bytes());
-            c.len = id.len() as u8;
-        } else {
-            c.len = LONG;
-            self.long.insert(i, id.into());
-        }
-    }
-
-    fn move_cold(&mut self, from: usize, to: usize) {
-        let c = self.cold[from];
-        self.cold[to] = c;
-        if c.len == LONG
-            && let Some(s) = self.long.remove(&from)
-        {
-            self.long.insert(to, s);
+    fn reset(&mut self, slot: u32, rules: &[Rule], marks_too: bool) {
+        for i in 0..self.rules.len() {
+            let h = slot as usize * self.stride + rules[self.rules[i]].off;
+            let e = self.ent_mut(h);
+            e.tag = 0;
+            if marks_too {
+                e.ts = 0;
+            }
         }
     }
 
@@ -264,6 +323,40 @@ impl Group {
             // Only ever filled from a &str, cut at its own length.
             std::str::from_utf8(&c.buf[..c.len as usize]).unwrap_or("")
         }
+    }
+}
+
+type Long = HashMap<usize, Box<str>, foldhash::fast::FixedState>;
+
+/// All entries of a group, as one slice.
+#[inline]
+fn flat(lines: &mut [Line]) -> &mut [Ent] {
+    lines.as_flattened_mut()
+}
+
+/// Entry `j` of `cold` (which starts at index `base` of the group: long ids
+/// are kept under their group index).
+#[inline]
+fn set_cold(cold: &mut [Cold], long: &mut Long, base: usize, j: usize, id: &str, ind: IndRef) {
+    let c = &mut cold[j];
+    c.ind = ind;
+    if id.len() <= c.buf.len() {
+        c.buf[..id.len()].copy_from_slice(id.as_bytes());
+        c.len = id.len() as u8;
+    } else {
+        c.len = LONG;
+        long.insert(base + j, id.into());
+    }
+}
+
+#[inline]
+fn move_cold(cold: &mut [Cold], long: &mut Long, base: usize, from: usize, to: usize) {
+    let c = cold[from];
+    cold[to] = c;
+    if c.len == LONG
+        && let Some(s) = long.remove(&(base + from))
+    {
+        long.insert(base + to, s);
     }
 }
 
@@ -307,7 +400,16 @@ pub(crate) struct Ctx<'e, 'a> {
     pub seq: u64,
 }
 
-/// Where the event's state is in a group: the slot and the tags.
+/// The keys and hashes computed by [`Correlator::prefetch`]: the host's
+/// record, and the `(host, dst_ip)` pair of a non-DNS event when the filter
+/// lets it through.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Pre {
+    host: Option<(u128, u64)>,
+    dns: Option<((IpKey, IpKey), u64)>,
+}
+
+/// Where the event's state is in a group.
 #[derive(Clone, Copy)]
 struct At {
     slot: u32,
@@ -337,7 +439,14 @@ impl Correlator {
                     SENSORS => ind_group.add(ri, k),
                     _ => host_group.add(ri, k),
                 };
-                Rule { name: name.clone(), within_ns: (*within_s as i64).saturating_mul(1_000_000_000), k, kind, off, coff }
+                Rule {
+                    name: name.clone(),
+                    within_ns: (*within_s as i64).saturating_mul(1_000_000_000),
+                    k,
+                    kind,
+                    off,
+                    coff,
+                }
             })
             .collect();
         host_group.seal();
@@ -399,19 +508,51 @@ impl Correlator {
         true
     }
 
-    pub fn push(&mut self, c: &Ctx<'_, '_>, inds: &Indicators, out: &mut Vec<Incident>) {
+    /// Computes the keys of the event's lookups and prefetches their index
+    /// buckets (called early, [`Correlator::push`] later takes the result).
+    pub fn prefetch(&self, e: &EventIn<'_>, host: Option<IpAddr>) -> Pre {
+        let mut pre = Pre::default();
+        let Some(host) = host else { return pre };
+        if !self.host_group.rules.is_empty() && e.indicator.is_some() {
+            let key = IpKey::from(host).0;
+            let h = hash_of(&key);
+            self.hosts.prefetch(h);
+            pre.host = Some((key, h));
+        }
+        if let (Some(d), Some(dst)) = (&self.dns, e.dst_ip)
+            && e.input != "dns"
+        {
+            let key = (IpKey::from(host), IpKey::from(dst));
+            let h = hash_of(&key);
+            if d.filter.test(h) {
+                d.t.prefetch(h);
+                pre.dns = Some((key, h));
+            }
+        }
+        pre
+    }
+
+    /// Starts loading the indicator's record (its slot is known early).
+    #[inline]
+    pub fn prefetch_ind(&self, r: IndRef) {
+        if !self.ind_group.rules.is_empty() {
+            self.ind_group.prefetch(r.slot);
+        }
+    }
+
+    pub fn push(&mut self, c: &Ctx<'_, '_>, pre: Pre, inds: &Indicators, out: &mut Vec<Incident>) {
         if self.rules.is_empty() {
             return;
         }
         // The DNS table: record answers, or find the pair of a connection.
         let dns_hit = match (&self.dns, c.host) {
-            (Some(_), Some(host)) => self.dns_update(c, host),
+            (Some(_), Some(host)) => self.dns_update(c, host, pre.dns),
             _ => None,
         };
         // Group records: one lookup each.
         let ind = c.e.indicator.as_ref().zip(c.ind);
-        let host_at = match (ind, c.host) {
-            (Some(_), Some(h)) if !self.host_group.rules.is_empty() => Some(self.host_slot(h, c.seq)),
+        let host_at = match (ind, pre.host) {
+            (Some(_), Some(k)) => Some(self.host_slot(k, c.seq)),
             _ => None,
         };
         let ind_at = match ind {
@@ -444,12 +585,11 @@ impl Correlator {
     }
 
     /// The host's record (inserted, or refreshed once per window).
-    fn host_slot(&mut self, host: IpAddr, seq: u64) -> At {
-        let key = IpKey::from(host).0;
-        let h = hash_of(&key);
+    fn host_slot(&mut self, (key, h): (u128, u64), seq: u64) -> At {
         let g = &mut self.host_group;
         let slot = match self.hosts.find_with(h, |k| *k == key) {
             Some(s) => {
+                g.prefetch(s);
                 if g.ent(s as usize * g.stride).ts as u64 != seq {
                     self.hosts.touch(s);
                 }
@@ -458,15 +598,9 @@ impl Correlator {
             None => {
                 let (s, ev) = self.hosts.insert_new(h, key, ());
                 g.ensure(s);
-                if ev.is_some() {
-                    // Reuse of the evicted key's record (see the XXX above).
-                    g.reset(s, &self.rules);
-                } else {
-                    for &ri in &g.rules.clone() {
-                        let i = s as usize * g.stride + self.rules[ri].off;
-                        *g.ent_mut(i) = Ent::default();
-                    }
-                }
+                // A recycled record keeps the evicted key's marks (see the
+                // XXX above); a new one starts from nothing.
+                g.reset(s, &self.rules, ev.is_none());
                 s
             }
         };
@@ -482,14 +616,19 @@ impl Correlator {
         let base = r.slot as usize * g.stride;
         if g.ent(base).tag != r.hash {
             g.ent_mut(base).tag = r.hash;
-            g.reset(r.slot, &self.rules);
+            g.reset(r.slot, &self.rules, false);
         }
         At { slot: r.slot }
     }
 
     /// Records a DNS event's answers; for another event, the record of its
     /// `(host, dst_ip)` pair if any (a copy of what firing needs).
-    fn dns_update(&mut self, c: &Ctx<'_, '_>, host: IpAddr) -> Option<(i64, Option<IndRef>, u32)> {
+    fn dns_update(
+        &mut self,
+        c: &Ctx<'_, '_>,
+        host: IpAddr,
+        pair: Option<((IpKey, IpKey), u64)>,
+    ) -> Option<(i64, Option<IndRef>, u32)> {
         let e = c.e;
         let d = self.dns.as_mut()?;
         if e.input == "dns" {
@@ -518,12 +657,8 @@ impl Correlator {
             }
             return None;
         }
-        let dst = e.dst_ip?;
-        let key = (IpKey::from(host), IpKey::from(dst));
-        let h = hash_of(&key);
-        if !d.filter.test(h) {
-            return None;
-        }
+        // Computed (and the filter tested) by `prefetch`.
+        let (key, h) = pair?;
         let slot = d.t.find_with(h, |k| *k == key)?;
         let r = d.t.get(slot);
         // The same event twice never fires.
@@ -578,55 +713,16 @@ impl Correlator {
         let hdr = at.slot as usize * g.stride + rule.off;
         let cbase = at.slot as usize * g.cstride + rule.coff;
         let e0 = hdr + 1;
-        let mut len = g.ent(hdr).tag as usize;
         let now = c.e.ts_ns;
-        let cutoff = now.saturating_sub(within);
-        // Expired entries out (swap-remove: the order of the rest matters for
-        // ties below).
-        let mut j = 0;
-        while j < len {
-            if g.ent(e0 + j).ts < cutoff {
-                len -= 1;
-                if j != len {
-                    *g.ent_mut(e0 + j) = g.ent(e0 + len);
-                    g.move_cold(cbase + len, cbase + j);
-                }
-            } else {
-                j += 1;
-            }
-        }
-        match (0..len).find(|&j| g.ent(e0 + j).tag == tag) {
-            Some(j) => {
-                if now >= g.ent(e0 + j).ts {
-                    g.ent_mut(e0 + j).ts = now;
-                    g.set_cold(cbase + j, c.e.id, ind);
-                }
-            }
-            None => {
-                if len >= k
-                    && let Some(oldest) = (0..len).min_by_key(|&j| (g.ent(e0 + j).ts, j))
-                {
-                    len -= 1;
-                    if oldest != len {
-                        *g.ent_mut(e0 + oldest) = g.ent(e0 + len);
-                        g.move_cold(cbase + len, cbase + oldest);
-                    }
-                }
-                *g.ent_mut(e0 + len) = Ent { ts: now, tag };
-                g.set_cold(cbase + len, c.e.id, ind);
-                len += 1;
-            }
-        }
-        g.ent_mut(hdr).tag = len as u64;
+        let len = g.record(hdr, cbase, k, tag, now, now.saturating_sub(within), c.e.id, ind);
         // Checked before building anything: most events of a busy key land here.
         if len < k || g.ent(hdr).ts as u64 == c.seq {
             return;
         }
         g.ent_mut(hdr).ts = c.seq as i64;
         let fire_host = if kind == SENSORS { None } else { c.host };
-        let mut chosen: Vec<(i64, String, Option<IndRef>)> = (0..len)
-            .map(|j| (g.ent(e0 + j).ts, g.id(cbase + j).to_string(), Some(g.cold[cbase + j].ind)))
-            .collect();
+        let mut chosen: Vec<(i64, String, Option<IndRef>)> =
+            (0..len).map(|j| (g.ent(e0 + j).ts, g.id(cbase + j).to_string(), Some(g.cold[cbase + j].ind))).collect();
         chosen.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut refs: Vec<Option<IndRef>> = Vec::new();
         for (_, _, r) in &chosen {

@@ -20,12 +20,12 @@
 
 use crate::correlate::{CorrelationRule, Correlator, Ctx};
 use crate::event::EventIn;
-use crate::indicators::{IndRef, Indicators};
+use crate::indicators::{IndRef, Indicators, ind_hash};
 use crate::intern::Syms;
 use crate::lru::Lru;
 use crate::output::*;
 use crate::sessions::Sessions;
-use crate::topn::WindowCounts;
+use crate::topn::{DST, HOST, SRC, WindowCounts};
 use crate::util::{InlineStr, IpKey, hash_of};
 use std::net::IpAddr;
 
@@ -108,17 +108,17 @@ struct Sample {
     flow: Option<FlowSample>,
 }
 
-/// `repr(C)`: hot counters first, the sample (first event only) last.
+/// The counters of a throttle key (its sample is in `Engine::samples`, at
+/// the same slot: the table's nodes stay small, and the sample is only
+/// written by the key's first event in a window).
 #[derive(Clone, Default)]
-#[repr(C)]
 struct ThrEntry {
     seq: u64,
     count: u32,
+    listed: bool,
     suppressed: u64,
     first: i64,
     last: i64,
-    listed: bool,
-    sample: Sample,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -139,6 +139,8 @@ pub struct Engine {
     syms: Syms,
     inds: Indicators,
     thr: Lru<ThrKey, ThrEntry>,
+    /// Per throttle slot.
+    samples: Vec<Sample>,
     /// Throttle slots that suppressed something this window, in order.
     thr_listed: Vec<(u32, ThrKey)>,
     wc: WindowCounts,
@@ -164,6 +166,7 @@ impl Engine {
             syms: Syms::new(cap.min(1 << 20)),
             inds: Indicators::new(cap),
             thr: Lru::new(cap),
+            samples: Vec::new(),
             thr_listed: Vec::new(),
             wc: WindowCounts::new(cap, window_s),
             feeds: Vec::new(),
@@ -215,14 +218,35 @@ impl Engine {
         }
         let host = e.host();
         let seq = self.seq;
+        // The hashes of the keys of the large tables first, and their index
+        // buckets prefetched: the lookups below then overlap their misses.
+        let ind_h = e.indicator.as_ref().map(|x| {
+            let h = ind_hash(x);
+            self.inds.lru.prefetch(h);
+            h
+        });
+        let sess = match (e.src_ip, e.dst_ip) {
+            (Some(a), Some(b)) => Some(self.sessions.key(a, b)),
+            _ => None,
+        };
+        let pre = self.corr.prefetch(e, host);
 
         let sensor = self.syms.intern(e.sensor);
         let input = self.syms.intern(e.input);
         let location = self.syms.intern(e.location);
         let proto = e.proto.map(|p| self.syms.intern(p));
         let rule = e.rule.map(|(c, n)| self.syms.intern_pair(c, n));
-        let ind = e.indicator.as_ref().map(|x| {
-            let r = self.inds.hit(x, ts, seq);
+        let what = match (ind_h, rule) {
+            (Some(h), _) => h,
+            (None, Some(r)) => hash_of(&("rule", r)),
+            (None, None) => 0,
+        };
+        let key = ThrKey { host: host.map(IpKey::from), what, location };
+        let thr_h = hash_of(&key);
+        self.thr.prefetch(thr_h);
+        let ind = e.indicator.as_ref().zip(ind_h).map(|(x, h)| {
+            let r = self.inds.hit(x, h, ts, seq);
+            self.corr.prefetch_ind(r);
             let f = self.syms.intern(x.feed) as usize;
             if f >= self.feeds.len() {
                 self.feeds.resize(f + 1, FeedStat::default());
@@ -240,19 +264,18 @@ impl Engine {
             r
         });
 
-        // Throttling.
-        let what = match (ind, rule) {
-            (Some(r), _) => r.hash,
-            (None, Some(r)) => hash_of(&("rule", r)),
-            (None, None) => 0,
-        };
-        let key = ThrKey { host: host.map(IpKey::from), what, location };
-        let u = self.thr.upsert_untouched(key, ThrEntry::default);
+        // Throttling (`what` is the indicator's hash, the rule's, or 0).
+        let u = self.thr.upsert_untouched_hashed(thr_h, key, ThrEntry::default);
+        if u.slot as usize >= self.samples.len() {
+            self.samples.resize(u.slot as usize + 1, Sample::default());
+        }
         if let Some((k, v)) = u.evicted
             && v.seq == seq
             && v.suppressed > 0
         {
-            self.summary(&k, &v, out);
+            // The evicted key's sample: the new key overwrites it below.
+            let sample = std::mem::take(&mut self.samples[u.slot as usize]);
+            self.summary(&k, &v, &sample, out);
         }
         if self.thr.get(u.slot).seq != seq {
             // Recency is refreshed once per key and window.
@@ -264,7 +287,7 @@ impl Engine {
             t.count = 0;
             t.suppressed = 0;
             t.listed = false;
-            let s = &mut t.sample;
+            let s = &mut self.samples[u.slot as usize];
             s.input = input;
             s.value.set(e.value);
             s.ind = ind;
@@ -304,14 +327,25 @@ impl Engine {
         if let Some(r) = rule {
             wc.rule.add(r);
         }
-        if let Some(ip) = e.src_ip {
-            wc.src_ip.add(ip.into());
+        // The host is usually the source or the destination: counted with it.
+        let (src, dst, h) = (e.src_ip.map(IpKey::from), e.dst_ip.map(IpKey::from), host.map(IpKey::from));
+        let host_with = if h.is_some() && h == src {
+            SRC
+        } else if h.is_some() && h == dst {
+            DST
+        } else {
+            usize::MAX
+        };
+        if let Some(k) = src {
+            wc.ips.add(k, if host_with == SRC { &[SRC, HOST] } else { &[SRC] });
         }
-        if let Some(ip) = e.dst_ip {
-            wc.dst_ip.add(ip.into());
+        if let Some(k) = dst {
+            wc.ips.add(k, if host_with == DST { &[DST, HOST] } else { &[DST] });
         }
-        if let Some(h) = host {
-            wc.host.add(h.into());
+        if let Some(k) = h
+            && host_with == usize::MAX
+        {
+            wc.ips.add(k, &[HOST]);
         }
         if let (Some(p), Some(port)) = (proto, e.dst_port) {
             wc.proto_port.add((p, port));
@@ -320,12 +354,12 @@ impl Engine {
             wc.add_src_port(p);
         }
 
-        if let (Some(a), Some(b)) = (e.src_ip, e.dst_ip) {
-            self.sessions.hit(a, b, ts, out, &mut self.stats.session_reports);
+        if let (Some(k), Some(a), Some(b)) = (sess, e.src_ip, e.dst_ip) {
+            self.sessions.hit(k, a, b, ts, out, &mut self.stats.session_reports);
         }
 
         let ctx = Ctx { e, host, ind, window_start_ns: self.start_ns, seq };
-        self.corr.push(&ctx, &self.inds, &mut self.incidents);
+        self.corr.push(&ctx, pre, &self.inds, &mut self.incidents);
         self.flush_incidents(out);
         // Table sizes are sampled, not kept per event (they cost a few
         // loads each); advance and finish refresh them too.
@@ -371,14 +405,13 @@ impl Engine {
         s.topn = TableStats { keys: self.wc.keys(), evictions: self.wc.overflow() };
         s.sessions = TableStats { keys: self.sessions.len(), evictions: self.sessions.evictions() };
         s.indicators = TableStats { keys: self.inds.lru.len(), evictions: self.inds.lru.evictions };
-        let (keys, evictions) = self.corr.table_stats();
+        let (keys, evictions) = self.corr.table_stats(&self.inds);
         s.correlation = TableStats { keys, evictions };
         s.incident_dedup = TableStats { keys: self.corr.fired_len(), evictions: self.corr.fired_overflow };
         s.symbols = TableStats { keys: self.syms.len(), evictions: self.syms.overflow };
     }
 
-    fn summary(&mut self, k: &ThrKey, v: &ThrEntry, out: &mut Vec<Output>) {
-        let s = &v.sample;
+    fn summary(&mut self, k: &ThrKey, v: &ThrEntry, s: &Sample, out: &mut Vec<Output>) {
         let host = k.host.map_or_else(|| "-".to_string(), |h| h.ip().to_string());
         let location = self.syms.get(k.location).to_string();
         let indicator = s.ind.and_then(|r| self.inds.resolve(r));
@@ -436,7 +469,8 @@ impl Engine {
             let v = self.thr.get(slot);
             if v.seq == seq && v.suppressed > 0 {
                 let v = v.clone();
-                self.summary(&key, &v, out);
+                let sample = self.samples[slot as usize].clone();
+                self.summary(&key, &v, &sample, out);
                 self.thr.get_mut(slot).suppressed = 0;
             }
         }

@@ -143,7 +143,7 @@ impl<'a> ParsedEvent<'a> {
     pub fn event(&self) -> EventIn<'_> {
         let r = &self.raw;
         let f = r.flow.as_ref();
-        let ip = |s: Option<&S<'_>>| s.and_then(|s| s.0.parse::<IpAddr>().ok());
+        let ip = |s: Option<&S<'_>>| s.and_then(|s| crate::util::parse_ip(&s.0));
         EventIn {
             id: &r.id.0,
             ts_ns: self.ts_ns,
@@ -334,7 +334,7 @@ impl<'de> Deserialize<'de> for AnswerAddrs {
                 let mut out = Addrs::default();
                 while let Some(a) = seq.next_element::<Answer<'de>>()? {
                     if matches!(&*a.r#type.0, "A" | "AAAA")
-                        && let Ok(ip) = a.data.0.parse::<IpAddr>()
+                        && let Some(ip) = crate::util::parse_ip(&a.data.0)
                     {
                         out.push(ip);
                     }

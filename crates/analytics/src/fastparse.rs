@@ -10,7 +10,6 @@
 
 use crate::event::{Raw, RawDns, RawFlow, RawIndicator, RawMatch, RawRule, RawSyslog, S};
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 struct P<'a> {
     /// The line, checked as UTF-8 once: slices at ASCII delimiters are then
@@ -311,7 +310,7 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
                             })?;
                             if let (Some("A" | "AAAA"), Some(r)) = (ty, data) {
                                 let mut q = P { s: p.s, b: p.b, i: r.start };
-                                if let Ok(ip) = q.str()?.parse::<IpAddr>() {
+                                if let Some(ip) = crate::util::parse_ip(q.str()?) {
                                     d.answers.0.push(ip);
                                 }
                             }
@@ -373,6 +372,30 @@ mod tests {
             ("abcdefghijklmnop", true, None),
         ] {
             assert_eq!(scan(s.as_bytes(), ctrl), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn scan_matches_a_plain_search() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 48) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|i| match (x >> (i % 60)) % 23 {
+                    0 => b'"',
+                    1 => b'\\',
+                    2 => 0x1f,
+                    3 => 0x80 | (i as u8),
+                    _ => b'a' + (i % 26) as u8,
+                })
+                .collect();
+            for ctrl in [false, true] {
+                let want = b.iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20));
+                assert_eq!(scan(&b, ctrl), want, "{b:?} {ctrl}");
+            }
         }
     }
 

@@ -110,8 +110,8 @@ impl Indicators {
     }
 
     /// Counts one hit of `x` at `ts` in window `seq`.
-    pub fn hit(&mut self, x: &IndicatorIn<'_>, ts: i64, seq: u64) -> IndRef {
-        let hash = ind_hash(x);
+    /// `hash` is [`ind_hash`] of `x`.
+    pub fn hit(&mut self, x: &IndicatorIn<'_>, hash: u64, ts: i64, seq: u64) -> IndRef {
         let slot = match self.lru.find_with(hash, |k| k.is(x)) {
             Some(s) => {
                 // Recency refreshed once per window (see Lru::upsert_untouched).

@@ -1,13 +1,138 @@
-//! A bounded map with least-recently-used eviction: a hash table of slot
-//! indices over a slab of nodes in an intrusive doubly linked list. Every keyed
+//! A bounded map with least-recently-used eviction: a hash index of slot
+//! numbers ([`Index`]: open addressing, prefetchable) over a slab of nodes in an intrusive doubly linked list. Every keyed
 //! table of the engine is one of these, so memory is bounded by `cap` and
 //! evictions are counted in one place. No allocation once the slab is full.
 
 use crate::util::hash_of;
 use core::hash::Hash;
-use hashbrown::HashTable;
 
 const NIL: u32 = u32::MAX;
+
+/// One bucket of the index: the low 32 bits of the key's hash (its home
+/// bucket is `tag & mask`) and its slot, `NIL` when empty.
+#[derive(Clone, Copy)]
+struct Bucket {
+    tag: u32,
+    slot: u32,
+}
+
+const EMPTY: Bucket = Bucket { tag: 0, slot: NIL };
+
+/// Open addressing with linear probing and backward-shift deletion, at most
+/// half full: a lookup reads one bucket line (usually), then the node. (A
+/// general-purpose table keeps control bytes and buckets apart: one more
+/// dependent cache miss per lookup.) The bucket of a hash is known before
+/// the lookup, so it can be prefetched.
+struct Index {
+    buckets: Vec<Bucket>,
+    mask: usize,
+    len: usize,
+}
+
+impl Index {
+    fn new() -> Self {
+        Index { buckets: vec![EMPTY; 16], mask: 15, len: 0 }
+    }
+
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        hash as u32 as usize & self.mask
+    }
+
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        let b = &self.buckets[self.home(hash)];
+        prefetch(b);
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        let tag = hash as u32;
+        let mut i = self.home(hash);
+        loop {
+            let b = self.buckets[i];
+            if b.slot == NIL {
+                return None;
+            }
+            if b.tag == tag && eq(b.slot) {
+                return Some(b.slot);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn insert(&mut self, hash: u64, slot: u32) {
+        if (self.len + 1) * 2 > self.buckets.len() {
+            self.grow();
+        }
+        self.place(Bucket { tag: hash as u32, slot });
+        self.len += 1;
+    }
+
+    fn place(&mut self, b: Bucket) {
+        let mut i = b.tag as usize & self.mask;
+        while self.buckets[i].slot != NIL {
+            i = (i + 1) & self.mask;
+        }
+        self.buckets[i] = b;
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::replace(&mut self.buckets, vec![EMPTY; (self.mask + 1) * 2]);
+        self.mask = self.buckets.len() - 1;
+        for b in old {
+            if b.slot != NIL {
+                self.place(b);
+            }
+        }
+    }
+
+    /// Removes the bucket of `slot` (stored under `hash`).
+    fn remove(&mut self, hash: u64, slot: u32) {
+        let mut i = self.home(hash);
+        loop {
+            let b = self.buckets[i];
+            if b.slot == NIL {
+                return;
+            }
+            if b.slot == slot {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        self.len -= 1;
+        // Backward shift: later buckets of the run move up unless their home
+        // lies after the hole.
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let b = self.buckets[j];
+            if b.slot == NIL {
+                break;
+            }
+            let k = b.tag as usize & self.mask;
+            let stays = if i <= j { i < k && k <= j } else { i < k || k <= j };
+            if !stays {
+                self.buckets[i] = b;
+                i = j;
+            }
+        }
+        self.buckets[i] = EMPTY;
+    }
+
+    fn clear(&mut self) {
+        self.buckets.iter_mut().for_each(|b| *b = EMPTY);
+        self.len = 0;
+    }
+}
+
+/// A hint that `v` will be read soon. XXX: a no-op: the prefetch
+/// intrinsic needs `unsafe`, which the project keeps in the capture layer;
+/// the call sites stay for when a safe prefetch exists.
+#[inline(always)]
+pub(crate) fn prefetch<T>(v: &T) {
+    let _ = v;
+}
 
 /// `repr(C)`: the hash and key (read by every lookup) come first, so a
 /// lookup and the value's leading fields usually share a cache line.
@@ -21,7 +146,7 @@ struct Node<K, V> {
 }
 
 pub struct Lru<K, V> {
-    table: HashTable<u32>,
+    table: Index,
     nodes: Vec<Node<K, V>>,
     /// Most recently used.
     head: u32,
@@ -42,7 +167,7 @@ pub struct Upsert<K, V> {
 impl<K: Hash + Eq, V> Lru<K, V> {
     pub fn new(cap: usize) -> Self {
         Lru {
-            table: HashTable::new(),
+            table: Index::new(),
             nodes: Vec::new(),
             head: NIL,
             tail: NIL,
@@ -54,13 +179,14 @@ impl<K: Hash + Eq, V> Lru<K, V> {
 
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len
     }
 
     pub fn cap(&self) -> usize {
         self.cap
     }
 
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn find(&self, key: &K) -> Option<u32> {
         self.find_with(hash_of(key), |k| k == key)
     }
@@ -68,12 +194,13 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// Lookup by a precomputed hash and predicate (keys compared against
     /// borrowed data without building a `K`).
     pub fn find_with(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<u32> {
-        self.table.find(hash, |&i| self.nodes[i as usize].hash == hash && eq(&self.nodes[i as usize].key)).copied()
+        self.table.find(hash, |i| self.nodes[i as usize].hash == hash && eq(&self.nodes[i as usize].key))
     }
 
     /// Finds `key` or inserts `make(recycled)`; `recycled` is the evicted
     /// value when the table was full (so buffers can be reused). The slot
     /// becomes the most recently used.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn upsert(&mut self, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
         let u = self.upsert_untouched(key, make);
         self.touch(u.slot);
@@ -84,7 +211,12 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// that touch once per window save the list update (three random cache
     /// lines) on every other hit.
     pub fn upsert_untouched(&mut self, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
-        let hash = hash_of(&key);
+        self.upsert_untouched_hashed(hash_of(&key), key, make)
+    }
+
+    /// As [`Lru::upsert_untouched`] with `hash == hash_of(&key)` already
+    /// computed (e.g. to prefetch).
+    pub fn upsert_untouched_hashed(&mut self, hash: u64, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
         if let Some(slot) = self.find_with(hash, |k| *k == key) {
             return Upsert { slot, evicted: None };
         }
@@ -95,13 +227,11 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// Inserts a key known to be absent.
     pub fn insert_new(&mut self, hash: u64, key: K, val: V) -> (u32, Option<(K, V)>) {
         let mut evicted = None;
-        let slot = if self.table.len() >= self.cap {
+        let slot = if self.table.len >= self.cap {
             let t = self.tail;
             self.unlink(t);
             let h = self.nodes[t as usize].hash;
-            if let Ok(e) = self.table.find_entry(h, |&i| i == t) {
-                e.remove();
-            }
+            self.table.remove(h, t);
             self.evictions += 1;
             let n = &mut self.nodes[t as usize];
             evicted = Some((std::mem::replace(&mut n.key, key), std::mem::replace(&mut n.val, val)));
@@ -117,10 +247,15 @@ impl<K: Hash + Eq, V> Lru<K, V> {
             self.nodes.push(Node { key, val, hash, prev: NIL, next: NIL });
             (self.nodes.len() - 1) as u32
         };
-        let nodes = &self.nodes;
-        self.table.insert_unique(hash, slot, |&i| nodes[i as usize].hash);
+        self.table.insert(hash, slot);
         self.link_front(slot);
         (slot, evicted)
+    }
+
+    /// Starts loading the index bucket of `hash` (see [`Lru::find_with`]).
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.table.prefetch(hash);
     }
 
     pub fn key(&self, slot: u32) -> &K {
@@ -164,9 +299,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         }
         self.unlink(t);
         let h = self.nodes[t as usize].hash;
-        if let Ok(e) = self.table.find_entry(h, |&i| i == t) {
-            e.remove();
-        }
+        self.table.remove(h, t);
         self.free.push(t);
         let n = &self.nodes[t as usize];
         Some((n.key.clone(), n.val.clone()))

@@ -11,7 +11,7 @@
 
 use crate::lru::Lru;
 use crate::output::{Output, SessionEnd, SessionReport};
-use crate::util::IpKey;
+use crate::util::{IpKey, hash_of};
 use std::net::IpAddr;
 
 #[derive(Clone, Copy)]
@@ -47,10 +47,28 @@ impl Sessions {
         self.lru.evictions
     }
 
-    pub fn hit(&mut self, src: IpAddr, dst: IpAddr, ts: i64, out: &mut Vec<Output>, n: &mut u64) {
+    /// The table key of a pair and its hash (to prefetch, then [`Sessions::hit`]).
+    #[inline]
+    pub fn key(&self, src: IpAddr, dst: IpAddr) -> ((IpKey, IpKey), u64) {
         let (a, b) = (IpKey::from(src), IpKey::from(dst));
         let key = if a <= b { (a, b) } else { (b, a) };
-        let u = self.lru.upsert_untouched(key, || Sess { first: ts, last: ts, touched: ts, count: 0, src, dst });
+        let h = hash_of(&key);
+        self.lru.prefetch(h);
+        (key, h)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn hit(
+        &mut self,
+        (key, h): ((IpKey, IpKey), u64),
+        src: IpAddr,
+        dst: IpAddr,
+        ts: i64,
+        out: &mut Vec<Output>,
+        n: &mut u64,
+    ) {
+        let u =
+            self.lru.upsert_untouched_hashed(h, key, || Sess { first: ts, last: ts, touched: ts, count: 0, src, dst });
         if let Some((_, s)) = u.evicted {
             out.push(report(&s, SessionEnd::Evicted));
             *n += 1;

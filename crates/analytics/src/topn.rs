@@ -89,12 +89,69 @@ impl<K: Hash + Eq + Copy + Ord> Capped<K> {
     pub fn len(&self) -> usize {
         self.map.len()
     }
+}
+
+/// The src_ip, dst_ip and host counters ([`SRC`], [`DST`], [`HOST`]) in one
+/// map: an event's host is usually its source or its destination, so two
+/// lookups count the three. Each counter is capped on its own, exactly as a
+/// [`Capped`] of its own would be (a key not yet counted by a full counter
+/// is an overflow of that counter).
+pub(crate) struct IpCounts {
+    map: HashMap<IpKey, [u64; 3], foldhash::fast::FixedState>,
+    cap: usize,
+    len: [usize; 3],
+    total: [u64; 3],
+    overflow: [u64; 3],
+}
+
+pub(crate) const SRC: usize = 0;
+pub(crate) const DST: usize = 1;
+pub(crate) const HOST: usize = 2;
+
+impl IpCounts {
+    fn new(cap: usize) -> Self {
+        IpCounts { map: HashMap::with_hasher(HASH), cap, len: [0; 3], total: [0; 3], overflow: [0; 3] }
+    }
+
+    /// Counts `k` once in each counter of `which`.
+    #[inline]
+    pub fn add(&mut self, k: IpKey, which: &[usize]) {
+        let fits = |len: &[usize; 3], w: usize| len[w] < self.cap;
+        let c = match self.map.get_mut(&k) {
+            Some(c) => c,
+            None => {
+                if !which.iter().any(|&w| fits(&self.len, w)) {
+                    for &w in which {
+                        self.total[w] += 1;
+                        self.overflow[w] += 1;
+                    }
+                    return;
+                }
+                self.map.entry(k).or_insert([0; 3])
+            }
+        };
+        for &w in which {
+            self.total[w] += 1;
+            if c[w] > 0 {
+                c[w] += 1;
+            } else if self.len[w] < self.cap {
+                c[w] = 1;
+                self.len[w] += 1;
+            } else {
+                self.overflow[w] += 1;
+            }
+        }
+    }
+
+    fn take(&mut self, w: usize, n: usize) -> (u64, Vec<(IpKey, u64)>) {
+        let v = top(self.map.iter().filter(|(_, c)| c[w] > 0).map(|(k, c)| (*k, c[w])).collect(), n);
+        (std::mem::take(&mut self.total[w]), v)
+    }
 
     /// `clear` keeps the allocation: no allocation next window.
-    fn take(&mut self, n: usize) -> (u64, Vec<(K, u64)>) {
-        let v = top(self.map.iter().map(|(k, c)| (*k, *c)).collect(), n);
+    fn clear(&mut self) {
         self.map.clear();
-        (std::mem::take(&mut self.total), v)
+        self.len = [0; 3];
     }
 }
 
@@ -102,9 +159,7 @@ pub(crate) struct WindowCounts {
     pub sensor: SymCounts,
     pub input: SymCounts,
     pub rule: SymCounts,
-    pub src_ip: Capped<IpKey>,
-    pub dst_ip: Capped<IpKey>,
-    pub host: Capped<IpKey>,
+    pub ips: IpCounts,
     /// (proto symbol, dst port)
     pub proto_port: Capped<(u32, u16)>,
     src_port: Vec<u32>,
@@ -120,9 +175,7 @@ impl WindowCounts {
             sensor: SymCounts::default(),
             input: SymCounts::default(),
             rule: SymCounts::default(),
-            src_ip: Capped::new(cap),
-            dst_ip: Capped::new(cap),
-            host: Capped::new(cap),
+            ips: IpCounts::new(cap),
             proto_port: Capped::new(cap),
             src_port: vec![0; 65536],
             src_port_touched: Vec::new(),
@@ -142,11 +195,11 @@ impl WindowCounts {
     }
 
     pub fn keys(&self) -> usize {
-        self.src_ip.len() + self.dst_ip.len() + self.host.len() + self.proto_port.len()
+        self.ips.len.iter().sum::<usize>() + self.proto_port.len()
     }
 
     pub fn overflow(&self) -> u64 {
-        self.src_ip.overflow + self.dst_ip.overflow + self.host.overflow + self.proto_port.overflow
+        self.ips.overflow.iter().sum::<u64>() + self.proto_port.overflow
     }
 
     /// Emits the non-indicator top-N reports and resets the counters.
@@ -161,9 +214,10 @@ impl WindowCounts {
         let rules = self.rule.take(syms, n);
         let rules = (rules.0, rules.1.into_iter().map(|(s, c)| (s.replacen('\0', ":", 1), c)).collect());
         push("rule", rules);
-        push("src_ip", ips(self.src_ip.take(n)));
-        push("dst_ip", ips(self.dst_ip.take(n)));
-        push("host", ips(self.host.take(n)));
+        push("src_ip", ips(self.ips.take(SRC, n)));
+        push("dst_ip", ips(self.ips.take(DST, n)));
+        push("host", ips(self.ips.take(HOST, n)));
+        self.ips.clear();
         // Ranked by (proto name, port), not by symbol number.
         let pp: Vec<((&str, u16), u64)> =
             self.proto_port.map.iter().map(|(&(p, port), &c)| ((syms.get(p), port), c)).collect();

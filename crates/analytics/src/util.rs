@@ -27,6 +27,44 @@ impl IpKey {
     }
 }
 
+/// `s.parse::<IpAddr>().ok()`, with a quick path for dotted-quad IPv4 (the
+/// std parser handles everything else, and anything the quick path turns
+/// down, so the result is the same).
+#[inline]
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
+    match parse_v4(s.as_bytes()) {
+        Some(a) => Some(IpAddr::V4(a)),
+        None => s.parse().ok(),
+    }
+}
+
+/// Four decimal octets 0..=255 without leading zeros, nothing else.
+#[inline]
+fn parse_v4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut o = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in o.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v = 0u32;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            v = v * 10 + (b[i] - b'0') as u32;
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || v > 255 || (n > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = v as u8;
+    }
+    (i == b.len()).then(|| std::net::Ipv4Addr::from(o))
+}
+
 /// Fixed seed: hashes (and so iteration-free outputs) are the same in every
 /// run, which keeps replays reproducible.
 pub(crate) const HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5d1_a7a1_71c5);
@@ -200,6 +238,35 @@ mod tests {
         assert_eq!(parse_rfc3339_ns("9999-12-31T23:59:59Z"), None);
         assert!(parse_rfc3339_ns("0001-01-01T00:00:00Z").is_none());
         assert!(parse_rfc3339_ns("2262-01-01T00:00:00Z").is_some());
+    }
+
+    #[test]
+    fn parse_ip_as_std() {
+        for s in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4 ",
+            "1..2.3",
+            "1.2.3.04",
+            "10.0.0.1",
+            "1234.1.1.1",
+            "1.2.3.4a",
+            "::1",
+            "2001:db8::7",
+            "::ffff:1.2.3.4",
+            "",
+            "a.b.c.d",
+            "1.2.3.255",
+            "1.2.3.256",
+            "1.2.3.0",
+        ] {
+            assert_eq!(parse_ip(s), s.parse::<IpAddr>().ok(), "{s:?}");
+        }
     }
 
     #[test]
