@@ -11,7 +11,7 @@ mod common;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Read;
+
 use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -180,21 +180,7 @@ spool = "{}"
         ),
     )
     .unwrap();
-    let mut sensor = common::Guard(
-        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-            .args(["run", "--config"])
-            .arg(&sensor_cfg)
-            .arg("--intel")
-            .arg(&feed)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while common::http_get(http, "/healthz").is_none() {
-        assert!(Instant::now() < deadline, "run did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let sensor = common::start_run(&sensor_cfg, &feed, http);
     // 40 hosts: each reaches 5 listed addresses and one of them twice;
     // hosts 0..9 also send 5 more flows to the first (throttled).
     let listed: Vec<std::net::Ipv4Addr> = LISTED.iter().map(|a| a.parse().unwrap()).collect();
@@ -223,10 +209,7 @@ spool = "{}"
         assert!(Instant::now() < deadline, "the sensor did not publish {expected} events:\n{page}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Command::new("kill").args(["-TERM", &sensor.id().to_string()]).status().unwrap();
-    let mut log = String::new();
-    sensor.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    assert!(sensor.wait().unwrap().success(), "{log}");
+    common::stop_run(sensor);
 
     let cfg = dir.join("analytics.toml");
     std::fs::write(

@@ -6,9 +6,9 @@
 mod common;
 
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 #[test]
@@ -60,21 +60,7 @@ k = 2
         ),
     )
     .unwrap();
-    let mut child = common::Guard(
-        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .arg("--intel")
-            .arg(&feed)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while common::http_get(http, "/healthz").is_none() {
-        assert!(Instant::now() < deadline, "run did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = common::start_run(&config, &feed, http);
     let mut tcp = TcpStream::connect(("127.0.0.1", syslog)).unwrap();
     for i in 0..12 {
         writeln!(tcp, "<13>Nov 29 14:00:00 fw01 sshd: attempt {i} from 203.0.113.66").unwrap();
@@ -135,10 +121,7 @@ k = 2
         assert_eq!(got, status, "{path}: {body}");
         assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string(), "{path}: {body}");
     }
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    assert!(child.wait().unwrap().success(), "{log}");
+    common::stop_run(child);
 
     // The sinks: 3 of the 12 pass, one summary holds the other 9; the
     // second address passes; one incident names an event of each.

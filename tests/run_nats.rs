@@ -11,7 +11,7 @@ use async_nats::jetstream::consumer::{AckPolicy, pull};
 use futures_util::StreamExt;
 use serde_json::Value;
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -141,21 +141,7 @@ spool = "{}"
         ),
     )
     .unwrap();
-    let mut sensor = common::Guard(
-        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .arg("--intel")
-            .arg(&feed)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while common::http_get(http_port, "/healthz").is_none() {
-        assert!(Instant::now() < deadline && sensor.try_wait().unwrap().is_none(), "run did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let sensor = common::start_run(&config, &feed, http_port);
 
     // Steady traffic: RATE syslog lines a second over one TCP connection.
     let stop = Arc::new(AtomicBool::new(false));
@@ -199,10 +185,7 @@ spool = "{}"
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    Command::new("kill").args(["-TERM", &sensor.id().to_string()]).status().unwrap();
-    let mut log = String::new();
-    sensor.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    assert!(sensor.wait().unwrap().success(), "{log}");
+    common::stop_run(sensor);
 
     let got = consume(nats_port);
     let mut seen = HashSet::new();

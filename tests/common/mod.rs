@@ -92,3 +92,38 @@ pub fn http_request(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<(
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
     Some((status, body))
 }
+
+/// `sdn-sensor run --config CONFIG --intel FEED` with stderr captured,
+/// returned once /healthz on `http_port` answers 200.
+pub fn start_run(config: &std::path::Path, feed: &std::path::Path, http_port: u16) -> Guard {
+    let mut child = Guard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["run", "--config"])
+            .arg(config)
+            .arg("--intel")
+            .arg(feed)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http_get(http_port, "/healthz").is_none() {
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            panic!("run did not start: {}", stop_run(child));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// SIGTERM, then its log (stderr); panics when it did not exit cleanly.
+pub fn stop_run(mut child: Guard) -> String {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let mut log = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut log);
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "run failed ({status}): {log}");
+    log
+}
