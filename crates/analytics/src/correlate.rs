@@ -159,6 +159,20 @@ struct Cold {
 
 const LONG: u8 = u8::MAX;
 
+impl Cold {
+    /// The cold entry of an event: its id inline when it fits.
+    fn of(id: &str, ind: IndRef) -> Cold {
+        let mut c = Cold { ind, ..Cold::default() };
+        if id.len() <= c.buf.len() {
+            c.buf[..id.len()].copy_from_slice(id.as_bytes());
+            c.len = id.len() as u8;
+        } else {
+            c.len = LONG;
+        }
+        c
+    }
+}
+
 impl Default for Cold {
     fn default() -> Self {
         Cold { ind: IndRef::default(), len: 0, buf: [0; 47] }
@@ -234,7 +248,7 @@ impl Group {
         now: i64,
         cutoff: i64,
         id: &str,
-        ind: IndRef,
+        new: &Cold,
     ) -> usize {
         let Group { lines, cold, long, .. } = self;
         let (h, es) = flat(lines)[hdr..hdr + 1 + k].split_first_mut().expect("k >= 1");
@@ -256,7 +270,7 @@ impl Group {
             Some(j) => {
                 if now >= es[j].ts {
                     es[j].ts = now;
-                    set_cold(cold, long, cbase, j, id, ind);
+                    set_cold(cold, long, cbase, j, new, id);
                 }
             }
             None => {
@@ -275,7 +289,7 @@ impl Group {
                     }
                 }
                 es[len] = Ent { ts: now, tag };
-                set_cold(cold, long, cbase, len, id, ind);
+                set_cold(cold, long, cbase, len, new, id);
                 len += 1;
             }
         }
@@ -335,16 +349,12 @@ fn flat(lines: &mut [Line]) -> &mut [Ent] {
 }
 
 /// Entry `j` of `cold` (which starts at index `base` of the group: long ids
-/// are kept under their group index).
+/// are kept under their group index): a copy of the event's `c` (built once
+/// per event by [`Cold::of`]), and for a long id the id itself.
 #[inline]
-fn set_cold(cold: &mut [Cold], long: &mut Long, base: usize, j: usize, id: &str, ind: IndRef) {
-    let c = &mut cold[j];
-    c.ind = ind;
-    if id.len() <= c.buf.len() {
-        c.buf[..id.len()].copy_from_slice(id.as_bytes());
-        c.len = id.len() as u8;
-    } else {
-        c.len = LONG;
+fn set_cold(cold: &mut [Cold], long: &mut Long, base: usize, j: usize, c: &Cold, id: &str) {
+    cold[j] = *c;
+    if c.len == LONG {
         long.insert(base + j, id.into());
     }
 }
@@ -560,6 +570,8 @@ impl Correlator {
             _ => None,
         };
         let (mut value_tag, mut type_tag) = (None, None);
+        // What every rule recording the event writes (the id copied once).
+        let cold = ind.map(|(_, r)| Cold::of(c.e.id, r));
         for ri in 0..self.rules.len() {
             match self.rules[ri].kind {
                 DNS => {
@@ -568,17 +580,17 @@ impl Correlator {
                     }
                 }
                 VALUES | TYPES => {
-                    let (Some(at), Some((x, r))) = (host_at, ind) else { continue };
+                    let (Some(at), Some((x, _)), Some(new)) = (host_at, ind, &cold) else { continue };
                     let tag = if self.rules[ri].kind == VALUES {
                         *value_tag.get_or_insert_with(|| hash_of(x.value))
                     } else {
                         *type_tag.get_or_insert_with(|| hash_of(x.r#type))
                     };
-                    self.recent(ri, false, at, tag, r, c, inds, out);
+                    self.recent(ri, false, at, tag, new, c, inds, out);
                 }
                 _ => {
-                    let (Some(at), Some((_, r))) = (ind_at, ind) else { continue };
-                    self.recent(ri, true, at, hash_of(c.e.sensor), r, c, inds, out);
+                    let (Some(at), Some(new)) = (ind_at, &cold) else { continue };
+                    self.recent(ri, true, at, hash_of(c.e.sensor), new, c, inds, out);
                 }
             }
         }
@@ -702,11 +714,12 @@ impl Correlator {
         by_ind: bool,
         at: At,
         tag: u64,
-        ind: IndRef,
+        new: &Cold,
         c: &Ctx<'_, '_>,
         inds: &Indicators,
         out: &mut Vec<Incident>,
     ) {
+        let ind = new.ind;
         let rule = &self.rules[ri];
         let (within, k, kind) = (rule.within_ns, rule.k, rule.kind);
         let g = if by_ind { &mut self.ind_group } else { &mut self.host_group };
@@ -714,7 +727,7 @@ impl Correlator {
         let cbase = at.slot as usize * g.cstride + rule.coff;
         let e0 = hdr + 1;
         let now = c.e.ts_ns;
-        let len = g.record(hdr, cbase, k, tag, now, now.saturating_sub(within), c.e.id, ind);
+        let len = g.record(hdr, cbase, k, tag, now, now.saturating_sub(within), c.e.id, new);
         // Checked before building anything: most events of a busy key land here.
         if len < k || g.ent(hdr).ts as u64 == c.seq {
             return;

@@ -39,8 +39,24 @@ impl IndKey {
         (self.part(0), self.part(1), self.part(2), self.part(3), self.part(4))
     }
 
+    /// Same as comparing [`IndKey::parts`]: the part lengths first (no
+    /// string compare for most mismatches), then the bytes.
     fn is(&self, x: &IndicatorIn<'_>) -> bool {
-        self.parts() == (x.id, x.r#type, x.value, x.threat_type, x.feed)
+        let parts = [x.id, x.r#type, x.value, x.threat_type, x.feed];
+        let mut end = 0usize;
+        for (p, &e) in parts.iter().zip(&self.ends) {
+            end += p.len();
+            if end != e as usize {
+                return false;
+            }
+        }
+        let b = self.s.as_bytes();
+        let mut start = 0;
+        parts.iter().zip(&self.ends).all(|(p, &e)| {
+            let eq = b.get(start..e as usize) == Some(p.as_bytes());
+            start = e as usize;
+            eq
+        })
     }
 
     pub fn id(&self) -> &str {

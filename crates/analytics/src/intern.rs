@@ -14,14 +14,54 @@ pub struct Syms {
     strs: Vec<(u64, Box<str>)>,
     cap: usize,
     pub overflow: u64,
+    /// Recent lookups, direct-mapped by [`memo_slot`] (the engine interns the
+    /// same few strings for every event): a hit is checked against the
+    /// symbol's string, so the memo never changes a result. [`OTHER`] marks
+    /// an empty slot.
+    memo: [u32; MEMO],
+}
+
+const MEMO: usize = 256;
+
+/// A cheap slot from the length and four bytes (no full hash).
+#[inline]
+fn memo_slot(b: &[u8]) -> usize {
+    let n = b.len();
+    let Some((&first, &last)) = b.first().zip(b.last()) else { return 0 };
+    let x = n as u64
+        | (first as u64) << 8
+        | (last as u64) << 16
+        | (b[n / 2] as u64) << 24
+        | (b[n.saturating_sub(2)] as u64) << 32;
+    (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO.trailing_zeros())) as usize
 }
 
 impl Syms {
     pub fn new(cap: usize) -> Self {
-        Syms { table: HashTable::new(), strs: vec![(0, "<other>".into())], cap: cap.max(2), overflow: 0 }
+        Syms {
+            table: HashTable::new(),
+            strs: vec![(0, "<other>".into())],
+            cap: cap.max(2),
+            overflow: 0,
+            memo: [OTHER; MEMO],
+        }
     }
 
+    #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
+        let m = memo_slot(s.as_bytes());
+        let i = self.memo[m];
+        if i != OTHER && self.strs.get(i as usize).is_some_and(|x| *x.1 == *s) {
+            return i;
+        }
+        let i = self.intern_slow(s);
+        if i != OTHER {
+            self.memo[m] = i;
+        }
+        i
+    }
+
+    fn intern_slow(&mut self, s: &str) -> u32 {
         let h = hash_of(s);
         let strs = &self.strs;
         if let Some(&i) = self.table.find(h, |&i| strs[i as usize].0 == h && &*strs[i as usize].1 == s) {
@@ -98,5 +138,23 @@ mod tests {
         assert_eq!(s.intern_pair("re", "ssh"), p);
         assert_ne!(s.intern_pair("r", "essh"), p);
         assert_eq!(s.get_pair(p), ("re", "ssh"));
+    }
+
+    #[test]
+    fn memo_never_changes_a_result() {
+        let mut s = Syms::new(20);
+        let words: Vec<String> = (0..60).map(|i| format!("w{}{}", i % 7, "x".repeat(i % 5))).collect();
+        let mut plain = std::collections::HashMap::new();
+        for round in 0..3 {
+            for w in words.iter().chain(["<other>".to_string(), String::new()].iter()) {
+                let got = s.intern(w);
+                let want = *plain.entry(w.clone()).or_insert(got);
+                assert_eq!(got, want, "{w} round {round}");
+                if got != OTHER {
+                    assert_eq!(s.get(got), w);
+                }
+            }
+        }
+        assert!(s.overflow > 0);
     }
 }

@@ -14,7 +14,9 @@ impl From<IpAddr> for IpKey {
     #[inline]
     fn from(ip: IpAddr) -> Self {
         match ip {
-            IpAddr::V4(a) => IpKey(u128::from(a.to_ipv6_mapped())),
+            // `u128::from(a.to_ipv6_mapped())` (`::ffff:a.b.c.d`), without
+            // the round trip through bytes.
+            IpAddr::V4(a) => IpKey((0xffff << 32) | u128::from(u32::from(a))),
             IpAddr::V6(a) => IpKey(u128::from(a)),
         }
     }
@@ -222,6 +224,15 @@ impl fmt::Display for Ts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipkey_of_v4_is_the_mapped_v6() {
+        for a in [[0, 0, 0, 0], [10, 1, 2, 3], [255, 255, 255, 255], [198, 51, 100, 7], [1, 0, 0, 128]] {
+            let a = std::net::Ipv4Addr::from(a);
+            assert_eq!(IpKey::from(IpAddr::V4(a)).0, u128::from(a.to_ipv6_mapped()));
+            assert_eq!(IpKey::from(IpAddr::V4(a)).ip(), IpAddr::V4(a));
+        }
+    }
 
     #[test]
     fn rfc3339_round_trip() {
