@@ -220,26 +220,36 @@ impl Stage {
     }
 }
 
-/// `kind` and `input` of a derived event as the static names sinks use
-/// (NATS subjects).
-fn kind_and_input(line: &[u8]) -> (&'static str, &'static str) {
-    let kind = if line.windows(18).any(|w| w == b"\"kind\":\"incident\"") {
-        "incident"
-    } else if line.windows(17).any(|w| w == b"\"kind\":\"summary\"") {
-        "summary"
-    } else {
-        "report"
+/// Id, `kind` and `input` of a derived event (read as JSON: ids may hold
+/// escapes), the last two as the static names sinks use (NATS subjects).
+fn derived_head(line: &[u8]) -> (String, &'static str, &'static str) {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Head {
+        id: String,
+        kind: String,
+        input: String,
+    }
+    let h: Head = serde_json::from_slice(line).unwrap_or_default();
+    let kind = match h.kind.as_str() {
+        "incident" => "incident",
+        "summary" => "summary",
+        _ => "report",
     };
     const INPUTS: [&str; 10] = ["intel", "packet", "dns", "http", "tls", "smtp", "netflow", "ipfix", "sflow", "syslog"];
-    let input = INPUTS
-        .iter()
-        .find(|i| {
-            let pat = format!("\"input\":\"{i}\"");
-            line.windows(pat.len()).any(|w| w == pat.as_bytes())
-        })
-        .copied()
-        .unwrap_or("intel");
-    (kind, input)
+    let input = INPUTS.iter().find(|i| **i == h.input).copied().unwrap_or("intel");
+    (h.id, kind, input)
+}
+
+/// FNV-1a: a stable 64-bit hash (the same in every process and version),
+/// for partition keys and the consumer's recent ids.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// The partition key of an encoded event: a stable hash (FNV-1a) of the
@@ -249,26 +259,12 @@ fn kind_and_input(line: &[u8]) -> (&'static str, &'static str) {
 pub fn host_key(json: &[u8]) -> u64 {
     let Ok(parsed) = analytics::parse_event(json) else { return 0 };
     let Some(host) = parsed.event().host() else { return 0 };
-    let bytes: Vec<u8> = match host {
-        std::net::IpAddr::V4(a) => a.octets().to_vec(),
-        std::net::IpAddr::V6(a) => a.octets().to_vec(),
+    let h = match host {
+        std::net::IpAddr::V4(a) => fnv1a(&a.octets()),
+        std::net::IpAddr::V6(a) => fnv1a(&a.octets()),
     };
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
     // 0 means "no host"; keep every bit of the hash for the modulus.
     h.max(1)
-}
-
-/// The id of a derived event (read as JSON: ids may hold escapes).
-fn event_id(line: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: String,
-    }
-    serde_json::from_slice::<Id>(line).map(|i| i.id).unwrap_or_default()
 }
 
 /// `run`'s analytics stage as a sink: the sensor's threads queue events on
@@ -346,14 +342,8 @@ impl sinks::SinkWorker for StageWorker {
                 }
             }
             Line::Derived => {
-                let (k, input) = kind_and_input(line);
-                send(&Arc::new(sinks::Encoded {
-                    id: event_id(line),
-                    kind: k,
-                    input,
-                    json: line.to_vec(),
-                    key: host_key(line),
-                }));
+                let (id, k, input) = derived_head(line);
+                send(&Arc::new(sinks::Encoded { id, kind: k, input, json: line.to_vec(), key: host_key(line) }));
             }
             // Reports are in the store (and on /metrics through the stats).
             Line::Report => {}

@@ -46,11 +46,7 @@ struct Recent {
 
 impl Recent {
     fn first_time(&mut self, id: &[u8]) -> bool {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in id {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        let h = crate::analysis::fnv1a(id);
         if !self.set.insert(h) {
             return false;
         }
