@@ -76,8 +76,7 @@ pub fn writer(output: Option<&Path>) -> anyhow::Result<Writer> {
 pub fn stale_feed_warnings(feeds: &[FeedSpec], ids: &mut EventIds, writer: &mut Writer) -> io::Result<()> {
     let now = SystemTime::now();
     for f in feeds {
-        let fresh = intel::age::Freshness::of(&f.path, f.max_age, now);
-        if let (true, Some(age), Some(max)) = (fresh.is_stale(), fresh.age, fresh.max_age) {
+        if let Some((age, max)) = f.stale(now) {
             let name = f.path.display().to_string();
             eprintln!(
                 "sdn-sensor: warning: {name}: feed is stale: modified {} ago, max_age {} (update the feed or raise max_age)",

@@ -79,6 +79,17 @@ pub struct FeedSpec {
     pub max_age: Option<std::time::Duration>,
 }
 
+impl FeedSpec {
+    /// `(age, max_age)` when the feed file is older than its max_age.
+    pub fn stale(&self, now: std::time::SystemTime) -> Option<(std::time::Duration, std::time::Duration)> {
+        let fresh = intel::age::Freshness::of(&self.path, self.max_age, now);
+        match (fresh.is_stale(), fresh.age, fresh.max_age) {
+            (true, Some(age), Some(max)) => Some((age, max)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DnsSection {

@@ -466,8 +466,7 @@ fn receive(
 fn stale_feed_warnings(feeds: &[FeedSpec], ids: &mut EventIds, emitter: &mut Emitter) {
     let now = SystemTime::now();
     for f in feeds {
-        let fresh = intel::age::Freshness::of(&f.path, f.max_age, now);
-        if let (true, Some(age), Some(max)) = (fresh.is_stale(), fresh.age, fresh.max_age) {
+        if let Some((age, max)) = f.stale(now) {
             let name = f.path.display().to_string();
             tracing::warn!(feed = %name, age_s = age.as_secs(), max_age_s = max.as_secs(), "feed is stale");
             emitter.emit(&sensor::event::stale_feed_event(ids, &name, age, max, now));
