@@ -12,9 +12,9 @@ mod common;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use std::net::{TcpStream, UdpSocket};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const LISTED: [&str; 5] = ["203.0.113.10", "203.0.113.11", "203.0.113.12", "203.0.113.13", "203.0.113.14"];
@@ -45,25 +45,6 @@ fn v5(records: &[(std::net::Ipv4Addr, std::net::Ipv4Addr)], sequence: u32) -> Ve
         d.extend_from_slice(&[0; 8]); // AS, masks, pad
     }
     d
-}
-
-/// The server runs until this is dropped.
-fn nats_server(port: u16, store: &Path) -> common::Guard {
-    let child = common::Guard(
-        Command::new("/usr/sbin/nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (scripts/setup.sh installs it)"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
 }
 
 struct Outcome {
@@ -147,7 +128,7 @@ fn two_partitioned_processes_give_what_one_gives() {
     std::fs::create_dir_all(&dir).unwrap();
     let (nats_port, http) = (common::free_tcp_port(), common::free_tcp_port());
     let netflow = common::free_udp_port();
-    let _nats = nats_server(nats_port, &dir.join("js"));
+    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
     let feed = dir.join("feed.csv");
     let rows: String = LISTED.iter().enumerate().map(|(i, a)| format!("{i},ip,c2,{a},,\n")).collect();
     std::fs::write(&feed, format!("id,type,threat_type,ip,dns,value\n{rows}")).unwrap();

@@ -5,6 +5,8 @@
 //! softflowd exports' nfdump oracle and from the input capture itself.
 //! The tools are installed by scripts/setup.sh.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
@@ -97,26 +99,6 @@ fn tally(events: &[Value]) -> BTreeMap<(String, String), usize> {
     t
 }
 
-/// From nfdump's CSV of the same softflowd export: flows per listed
-/// source and destination address.
-fn nfdump_expected(version: u32) -> BTreeMap<(String, String), usize> {
-    let csv =
-        std::fs::read_to_string(testdata().join(format!("generated/softflowd/sf_v{version}.nfdump.csv"))).unwrap();
-    let mut t = BTreeMap::new();
-    for line in csv.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() < 5 || f[0].is_empty() || !f[0].starts_with("20") {
-            continue;
-        }
-        for (at, addr) in [("flow.src", f[3]), ("flow.dst", f[4])] {
-            if LISTED.contains(&addr) {
-                *t.entry((at.to_string(), addr.to_string())).or_default() += 1;
-            }
-        }
-    }
-    t
-}
-
 #[test]
 fn softflowd_exports_give_one_event_per_listed_flow_address() {
     let softflowd = tool("softflowd");
@@ -136,7 +118,7 @@ fn softflowd_exports_give_one_event_per_listed_flow_address() {
             .unwrap();
         assert!(status.success(), "softflowd -v {version}");
         let events = finish(c);
-        let want = nfdump_expected(version);
+        let want = common::nfdump_expected(version, &LISTED);
         assert!(!want.is_empty(), "v{version}: the oracle lists flows of the listed addresses");
         assert_eq!(tally(&events), want, "NetFlow v{version}");
         for e in &events {
@@ -160,19 +142,7 @@ fn sfprobe_samples_give_one_event_per_listed_packet_address() {
     // sampled headers of the same tool's export, as tshark decoded them
     // (oracle/sflow/generated__pmacctd-sfprobe__sfprobe_export), are the
     // answer key; a run differs only in timestamps, ports and sequences.
-    let mut want = BTreeMap::new();
-    let oracle = std::fs::read_to_string(
-        testdata().join("oracle/sflow/generated__pmacctd-sfprobe__sfprobe_export.tshark.jsonl"),
-    )
-    .unwrap();
-    for line in oracle.lines().skip(1) {
-        let r: Value = serde_json::from_str(line).unwrap();
-        for (at, key) in [("flow.src", "src"), ("flow.dst", "dst")] {
-            if let Some(a) = r["header"][key].as_str().filter(|a| LISTED.contains(a)) {
-                *want.entry((at.to_string(), a.to_string())).or_default() += 1;
-            }
-        }
-    }
+    let want = common::sflow_expected(&LISTED);
     assert!(!want.is_empty());
 
     // pmacctd now and then exports a counter sample and a few flow samples
@@ -229,7 +199,7 @@ fn exports_in_a_capture_give_the_same_events_as_received_ones() {
         assert!(out.status.success());
         let events: Vec<Value> =
             String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(tally(&events), nfdump_expected(version), "v{version}");
+        assert_eq!(tally(&events), common::nfdump_expected(version, &LISTED), "v{version}");
         for e in &events {
             assert!(schema.is_valid(e), "{e} violates the schema");
             let kind = if version == 10 { "ipfix" } else { "netflow" };

@@ -13,8 +13,6 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::io::Write;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,49 +20,6 @@ use std::time::{Duration, Instant};
 const OUTAGE: Duration = Duration::from_secs(30);
 const RATE: u64 = 1_000;
 const STREAM: &str = "SDN_EVENTS";
-
-struct NatsServer {
-    child: Option<Child>,
-    port: u16,
-    store: PathBuf,
-}
-
-impl NatsServer {
-    fn start(port: u16, store: &Path) -> NatsServer {
-        let mut s = NatsServer { child: None, port, store: store.to_path_buf() };
-        s.restart();
-        s
-    }
-
-    fn restart(&mut self) {
-        let child = Command::new("/usr/sbin/nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
-            .arg(&self.store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (scripts/setup.sh installs it)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Every message of the stream: (Nats-Msg-Id, body).
 fn consume(port: u16) -> Vec<(String, Value)> {
@@ -110,7 +65,7 @@ fn events_reach_jetstream_in_order_across_a_server_outage() {
     std::fs::create_dir_all(&dir).unwrap();
     let (nats_port, syslog_port, http_port) =
         (common::free_tcp_port(), common::free_tcp_port(), common::free_tcp_port());
-    let mut server = NatsServer::start(nats_port, &dir.join("store"));
+    let mut server = common::NatsServer::start(nats_port, &dir.join("store"));
     let feed = dir.join("feed.csv");
     std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n").unwrap();
     let config = dir.join("sensor.toml");

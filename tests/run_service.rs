@@ -86,41 +86,6 @@ fn tally(events: &[Value], input: &str) -> BTreeMap<(String, String), usize> {
     t
 }
 
-fn nfdump_expected(version: u32) -> BTreeMap<(String, String), usize> {
-    let csv =
-        std::fs::read_to_string(testdata().join(format!("generated/softflowd/sf_v{version}.nfdump.csv"))).unwrap();
-    let mut t = BTreeMap::new();
-    for line in csv.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() < 5 || !f[0].starts_with("20") {
-            continue;
-        }
-        for (at, addr) in [("flow.src", f[3]), ("flow.dst", f[4])] {
-            if LISTED.contains(&addr) {
-                *t.entry((at.to_string(), addr.to_string())).or_default() += 1;
-            }
-        }
-    }
-    t
-}
-
-fn sflow_expected() -> BTreeMap<(String, String), usize> {
-    let oracle = std::fs::read_to_string(
-        testdata().join("oracle/sflow/generated__pmacctd-sfprobe__sfprobe_export.tshark.jsonl"),
-    )
-    .unwrap();
-    let mut want = BTreeMap::new();
-    for line in oracle.lines().skip(1) {
-        let r: Value = serde_json::from_str(line).unwrap();
-        for (at, key) in [("flow.src", "src"), ("flow.dst", "dst")] {
-            if let Some(a) = r["header"][key].as_str().filter(|a| LISTED.contains(a)) {
-                *want.entry((at.to_string(), a.to_string())).or_default() += 1;
-            }
-        }
-    }
-    want
-}
-
 #[test]
 fn default_config_receives_syslog_netflow_ipfix_and_sflow() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -182,13 +147,13 @@ fn default_config_receives_syslog_netflow_ipfix_and_sflow() {
 
     let syslog = tally(&events, "syslog");
     assert_eq!(syslog.get(&("syslog.token".into(), "203.0.113.66".into())), Some(&2), "{syslog:?}\n{log}");
-    assert_eq!(tally(&events, "netflow"), nfdump_expected(5));
-    assert_eq!(tally(&events, "ipfix"), nfdump_expected(10));
+    assert_eq!(tally(&events, "netflow"), common::nfdump_expected(5, &LISTED));
+    assert_eq!(tally(&events, "ipfix"), common::nfdump_expected(10, &LISTED));
     // pmacctd 1.7.7 now and then stops a few samples short of the 305 it
     // should send (see tests/flow_listeners.rs): then what arrived must be
     // part of the answer.
     let got = tally(&events, "sflow");
-    let want = sflow_expected();
+    let want = common::sflow_expected(&LISTED);
     if samples == 305.0 {
         assert_eq!(got, want);
     } else {

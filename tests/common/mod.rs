@@ -127,3 +127,95 @@ pub fn stop_run(mut child: Guard) -> String {
     assert!(status.success(), "run failed ({status}): {log}");
     log
 }
+
+/// A `nats-server -js` on 127.0.0.1 with its own store, killed on drop.
+pub struct NatsServer {
+    child: Option<std::process::Child>,
+    port: u16,
+    store: std::path::PathBuf,
+}
+
+impl NatsServer {
+    pub fn start(port: u16, store: &std::path::Path) -> NatsServer {
+        let mut s = NatsServer { child: None, port, store: store.to_path_buf() };
+        s.restart();
+        s
+    }
+
+    /// Starts it again (same port, same store) after `kill`.
+    pub fn restart(&mut self) {
+        let child = std::process::Command::new("/usr/sbin/nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .arg(&self.store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server (scripts/setup.sh installs it)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: the server goes away without a goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn testdata() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("SDN_TESTDATA"))
+}
+
+type Tally = std::collections::BTreeMap<(String, String), usize>;
+
+/// From nfdump's CSV of softflowd's NetFlow v`version` export of
+/// generated/softflowd/input_mixed.pcap: flows per (flow.src|flow.dst,
+/// address) for the `listed` addresses.
+pub fn nfdump_expected(version: u32, listed: &[&str]) -> Tally {
+    let csv =
+        std::fs::read_to_string(testdata().join(format!("generated/softflowd/sf_v{version}.nfdump.csv"))).unwrap();
+    let mut t = Tally::new();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() < 5 || f[0].is_empty() || !f[0].starts_with("20") {
+            continue;
+        }
+        for (at, addr) in [("flow.src", f[3]), ("flow.dst", f[4])] {
+            if listed.contains(&addr) {
+                *t.entry((at.to_string(), addr.to_string())).or_default() += 1;
+            }
+        }
+    }
+    t
+}
+
+/// From tshark's decode of pmacctd sfprobe's sFlow export of the same
+/// capture: sampled headers per (flow.src|flow.dst, address) for `listed`.
+pub fn sflow_expected(listed: &[&str]) -> Tally {
+    let oracle = std::fs::read_to_string(
+        testdata().join("oracle/sflow/generated__pmacctd-sfprobe__sfprobe_export.tshark.jsonl"),
+    )
+    .unwrap();
+    let mut want = Tally::new();
+    for line in oracle.lines().skip(1) {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        for (at, key) in [("flow.src", "src"), ("flow.dst", "dst")] {
+            if let Some(a) = r["header"][key].as_str().filter(|a| listed.contains(a)) {
+                *want.entry((at.to_string(), a.to_string())).or_default() += 1;
+            }
+        }
+    }
+    want
+}
