@@ -3,7 +3,6 @@
 //! graceful shutdown that flushes the sinks.
 
 pub mod analysis;
-pub mod api;
 pub mod capture_worker;
 pub mod consume;
 pub mod emit;

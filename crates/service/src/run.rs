@@ -196,7 +196,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         // finds the schema.
         Some(c) => {
             drop(store::Store::open(c)?);
-            Some(crate::api::routes(&c.path, loaded.config.http.token.clone())?)
+            Some(web::routes(&c.path, loaded.config.http.token.clone())?)
         }
         None => None,
     };
