@@ -13,19 +13,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-pub struct ApiState {
-    /// One read connection (`Query` is Send, not Sync).
-    query: Mutex<store::Query>,
-    token: Option<String>,
-}
+pub use crate::state::WebState as ApiState;
 
-/// The API routes, when a store is configured.
-pub fn routes(db: &std::path::Path, token: Option<String>) -> anyhow::Result<Router> {
-    let query = store::Query::open(db).map_err(|e| anyhow::anyhow!("{}: {e}", db.display()))?;
-    let state = Arc::new(ApiState { query: Mutex::new(query), token });
-    Ok(Router::new()
+/// The JSON API routes.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
         .route("/api/counts", get(counts))
         .route("/api/top", get(top))
         .route("/api/series", get(series))
@@ -33,16 +27,16 @@ pub fn routes(db: &std::path::Path, token: Option<String>) -> anyhow::Result<Rou
         .route("/api/incidents", get(incidents))
         .route("/api/incidents/{id}", get(incident))
         .route("/api/feeds", get(feeds))
-        .with_state(state))
+        .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
 /// The token, when one is configured: `Authorization: Bearer T` or
 /// `?token=T`.
-fn authorized(s: &ApiState, headers: &HeaderMap, params: &HashMap<String, String>) -> Result<(), Response> {
+pub fn authorized(s: &ApiState, headers: &HeaderMap, params: &HashMap<String, String>) -> Result<(), Response> {
     let Some(want) = &s.token else { return Ok(()) };
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
