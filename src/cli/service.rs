@@ -44,12 +44,15 @@ pub fn config(a: ConfigArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
-    let (file, section) = match &a.config {
-        Some(p) => (p.display().to_string(), sensor::config::Config::load(p)?.analytics),
+    let (file, config) = match &a.config {
+        Some(p) => (p.display().to_string(), sensor::config::Config::load(p)?),
         None => ("(defaults)".to_string(), Default::default()),
     };
-    let cfg = service::analysis::engine_config(&file, &section).map_err(anyhow::Error::msg)?;
-    let store = match service::analysis::store_config(&file, &section).map_err(anyhow::Error::msg)? {
+    let section = &config.analytics;
+    let base = a.config.as_deref().and_then(std::path::Path::parent).unwrap_or(std::path::Path::new("."));
+    let web = service::consume::analytics_web(&file, base, &config)?;
+    let cfg = service::analysis::engine_config(&file, section).map_err(anyhow::Error::msg)?;
+    let store = match service::analysis::store_config(&file, section).map_err(anyhow::Error::msg)? {
         Some(c) => Some(store::Store::open(&c)?),
         None => None,
     };
@@ -76,6 +79,7 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         output: a.output,
         reports: a.reports,
         idle_exit,
+        web,
     };
     let stats = service::consume::consume(&opts, stage, stop)?;
     eprintln!("analytics: {} messages, {} redeliveries dropped", stats.messages, stats.duplicates);

@@ -181,16 +181,37 @@ pub struct SinkEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
-    /// `/metrics`, `/healthz` and, with an analytics store, the `/api/*`.
+    /// `/metrics`, `/healthz` and, with an analytics store, the dashboard
+    /// and `/api/*`.
     pub listen: SocketAddr,
-    /// Required by `/api/*` (`Authorization: Bearer TOKEN`); a listen
-    /// address other than loopback is refused without one.
+    /// Opens the dashboard and `/api/*` (`Authorization: Bearer TOKEN`,
+    /// `?token=`, or the cookie `?token=` sets).
     pub token: Option<String>,
+    /// `user:password` for HTTP basic auth (the other way in; either
+    /// works when both are set).
+    pub basic_auth: Option<String>,
+    /// A file holding `user:password` (one line), read at start, so the
+    /// password stays out of the configuration.
+    pub basic_auth_file: Option<PathBuf>,
+    /// Whether the configuration has an `[http]` table (`sdn-sensor
+    /// analytics` serves the dashboard only then).
+    #[serde(skip_deserializing, default = "table_present")]
+    pub present: bool,
+}
+
+fn table_present() -> bool {
+    true
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
-        HttpSection { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), token: None }
+        HttpSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            basic_auth: None,
+            basic_auth_file: None,
+            present: false,
+        }
     }
 }
 

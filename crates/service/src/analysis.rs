@@ -87,6 +87,9 @@ pub struct Stage {
     /// Lines the engine could not read (not sensor events).
     pub unreadable: u64,
     pub store_errors: u64,
+    /// `/api/stream`: the summaries and incidents the engine makes (the
+    /// events it reads were published where they were emitted).
+    live: Option<std::sync::Arc<web::live::LiveFeed>>,
 }
 
 const STORE_BATCH: usize = 1000;
@@ -107,7 +110,13 @@ impl Stage {
             batch: Vec::new(),
             unreadable: 0,
             store_errors: 0,
+            live: None,
         }
+    }
+
+    /// Derived events are also published to the live stream.
+    pub fn set_live(&mut self, live: Option<std::sync::Arc<web::live::LiveFeed>>) {
+        self.live = live;
     }
 
     pub fn stats(&self) -> &analytics::EngineStats {
@@ -188,6 +197,9 @@ impl Stage {
                 _ => Line::Report,
             };
             let line = std::mem::take(&mut self.line);
+            if let (Line::Derived, Some(live)) = (kind, &self.live) {
+                live.publish(&line);
+            }
             self.keep_for_store(&line);
             emit(&line, kind);
             self.line = line;

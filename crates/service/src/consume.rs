@@ -28,6 +28,79 @@ pub struct ConsumeOptions {
     pub reports: Option<PathBuf>,
     /// Stop after this long without a message (tests, batch runs).
     pub idle_exit: Option<Duration>,
+    /// The dashboard and API over the store, with `/metrics`.
+    pub web: Option<AnalyticsWeb>,
+}
+
+/// Where and how `analytics` serves the web side.
+#[derive(Debug, Clone)]
+pub struct AnalyticsWeb {
+    pub listen: std::net::SocketAddr,
+    pub auth: web::auth::AuthConfig,
+    pub db: PathBuf,
+}
+
+/// The web side of `analytics`: served when the configuration names a
+/// store and has an `[http]` table (the same section `run` reads).
+pub fn analytics_web(
+    file: &str,
+    base: &std::path::Path,
+    config: &sensor::config::Config,
+) -> anyhow::Result<Option<AnalyticsWeb>> {
+    let Some(db) = &config.analytics.store else { return Ok(None) };
+    if !config.http.present {
+        return Ok(None);
+    }
+    let auth = crate::http::web_auth(file, base, &config.http)?;
+    Ok(Some(AnalyticsWeb { listen: config.http.listen, auth, db: db.clone() }))
+}
+
+/// The server and what it reads, kept for the life of `consume`.
+struct Served {
+    _http: crate::http::HttpServer,
+    metrics: Arc<crate::metrics::Metrics>,
+    live: Arc<web::live::LiveFeed>,
+}
+
+fn serve(w: &AnalyticsWeb, stage: &mut Stage) -> anyhow::Result<Served> {
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let live = web::live::LiveFeed::new(web::live::DEFAULT_CAPACITY, web::live::KEEP_ALIVE);
+    crate::http::live_metrics(&metrics, &live);
+    stage.set_live(Some(Arc::clone(&live)));
+    let options = web::WebOptions {
+        db: w.db.clone(),
+        auth: w.auth.clone(),
+        status: Some(crate::web_hooks::status(
+            Arc::clone(&metrics),
+            None,
+            Vec::new(),
+            "analytics",
+            String::new(),
+            Instant::now(),
+        )),
+        // No feeds here: /api/intel/check says so.
+        intel_check: None,
+        live: Some(Arc::clone(&live)),
+    };
+    let http = crate::http::serve(w.listen, Arc::clone(&metrics), Some(web::routes(options)?))?;
+    tracing::info!(listen = %http.local_addr, "http: dashboard, /api, /metrics");
+    Ok(Served { _http: http, metrics, live })
+}
+
+impl Served {
+    fn publish(&self, stats: &ConsumeStats, stage: &Stage) {
+        let mut v = Vec::new();
+        let mut s = crate::metrics::Samples { out: &mut v, labels: Vec::new() };
+        s.counter("sdn_analytics_messages_total", "Messages fetched from the stream.", stats.messages);
+        s.counter("sdn_analytics_duplicates_total", "Redelivered messages dropped by event id.", stats.duplicates);
+        let e = stage.stats();
+        s.counter("sdn_analytics_events_total", "Events through the analytics stage.", e.events);
+        s.counter("sdn_analytics_passed_total", "Events that passed throttling.", e.passed);
+        s.counter("sdn_analytics_summaries_total", "Summary events.", e.summaries);
+        s.counter("sdn_analytics_incidents_total", "Incident events.", e.incidents);
+        s.counter("sdn_analytics_store_errors_total", "Store batches not written.", stage.store_errors);
+        self.metrics.publish("analytics", v);
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -116,6 +189,10 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         },
         failed: None,
     };
+    let served = match &opts.web {
+        Some(w) => Some(serve(w, &mut stage)?),
+        None => None,
+    };
     let mut stats = ConsumeStats::default();
     let mut recent = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -156,6 +233,9 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         );
         let mut last_message = Instant::now();
         let mut last_retention = Instant::now();
+        if let Some(s) = &served {
+            s.metrics.set_ready();
+        }
         while !stop.load(Ordering::Relaxed) {
             let batch = consumer.fetch().max_messages(1000).expires(Duration::from_millis(500)).messages().await;
             let mut batch = match batch {
@@ -173,6 +253,9 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                 stats.messages += 1;
                 let id = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().as_bytes().to_vec());
                 if id.as_deref().is_none_or(|id| recent.first_time(id)) {
+                    if let Some(s) = &served {
+                        s.live.publish(&m.payload);
+                    }
                     stage.push(&m.payload, &mut |line, kind| outputs.write(line, kind));
                 } else {
                     stats.duplicates += 1;
@@ -188,6 +271,9 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                     tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
                 }
                 last_message = Instant::now();
+                if let Some(s) = &served {
+                    s.publish(&stats, &stage);
+                }
             } else if opts.idle_exit.is_some_and(|d| last_message.elapsed() >= d) {
                 break;
             }

@@ -1,5 +1,6 @@
-//! Events out: each event is encoded once and queued on every sink; counts
-//! by kind, input and feed are kept per thread and published as metrics.
+//! Events out: each event is encoded once and queued on every sink (and
+//! published to the live stream); counts by kind, input and feed are kept
+//! per thread and published as metrics.
 
 use crate::metrics::Samples;
 use events::Event;
@@ -22,6 +23,9 @@ pub struct Emitter {
     /// Wait this long for room in a sink's queue (offline input, which must
     /// not outrun the sinks); zero: never wait (live input).
     pub wait: std::time::Duration,
+    /// `/api/stream`: every event is published there too (nothing is done
+    /// while no client listens).
+    live: Option<Arc<web::live::LiveFeed>>,
 }
 
 impl Emitter {
@@ -34,7 +38,14 @@ impl Emitter {
             by_feed: BTreeMap::new(),
             unsent: 0,
             wait: Default::default(),
+            live: None,
         }
+    }
+
+    /// Events are also published to the live stream.
+    pub fn with_live(mut self, live: Option<Arc<web::live::LiveFeed>>) -> Self {
+        self.live = live;
+        self
     }
 
     pub fn emit(&mut self, e: &Event<'_>) {
@@ -55,6 +66,9 @@ impl Emitter {
                     self.by_feed.insert(ind.feed.to_string(), 1);
                 }
             }
+        }
+        if let Some(live) = &self.live {
+            live.publish(&json);
         }
         let key = if self.keyed { crate::analysis::host_key(&json) } else { 0 };
         let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json, key });

@@ -14,3 +14,4 @@ pub mod rules;
 pub mod run;
 pub mod sink_plan;
 pub mod stats;
+pub mod web_hooks;

@@ -53,6 +53,8 @@ pub struct Loaded {
     pub memory_limit: Option<u64>,
     /// `[analytics] enabled`: the engine's configuration and the store's.
     pub analytics: Option<(analytics::Config, Option<store::StoreConfig>)>,
+    /// `[http]` token and basic auth for the dashboard and API.
+    pub web_auth: web::auth::AuthConfig,
 }
 
 pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
@@ -85,12 +87,7 @@ pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
         limits: app.syslog.tcp_limits,
         udp_queue: l.udp_queue,
     };
-    if !config.http.listen.ip().is_loopback() && config.http.token.as_deref().is_none_or(str::is_empty) {
-        anyhow::bail!(
-            "{file}: http.listen = {} is not a loopback address: set http.token too (the API would be open to the network)",
-            config.http.listen
-        );
-    }
+    let web_auth = crate::http::web_auth(&file, base, &config.http)?;
     let memory_limit = config
         .run
         .memory_limit
@@ -113,7 +110,7 @@ pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
     let engine = crate::analysis::engine_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
     let store = crate::analysis::store_config(&file, &config.analytics).map_err(anyhow::Error::msg)?;
     let analytics = config.analytics.enabled.then_some((engine, store));
-    Ok(Loaded { file, config, app, feeds, sinks, receivers, sensor, memory_limit, analytics })
+    Ok(Loaded { file, config, app, feeds, sinks, receivers, sensor, memory_limit, analytics, web_auth })
 }
 
 /// Loads the feeds (the bundled sample when none is configured).
@@ -191,14 +188,30 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         tracing::info!("listening on {}", r.describe().join(", "));
     }
     // (/healthz says 503 until everything below runs.)
-    let api = match loaded.analytics.as_ref().and_then(|(_, s)| s.as_ref()) {
+    let (api, live) = match loaded.analytics.as_ref().and_then(|(_, s)| s.as_ref()) {
         // The stage creates the store; open it first so the API's reader
         // finds the schema.
         Some(c) => {
             drop(store::Store::open(c)?);
-            Some(web::routes(&c.path, loaded.config.http.token.clone())?)
+            let live = web::live::LiveFeed::new(web::live::DEFAULT_CAPACITY, web::live::KEEP_ALIVE);
+            crate::http::live_metrics(&metrics, &live);
+            let options = web::WebOptions {
+                db: c.path.clone(),
+                auth: loaded.web_auth.clone(),
+                status: Some(crate::web_hooks::status(
+                    Arc::clone(&metrics),
+                    Some(Arc::clone(&shared)),
+                    loaded.feeds.clone(),
+                    "run",
+                    loaded.sensor.clone(),
+                    started,
+                )),
+                intel_check: Some(crate::web_hooks::check(Arc::clone(&shared))),
+                live: Some(Arc::clone(&live)),
+            };
+            (Some(web::routes(options)?), Some(live))
         }
-        None => None,
+        None => (None, None),
     };
     let http = crate::http::serve(loaded.config.http.listen, Arc::clone(&metrics), api)?;
     tracing::info!(listen = %http.local_addr, "http: /metrics");
@@ -222,7 +235,11 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                 None => None,
             };
             let worker = crate::analysis::StageWorker {
-                stage: crate::analysis::Stage::new(engine.clone(), &loaded.sensor, store),
+                stage: {
+                    let mut stage = crate::analysis::Stage::new(engine.clone(), &loaded.sensor, store);
+                    stage.set_live(live.clone());
+                    stage
+                },
                 downstream: Arc::clone(&outputs),
                 metrics: Some(Arc::clone(&metrics)),
                 // Offline input keeps its own clock: no wall-clock windows.
@@ -264,7 +281,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
     let members = rings.len() as u64 + 2;
     let mut recv_ids = EventIds::striped(&loaded.sensor, base, members - 1, members);
     {
-        let mut main_emitter = Emitter::new(Arc::clone(&sinks));
+        let mut main_emitter = Emitter::new(Arc::clone(&sinks)).with_live(live.clone());
         stale_feed_warnings(&loaded.feeds, &mut recv_ids, &mut main_emitter);
         let mut v = Vec::new();
         main_emitter.samples(&mut Samples { out: &mut v, labels: vec![("component", "main".to_string())] });
@@ -276,6 +293,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         &shared,
         &rules,
         &sinks,
+        &live,
         &metrics,
         &stop,
         base,
@@ -289,8 +307,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         let files = opts.replay.clone();
         let mut ids = EventIds::striped(&loaded.sensor, base, members - 2, members);
         let metrics = Arc::clone(&metrics);
+        let live = live.clone();
         let t = std::thread::Builder::new().name("replay".into()).spawn(move || {
-            let mut emitter = Emitter::new(sinks);
+            let mut emitter = Emitter::new(sinks).with_live(live);
             // Files are read faster than sinks write: wait for room
             // instead of dropping.
             emitter.wait = Duration::from_secs(60);
@@ -316,11 +335,12 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         threads.push(("replay".into(), t));
     }
     if let Some(receivers) = receivers {
-        let (shared, rules, sinks, metrics, stop) =
-            (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&sinks), Arc::clone(&metrics), Arc::clone(&stop));
+        let (shared, rules, metrics, stop) =
+            (Arc::clone(&shared), Arc::clone(&rules), Arc::clone(&metrics), Arc::clone(&stop));
+        let emitter = Emitter::new(Arc::clone(&sinks)).with_live(live.clone());
         let t = std::thread::Builder::new()
             .name("receivers".into())
-            .spawn(move || receive(&receivers, &shared, &rules, sinks, &metrics, &stop, recv_ids))?;
+            .spawn(move || receive(&receivers, &shared, &rules, emitter, &metrics, &stop, recv_ids))?;
         threads.push(("receivers".into(), t));
     }
 
@@ -413,12 +433,11 @@ fn receive(
     receivers: &Receivers,
     shared: &Arc<SharedSet>,
     rules: &RulesSlot,
-    sinks: SinkSet,
+    mut emitter: Emitter,
     metrics: &Metrics,
     stop: &AtomicBool,
     mut ids: EventIds,
 ) {
-    let mut emitter = Emitter::new(sinks);
     let (mut generation, app) = rules.current();
     let mut pipeline = Pipeline::with_shared_app(Arc::clone(shared), Some(app));
     let mut last = Instant::now();

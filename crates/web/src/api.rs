@@ -1,8 +1,9 @@
 //! The JSON API over the analytics store (issue 9 builds the dashboard on
 //! it): counts, top-N and per-minute series from the aggregates, event
-//! search with keyset pages, incidents with their events. Every request
-//! goes through `store::Query`; bad parameters are 400 with a message,
-//! a missing or wrong token 401.
+//! search with keyset pages (and its CSV export), incidents with their
+//! events, the live stream, the process's status and `intel check`. Every
+//! store read goes through `store::Query`; bad parameters are 400 with a
+//! message; credentials are checked by [`crate::auth`] (401).
 
 // The helpers' error is the finished 4xx response a handler returns as is.
 #![allow(clippy::result_large_err)]
@@ -11,46 +12,44 @@ use axum::Router;
 use axum::extract::{Path, Query as Params, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crate::state::WebState as ApiState;
 
-/// The JSON API routes.
+/// Every `/api` route: the router is built from this one list, and the
+/// OpenAPI test compares its paths with the document's.
+pub fn routes() -> Vec<(&'static str, MethodRouter<Arc<ApiState>>)> {
+    vec![
+        ("/api/counts", get(counts)),
+        ("/api/top", get(top)),
+        ("/api/series", get(series)),
+        ("/api/events", get(events)),
+        ("/api/events.csv", get(crate::csv::events_csv)),
+        ("/api/stream", get(crate::live::stream)),
+        ("/api/incidents", get(incidents)),
+        ("/api/incidents/{id}", get(incident)),
+        ("/api/feeds", get(feeds)),
+        ("/api/status", get(crate::status::status)),
+        ("/api/intel/check", get(crate::status::intel_check)),
+        ("/api/openapi.json", get(crate::openapi::document)),
+    ]
+}
+
+/// The JSON API routes (credentials are checked by the layer
+/// [`crate::routes`] puts over them).
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
-        .route("/api/counts", get(counts))
-        .route("/api/top", get(top))
-        .route("/api/series", get(series))
-        .route("/api/events", get(events))
-        .route("/api/incidents", get(incidents))
-        .route("/api/incidents/{id}", get(incident))
-        .route("/api/feeds", get(feeds))
-        .with_state(state)
+    routes().into_iter().fold(Router::new(), |r, (path, handler)| r.route(path, handler)).with_state(state)
 }
 
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
-/// The token, when one is configured: `Authorization: Bearer T` or
-/// `?token=T`.
+/// The credentials check ([`crate::auth::check`]), under its first name.
 pub fn authorized(s: &ApiState, headers: &HeaderMap, params: &HashMap<String, String>) -> Result<(), Response> {
-    let Some(want) = &s.token else { return Ok(()) };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or(params.get("token").map(String::as_str));
-    match given {
-        // Compared in full whatever the input: no early exit on the first
-        // differing byte.
-        Some(g) if g.len() == want.len() && g.bytes().zip(want.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 => {
-            Ok(())
-        }
-        _ => Err(error(StatusCode::UNAUTHORIZED, "a token is required: Authorization: Bearer TOKEN")),
-    }
+    crate::auth::check(s, headers, params)
 }
 
 /// `from`/`to`: RFC 3339 or nanoseconds since the epoch; absent: all time.
@@ -83,7 +82,7 @@ fn answer<T: serde::Serialize>(r: Result<T, store::StoreError>) -> Response {
     }
 }
 
-type Args = (State<Arc<ApiState>>, HeaderMap, Params<HashMap<String, String>>);
+type Args = (State<Arc<ApiState>>, Params<HashMap<String, String>>);
 
 /// Runs `f` on the query connection off the async threads.
 async fn with_query<T: serde::Serialize + Send + 'static>(
@@ -101,21 +100,11 @@ async fn with_query<T: serde::Serialize + Send + 'static>(
     }
 }
 
-macro_rules! prelude {
-    ($s:ident, $h:ident, $p:ident) => {
-        if let Err(r) = authorized(&$s, &$h, &$p) {
-            return r;
-        }
-    };
-}
-
-async fn counts((State(s), h, Params(p)): Args) -> Response {
-    prelude!(s, h, p);
+async fn counts((State(s), Params(_)): Args) -> Response {
     with_query(s, |q| q.counts()).await
 }
 
-async fn top((State(s), h, Params(p)): Args) -> Response {
-    prelude!(s, h, p);
+async fn top((State(s), Params(p)): Args) -> Response {
     let (Some(dim), from, to, n) =
         (p.get("dim").cloned(), time(&p, "from", i64::MIN), time(&p, "to", i64::MAX), number(&p, "n", 10))
     else {
@@ -144,8 +133,7 @@ struct Point {
     count: u64,
 }
 
-async fn series((State(s), h, Params(p)): Args) -> Response {
-    prelude!(s, h, p);
+async fn series((State(s), Params(p)): Args) -> Response {
     let dim = p.get("dim").cloned().unwrap_or_else(|| "all".to_string());
     let value = p.get("value").cloned();
     let (from, to) = match (time(&p, "from", i64::MIN), time(&p, "to", i64::MAX)) {
@@ -169,36 +157,18 @@ fn page(p: &HashMap<String, String>) -> Result<store::Page, Response> {
     }
 }
 
-async fn events((State(s), h, Params(p)): Args) -> Response {
-    prelude!(s, h, p);
-    let known = [
-        "ip",
-        "cidr",
-        "value",
-        "indicator",
-        "indicator_value",
-        "feed",
-        "input",
-        "kind",
-        "sensor",
-        "from",
-        "to",
-        "limit",
-        "cursor",
-        "token",
-    ];
-    if let Some(k) = p.keys().find(|k| !known.contains(&k.as_str())) {
-        return error(StatusCode::BAD_REQUEST, format!("unknown parameter {k:?} (known: {})", known.join(", ")));
+/// The conditions of `/api/events` (and of its CSV export); `also` are
+/// the other parameters the caller accepts. Unknown parameters are 400.
+pub(crate) fn event_filter(p: &HashMap<String, String>, also: &[&str]) -> Result<store::EventFilter, Response> {
+    const CONDITIONS: [&str; 11] =
+        ["ip", "cidr", "value", "indicator", "indicator_value", "feed", "input", "kind", "sensor", "from", "to"];
+    if let Some(k) = p.keys().find(|k| !CONDITIONS.contains(&k.as_str()) && !also.contains(&k.as_str())) {
+        let known: Vec<&str> = CONDITIONS.iter().chain(also).copied().collect();
+        return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {k:?} (known: {})", known.join(", "))));
     }
-    let (from, to) = match (p.get("from").map(|_| time(&p, "from", 0)), p.get("to").map(|_| time(&p, "to", 0))) {
-        (Some(Err(r)), _) | (_, Some(Err(r))) => return r,
-        (a, b) => (a.map(Result::unwrap_or_default), b.map(Result::unwrap_or_default)),
-    };
-    let page = match page(&p) {
-        Ok(pg) => pg,
-        Err(r) => return r,
-    };
-    let f = store::EventFilter {
+    let from = p.get("from").map(|_| time(p, "from", 0)).transpose()?;
+    let to = p.get("to").map(|_| time(p, "to", 0)).transpose()?;
+    Ok(store::EventFilter {
         ip: p.get("ip").cloned(),
         cidr: p.get("cidr").cloned(),
         value: p.get("value").cloned(),
@@ -211,6 +181,17 @@ async fn events((State(s), h, Params(p)): Args) -> Response {
         from_ns: from,
         to_ns: to,
         ..Default::default()
+    })
+}
+
+async fn events((State(s), Params(p)): Args) -> Response {
+    let f = match event_filter(&p, &["limit", "cursor", "token"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let page = match page(&p) {
+        Ok(pg) => pg,
+        Err(r) => return r,
     };
     let size = page.size;
     with_query(s, move |q| q.search(&f, page).map(|events| paged(events, size, |e| e.cursor()))).await
@@ -229,8 +210,7 @@ fn paged<T>(items: Vec<T>, size: usize, cursor: impl Fn(&T) -> store::Cursor) ->
     Paged { items, next }
 }
 
-async fn incidents((State(s), h, Params(p)): Args) -> Response {
-    prelude!(s, h, p);
+async fn incidents((State(s), Params(p)): Args) -> Response {
     let (from, to) = match (time(&p, "from", i64::MIN), time(&p, "to", i64::MAX)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
@@ -249,13 +229,7 @@ struct IncidentDetail {
     events: Vec<store::StoredEvent>,
 }
 
-async fn incident(
-    State(s): State<Arc<ApiState>>,
-    h: HeaderMap,
-    Params(p): Params<HashMap<String, String>>,
-    Path(id): Path<String>,
-) -> Response {
-    prelude!(s, h, p);
+async fn incident(State(s): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
     let r = tokio::task::spawn_blocking(move || {
         let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
         q.incident(&id).map(|o| o.map(|(incident, events)| IncidentDetail { incident, events }))
@@ -270,8 +244,7 @@ async fn incident(
     }
 }
 
-async fn feeds((State(s), h, Params(p)): Args) -> Response {
-    prelude!(s, h, p);
+async fn feeds((State(s), Params(p)): Args) -> Response {
     let (from, to) = match (time(&p, "from", i64::MIN), time(&p, "to", i64::MAX)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,

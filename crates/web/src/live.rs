@@ -1,0 +1,279 @@
+//! `GET /api/stream`: the events as the process emits them, as
+//! Server-Sent Events, filtered like `/api/events`. Emitters publish each
+//! encoded line into a bounded broadcast; publishing is one atomic load
+//! while no client listens, and never waits: a client that falls behind
+//! loses the oldest lines, is told so (`event: lagged`), and the loss is
+//! counted (`sdn_web_stream_dropped_total`).
+
+use crate::api::error;
+use crate::state::WebState;
+use axum::extract::{Query as Params, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Lines a client may fall behind before it loses some.
+pub const DEFAULT_CAPACITY: usize = 4096;
+/// Streams open at once; more are refused (503), so browsers left open
+/// cannot make every emitted event be copied a thousand times.
+pub const MAX_CLIENTS: usize = 64;
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub struct LiveFeed {
+    tx: broadcast::Sender<Arc<str>>,
+    clients: AtomicUsize,
+    dropped: AtomicU64,
+    keep_alive: Duration,
+}
+
+impl LiveFeed {
+    pub fn new(capacity: usize, keep_alive: Duration) -> Arc<LiveFeed> {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Arc::new(LiveFeed { tx, clients: AtomicUsize::new(0), dropped: AtomicU64::new(0), keep_alive })
+    }
+
+    /// One encoded event (a JSON line). Cheap when no client listens;
+    /// never blocks.
+    pub fn publish(&self, line: &[u8]) {
+        if self.clients.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(line) else { return };
+        // Err: every client left since the check; nothing to do.
+        let _ = self.tx.send(Arc::from(text.trim_end()));
+    }
+
+    /// Lines clients lost by falling behind (since start).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Streams open now.
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts a client while its stream lives.
+struct Client(Arc<LiveFeed>);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The parameters of `/api/stream` (those of `/api/events` that make sense
+/// for events still to come: no time range, no pages).
+pub const PARAMS: &[&str] =
+    &["kind", "input", "ip", "cidr", "value", "indicator", "indicator_value", "feed", "sensor", "token"];
+
+/// Which events a stream passes; every condition given must hold, with the
+/// store's meanings (`ip`: source, destination or host; `value` and
+/// `indicator_value`: case-insensitive).
+#[derive(Debug, Default, Clone)]
+pub struct StreamFilter {
+    kind: Option<String>,
+    input: Option<String>,
+    value: Option<String>,
+    indicator: Option<String>,
+    indicator_value: Option<String>,
+    feed: Option<String>,
+    sensor: Option<String>,
+    ip: Option<[u8; 16]>,
+    cidr: Option<([u8; 16], [u8; 16])>,
+}
+
+impl StreamFilter {
+    pub fn from_params(p: &HashMap<String, String>) -> Result<StreamFilter, String> {
+        if let Some(k) = p.keys().find(|k| !PARAMS.contains(&k.as_str())) {
+            return Err(format!("unknown parameter {k:?} for /api/stream (known: {})", PARAMS.join(", ")));
+        }
+        if let Some((k, _)) = p.iter().find(|(k, v)| k.as_str() != "token" && v.is_empty()) {
+            return Err(format!("{k} is empty: give a value or leave the parameter out"));
+        }
+        let ip = match p.get("ip") {
+            Some(ip) => Some(
+                store::parse_addr_key(ip.trim())
+                    .ok_or_else(|| format!("ip={ip:?}: not an IPv4 or IPv6 address (e.g. 192.0.2.7)"))?,
+            ),
+            None => None,
+        };
+        let cidr = match p.get("cidr") {
+            Some(c) => Some(store::cidr_range(c.trim()).map_err(|e| format!("cidr={c:?}: {e}"))?),
+            None => None,
+        };
+        let get = |k: &str| p.get(k).cloned();
+        Ok(StreamFilter {
+            kind: get("kind"),
+            input: get("input"),
+            value: get("value"),
+            indicator: get("indicator"),
+            indicator_value: get("indicator_value"),
+            feed: get("feed"),
+            sensor: get("sensor"),
+            ip,
+            cidr,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        let s = self;
+        [&s.kind, &s.input, &s.value, &s.indicator, &s.indicator_value, &s.feed, &s.sensor].iter().all(|v| v.is_none())
+            && s.ip.is_none()
+            && s.cidr.is_none()
+    }
+
+    /// Whether the event line passes (a line that is not a JSON object
+    /// passes only an empty filter).
+    pub fn matches(&self, line: &str) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let Ok(e) = serde_json::from_str::<Value>(line) else { return false };
+        let text = |path: &[&str]| -> Option<&str> {
+            let mut v = &e;
+            for k in path {
+                v = v.get(k)?;
+            }
+            v.as_str()
+        };
+        let equal = |want: &Option<String>, path: &[&str]| want.as_ref().is_none_or(|w| text(path) == Some(w));
+        let equal_nocase = |want: &Option<String>, path: &[&str]| {
+            want.as_ref().is_none_or(|w| text(path).is_some_and(|t| t.eq_ignore_ascii_case(w)))
+        };
+        if !(equal(&self.kind, &["kind"])
+            && equal(&self.input, &["input"])
+            && equal(&self.sensor, &["sensor"])
+            && equal(&self.indicator, &["indicator", "id"])
+            && equal(&self.feed, &["indicator", "feed"])
+            && equal_nocase(&self.value, &["match", "value"])
+            && equal_nocase(&self.indicator_value, &["indicator", "value"]))
+        {
+            return false;
+        }
+        if self.ip.is_none() && self.cidr.is_none() {
+            return true;
+        }
+        // The addresses the store indexes: the flow's two ends and the
+        // host (a syslog sender, an incident's host).
+        let incident_host = if text(&["kind"]) == Some("incident") { text(&["incident", "host"]) } else { None };
+        let keys: Vec<[u8; 16]> =
+            [text(&["flow", "src_ip"]), text(&["flow", "dst_ip"]), text(&["syslog", "host"]), incident_host]
+                .into_iter()
+                .flatten()
+                .filter_map(store::parse_addr_key)
+                .collect();
+        self.ip.is_none_or(|ip| keys.contains(&ip))
+            && self.cidr.is_none_or(|(lo, hi)| keys.iter().any(|k| (lo..=hi).contains(k)))
+    }
+}
+
+/// `GET /api/stream`.
+pub async fn stream(State(s): State<Arc<WebState>>, Params(p): Params<HashMap<String, String>>) -> Response {
+    let filter = match StreamFilter::from_params(&p) {
+        Ok(f) => f,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
+    };
+    let Some(feed) = s.live.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "this process publishes no live events");
+    };
+    if feed.clients.fetch_add(1, Ordering::Relaxed) >= MAX_CLIENTS {
+        feed.clients.fetch_sub(1, Ordering::Relaxed);
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_CLIENTS} streams are open already: close one (or wait) and retry"),
+        );
+    }
+    let client = Client(Arc::clone(&feed));
+    let rx = feed.tx.subscribe();
+    // A first comment: the client knows it is subscribed (nothing emitted
+    // from now on is missed).
+    let hello = futures_util::stream::once(async { Ok::<_, Infallible>(Event::default().comment("subscribed")) });
+    let events = futures_util::stream::unfold((rx, filter, client), |(mut rx, filter, client)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(line) if filter.matches(&line) => {
+                    return Some((Ok(Event::default().data(&*line)), (rx, filter, client)));
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    client.0.dropped.fetch_add(n, Ordering::Relaxed);
+                    let note = Event::default().event("lagged").data(format!("{{\"dropped\":{n}}}"));
+                    return Some((Ok(note), (rx, filter, client)));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    use futures_util::StreamExt as _;
+    let mut r = Sse::new(hello.chain(events))
+        .keep_alive(KeepAlive::new().interval(feed.keep_alive).text("keep-alive"))
+        .into_response();
+    // Proxies must pass each event on at once.
+    r.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(pairs: &[(&str, &str)]) -> Result<StreamFilter, String> {
+        StreamFilter::from_params(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    const INTEL: &str = r#"{"id":"a","kind":"intel","input":"syslog","sensor":"s1","match":{"where":"syslog.ip","value":"203.0.113.66"},"indicator":{"id":"1","value":"203.0.113.66","feed":"f.csv"},"syslog":{"host":"127.0.0.1"}}"#;
+    const FLOW: &str = r#"{"id":"b","kind":"intel","input":"netflow","sensor":"s2","match":{"value":"Evil.Example"},"flow":{"src_ip":"10.1.2.3","dst_ip":"2001:db8::1"}}"#;
+    const INCIDENT: &str = r#"{"id":"c","kind":"incident","input":"intel","incident":{"host":"10.9.9.9"}}"#;
+
+    #[test]
+    fn conditions_as_the_store_reads_them() {
+        let pass = |f: &[(&str, &str)]| {
+            let f = filter(f).unwrap();
+            [INTEL, FLOW, INCIDENT].iter().filter(|l| f.matches(l)).map(|l| &l[7..8]).collect::<String>()
+        };
+        assert_eq!(pass(&[]), "abc");
+        assert_eq!(pass(&[("kind", "intel")]), "ab");
+        assert_eq!(pass(&[("input", "netflow")]), "b");
+        assert_eq!(pass(&[("ip", "127.0.0.1")]), "a");
+        assert_eq!(pass(&[("ip", "2001:db8:0::1")]), "b");
+        assert_eq!(pass(&[("cidr", "10.0.0.0/8")]), "bc");
+        assert_eq!(pass(&[("cidr", "10.0.0.0/8"), ("kind", "incident")]), "c");
+        assert_eq!(pass(&[("value", "evil.example")]), "b");
+        assert_eq!(pass(&[("indicator_value", "203.0.113.66"), ("feed", "f.csv"), ("indicator", "1")]), "a");
+        assert_eq!(pass(&[("feed", "other.csv")]), "");
+        assert_eq!(pass(&[("sensor", "s2")]), "b");
+        assert!(!filter(&[("kind", "intel")]).unwrap().matches("not json"));
+    }
+
+    #[test]
+    fn bad_parameters_say_what_is_wrong() {
+        assert!(filter(&[("from", "x")]).unwrap_err().contains("unknown parameter \"from\""));
+        assert!(filter(&[("ip", "300.1.1.1")]).unwrap_err().contains("not an IPv4 or IPv6"));
+        assert!(filter(&[("cidr", "10.0.0.0/99")]).unwrap_err().starts_with("cidr="));
+        assert!(filter(&[("kind", "")]).unwrap_err().contains("kind is empty"));
+        assert!(filter(&[("token", "")]).is_ok());
+    }
+
+    #[test]
+    fn publishing_without_clients_sends_nothing_and_lag_is_counted() {
+        let feed = LiveFeed::new(2, KEEP_ALIVE);
+        let mut early = feed.tx.subscribe();
+        feed.publish(b"{\"n\":0}\n");
+        assert!(early.try_recv().is_err(), "no counted client: nothing published");
+        feed.clients.fetch_add(1, Ordering::Relaxed);
+        for n in 1..=4 {
+            feed.publish(format!("{{\"n\":{n}}}\n").as_bytes());
+        }
+        assert!(matches!(early.try_recv(), Err(broadcast::error::TryRecvError::Lagged(2))));
+        assert_eq!(&*early.try_recv().unwrap(), "{\"n\":3}");
+    }
+}
