@@ -50,10 +50,33 @@ fn scan(b: &[u8], ctrl: bool) -> Option<usize> {
     b[i..].iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20)).map(|n| i + n)
 }
 
+/// Index of the first `"`, `{`, `}`, `[` or `]` in `b`, eight bytes at a
+/// time: inside a skipped container nothing else matters.
+#[inline]
+fn scan_structure(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let v = u64::from_le_bytes(w);
+        // `[` and `]` are `{` and `}` without bit 5.
+        let folded = v | (LO * 0x20);
+        let m = zero_bytes(v ^ (LO * b'"' as u64))
+            | zero_bytes(folded ^ (LO * b'{' as u64))
+            | zero_bytes(folded ^ (LO * b'}' as u64));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']')).map(|n| i + n)
+}
+
 impl<'a> P<'a> {
     #[inline]
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+        // One compare in the usual case (the sensor writes no whitespace).
+        while self.b.get(self.i).is_some_and(|&c| c <= b' ' && matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
         }
     }
@@ -69,17 +92,37 @@ impl<'a> P<'a> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
-    /// A string without escapes, borrowed.
+    /// The bytes of a string without escapes (with `ctrl`, nor control
+    /// characters), borrowed.
     #[inline]
-    fn str(&mut self) -> Option<&'a str> {
+    fn bytes(&mut self, ctrl: bool) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.i;
-        let n = scan(&self.b[start..], true)?;
+        let n = scan(self.b.get(start..)?, ctrl)?;
         if self.b[start + n] != b'"' {
             return None;
         }
         self.i = start + n + 1;
-        self.s.get(start..start + n)
+        Some((start, start + n))
+    }
+
+    /// A member name: only ever compared with our literals, so it stays
+    /// bytes (no UTF-8 boundary checks; a control character in it makes an
+    /// unknown name, skipped).
+    /// A member name: only ever compared with our literals, so it stays
+    /// bytes (no UTF-8 boundary checks; a control character in it makes an
+    /// unknown name, skipped).
+    #[inline]
+    fn key(&mut self) -> Option<&'a [u8]> {
+        let (a, b) = self.bytes(false)?;
+        Some(&self.b[a..b])
+    }
+
+    /// A string without escapes, borrowed.
+    #[inline]
+    fn str(&mut self) -> Option<&'a str> {
+        let (a, b) = self.bytes(true)?;
+        self.s.get(a..b)
     }
 
     fn s(&mut self) -> Option<S<'a>> {
@@ -116,64 +159,72 @@ impl<'a> P<'a> {
         }
     }
 
-    /// Skips one value of any type.
-    fn skip(&mut self) -> Option<()> {
-        let mut depth = 0usize;
+    /// Skips a string whose opening quote is at `self.i - 1`.
+    #[inline]
+    fn skip_string(&mut self) -> Option<()> {
         loop {
-            match self.peek()? {
-                b'"' => {
-                    self.i += 1;
-                    loop {
-                        let rest = self.b.get(self.i..)?;
-                        let n = scan(rest, false)?;
-                        self.i += n + 1;
-                        if rest[n] == b'"' {
-                            break;
+            let rest = self.b.get(self.i..)?;
+            let n = scan(rest, false)?;
+            self.i += n + 1;
+            if rest[n] == b'"' {
+                return Some(());
+            }
+            // The escaped character.
+            self.i += 1;
+        }
+    }
+
+    /// Skips one value of any type. Inside an object or array only strings
+    /// and brackets are looked at (see the XXX at the top).
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                self.skip_string()
+            }
+            b'{' | b'[' => {
+                self.i += 1;
+                let mut depth = 1usize;
+                loop {
+                    let n = scan_structure(self.b.get(self.i..)?)?;
+                    self.i += n + 1;
+                    match self.b[self.i - 1] {
+                        b'"' => self.skip_string()?,
+                        b'{' | b'[' => depth += 1,
+                        _ => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(());
+                            }
                         }
-                        // The escaped character.
-                        self.i += 1;
-                    }
-                }
-                b'{' | b'[' => {
-                    depth += 1;
-                    self.i += 1;
-                }
-                b'}' | b']' => {
-                    depth = depth.checked_sub(1)?;
-                    self.i += 1;
-                }
-                b',' | b':' if depth > 0 => self.i += 1,
-                b',' | b':' => return None,
-                _ => {
-                    // Number or literal.
-                    let start = self.i;
-                    while self
-                        .b
-                        .get(self.i)
-                        .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
-                    {
-                        self.i += 1;
-                    }
-                    if self.i == start {
-                        return None;
                     }
                 }
             }
-            if depth == 0 {
-                return Some(());
+            b',' | b':' | b'}' | b']' => None,
+            _ => {
+                // Number or literal.
+                let start = self.i;
+                while self
+                    .b
+                    .get(self.i)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                {
+                    self.i += 1;
+                }
+                (self.i > start).then_some(())
             }
         }
     }
 
     /// Calls `f(self, key)` for each member; `f` consumes the value.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
             return Some(());
         }
         loop {
-            let k = self.str()?;
+            let k = self.key()?;
             self.eat(b':')?;
             f(self, k)?;
             match self.peek()? {
@@ -219,73 +270,73 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
     let (mut indicator, mut rule, mut flow, mut dns, mut syslog) = (None, None, None, None, None);
     p.object(|p, k| {
         match k {
-            "id" => id = Some(p.s()?),
-            "ts" => ts = Some(p.s()?),
-            "sensor" => sensor = Some(p.s()?),
-            "kind" => kind = Some(p.s()?),
-            "input" => input = Some(p.s()?),
-            "match" => {
+            b"id" => id = Some(p.s()?),
+            b"ts" => ts = Some(p.s()?),
+            b"sensor" => sensor = Some(p.s()?),
+            b"kind" => kind = Some(p.s()?),
+            b"input" => input = Some(p.s()?),
+            b"match" => {
                 let (mut w, mut v) = (None, None);
                 p.object(|p, k| {
                     match k {
-                        "where" => w = Some(p.s()?),
-                        "value" => v = Some(p.s()?),
+                        b"where" => w = Some(p.s()?),
+                        b"value" => v = Some(p.s()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 m = Some(RawMatch { location: w?, value: v? });
             }
-            "indicator" => {
+            b"indicator" => {
                 let (mut id, mut ty, mut value, mut tt, mut feed) = (None, None, None, None, None);
                 p.object(|p, k| {
                     match k {
-                        "id" => id = Some(p.s()?),
-                        "type" => ty = Some(p.s()?),
-                        "value" => value = Some(p.s()?),
-                        "threat_type" => tt = p.opt_s()?,
-                        "feed" => feed = Some(p.s()?),
+                        b"id" => id = Some(p.s()?),
+                        b"type" => ty = Some(p.s()?),
+                        b"value" => value = Some(p.s()?),
+                        b"threat_type" => tt = p.opt_s()?,
+                        b"feed" => feed = Some(p.s()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 indicator = Some(RawIndicator { id: id?, r#type: ty?, value: value?, threat_type: tt, feed: feed? });
             }
-            "rule" => {
+            b"rule" => {
                 let (mut chain, mut name) = (None, None);
                 p.object(|p, k| {
                     match k {
-                        "chain" => chain = Some(p.s()?),
-                        "name" => name = Some(p.s()?),
+                        b"chain" => chain = Some(p.s()?),
+                        b"name" => name = Some(p.s()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 rule = Some(RawRule { chain: chain?, name: name? });
             }
-            "flow" => {
+            b"flow" => {
                 let mut f = RawFlow { src_ip: None, dst_ip: None, src_port: None, dst_port: None, proto: None };
                 p.object(|p, k| {
                     match k {
-                        "src_ip" => f.src_ip = p.opt_s()?,
-                        "dst_ip" => f.dst_ip = p.opt_s()?,
-                        "src_port" => f.src_port = Some(p.u16()?),
-                        "dst_port" => f.dst_port = Some(p.u16()?),
-                        "proto" => f.proto = p.opt_s()?,
+                        b"src_ip" => f.src_ip = p.opt_s()?,
+                        b"dst_ip" => f.dst_ip = p.opt_s()?,
+                        b"src_port" => f.src_port = Some(p.u16()?),
+                        b"dst_port" => f.dst_port = Some(p.u16()?),
+                        b"proto" => f.proto = p.opt_s()?,
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 flow = Some(f);
             }
-            "dns" => {
+            b"dns" => {
                 let mut d = RawDns::default();
                 p.object(|p, k| {
                     match k {
-                        "qr" => d.qr = Some(p.bool()?),
-                        "questions" => p.array(|p| {
+                        b"qr" => d.qr = Some(p.bool()?),
+                        b"questions" => p.array(|p| {
                             p.object(|p, k| {
-                                if k == "name" && d.questions.0.is_none() {
+                                if k == b"name" && d.questions.0.is_none() {
                                     d.questions.0 = Some(p.s()?);
                                     Some(())
                                 } else {
@@ -293,13 +344,13 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
                                 }
                             })
                         })?,
-                        "answers" => p.array(|p| {
+                        b"answers" => p.array(|p| {
                             let (mut ty, mut data) = (None, None);
                             p.object(|p, k| {
                                 match k {
                                     // Names and data of other types may hold escapes.
-                                    "type" => ty = Some(p.str()?),
-                                    "data" => {
+                                    b"type" => ty = Some(p.str()?),
+                                    b"data" => {
                                         let start = p.i;
                                         p.skip()?;
                                         data = Some(start..p.i);
@@ -322,11 +373,11 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
                 })?;
                 dns = Some(d);
             }
-            "syslog" => {
+            b"syslog" => {
                 let mut host = None;
                 p.object(|p, k| {
                     match k {
-                        "host" => host = p.opt_s()?,
+                        b"host" => host = p.opt_s()?,
                         _ => p.skip()?,
                     }
                     Some(())
@@ -396,6 +447,31 @@ mod tests {
                 let want = b.iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20));
                 assert_eq!(scan(&b, ctrl), want, "{b:?} {ctrl}");
             }
+        }
+    }
+
+    #[test]
+    fn scan_structure_matches_a_plain_search() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|i| b"\"{}[]ab:,;{{\x7b\x5b\x7d\x5d\x3b\x1b\xdb\xfb"[((x >> (i % 59)) % 20) as usize])
+                .collect();
+            let want = b.iter().position(|c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']'));
+            assert_eq!(scan_structure(&b), want, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn skips_nested_values() {
+        let line = r#"{"id":"a","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"intel","input":"packet","packet":{"a":[1,{"b":"}]\"["},[]],"c":{}},"match":{"where":"ip.dst","value":"x"}}"#;
+        assert_eq!(parse(line.as_bytes()).unwrap().m.value.0, "x");
+        for bad in [r#"{"id":"a","packet":{"a":[}}"#, r#"{"id":"a","packet":{"a":"#, r#"{"id":"a","packet":,}"#] {
+            assert!(parse(bad.as_bytes()).is_none(), "{bad}");
         }
     }
 
