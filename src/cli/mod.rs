@@ -5,6 +5,7 @@ mod collect;
 mod inputs;
 mod intel;
 mod replay;
+mod report;
 mod service;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// The analytics stage as a NATS JetStream durable consumer: throttled events, summaries and incidents to stdout (or -o FILE); several processes share a stream by subject filter (one partition each).
     Analytics(AnalyticsArgs),
+    /// A self-contained HTML report (inline CSS and SVG charts, no script, no external reference) of an analytics store for a time range: top indicators and hosts, timeline, incidents with their events.
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -295,6 +298,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => service::run(a),
         Command::Config(a) => service::config(a),
         Command::Analytics(a) => service::analytics(a),
+        Command::Report(a) => report::run(a),
     }
 }
 

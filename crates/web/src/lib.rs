@@ -10,7 +10,9 @@ pub mod csv;
 pub mod live;
 pub mod openapi;
 pub mod pages;
+pub mod report;
 pub mod state;
+pub mod svg;
 pub mod status;
 
 pub use state::{WebOptions, WebState};

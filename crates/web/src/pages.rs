@@ -1,9 +1,247 @@
-//! The dashboard pages (filled in by issue 9's page work).
+//! The dashboard pages (issue 9): server-rendered HTML over `store::Query`,
+//! with server-side SVG charts ([`crate::svg`]), one bundled CSS file and
+//! one small script (`assets/dashboard.js`) for live updates. Every page is
+//! `<main data-page="NAME">` under the same navigation bar; bad parameters
+//! give a 400 page saying what is wrong, unknown incidents a 404 page.
+//! Pages send `Content-Security-Policy: default-src 'self'`: no inline
+//! script or style, nothing from elsewhere.
+
+pub(crate) mod assets;
+mod charts;
+pub(crate) mod html;
+mod incidents;
+mod intel;
+mod overview;
+mod search;
+mod top;
+
+pub use html::{Ctx, encode_component};
 
 use crate::state::WebState;
 use axum::Router;
+use axum::extract::{Path, Query as Params, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The pages' policy: everything from this server, nothing inline.
+pub const PAGE_CSP: &str = "default-src 'self'";
+/// The report's policy: no script at all, its own inline style only.
+pub const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+
 pub fn router(state: Arc<WebState>) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .route("/", get(overview_page))
+        .route("/top", get(top_page))
+        .route("/incidents", get(incidents_page))
+        .route("/incidents/{id}", get(incident_page))
+        .route("/search", get(search_page))
+        .route("/intel", get(intel_page))
+        .route("/report", get(report_page))
+        .route("/chart/rate", get(rate_chart))
+        .route("/chart/top", get(top_chart))
+        .route("/assets/{name}", get(assets::asset))
+        .route("/favicon.ico", get(assets::favicon))
+        .with_state(state)
+}
+
+/// Why a page could not be shown; each becomes an HTML page with the
+/// matching status.
+#[derive(Debug)]
+pub enum PageError {
+    /// A parameter is wrong: the message says which and how to fix it.
+    BadRequest(String),
+    NotFound(String),
+    Internal(String),
+}
+
+impl From<store::StoreError> for PageError {
+    fn from(e: store::StoreError) -> PageError {
+        match e {
+            store::StoreError::BadRequest(m) => PageError::BadRequest(m),
+            e => PageError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// A finished page body, or a page-level error.
+pub type PageResult = Result<String, PageError>;
+
+/// An HTML answer with the headers every page carries.
+pub fn html_response(status: StatusCode, body: String, csp: &'static str) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // A `?token=` in the address must not leak to other sites.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn error_page(ctx: &Ctx, e: &PageError) -> Response {
+    let (title, name, message) = match e {
+        PageError::BadRequest(m) => ("Bad request", "error", m.as_str()),
+        PageError::NotFound(m) => ("Not found", "not-found", m.as_str()),
+        PageError::Internal(m) => ("Server error", "error", m.as_str()),
+    };
+    let body = format!(
+        "<h1>{title}</h1><p class=\"error\" role=\"alert\">{}</p><p><a href=\"/\">Back to the overview</a></p>",
+        html::escape(message)
+    );
+    html_response(e.status(), html::layout(ctx, title, name, &body), PAGE_CSP)
+}
+
+/// Checks the credentials (the router's layer did already; a page asks
+/// again so that it never renders without them), then runs `render` on
+/// the query connection off the async threads.
+async fn render(
+    s: Arc<WebState>,
+    headers: HeaderMap,
+    params: HashMap<String, String>,
+    render: impl FnOnce(&WebState, &store::Query, &Ctx) -> PageResult + Send + 'static,
+) -> Response {
+    if let Err(r) = crate::auth::check(&s, &headers, &params) {
+        return r;
+    }
+    let ctx = Ctx::new(params);
+    let result = tokio::task::spawn_blocking(move || {
+        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        let r = render(&s, &q, &ctx);
+        (ctx, r)
+    })
+    .await;
+    match result {
+        Ok((_, Ok(body))) => html_response(StatusCode::OK, body, PAGE_CSP),
+        Ok((ctx, Err(e))) => error_page(&ctx, &e),
+        Err(e) => error_page(&Ctx::default(), &PageError::Internal(e.to_string())),
+    }
+}
+
+type Args = (State<Arc<WebState>>, HeaderMap, Params<HashMap<String, String>>);
+
+async fn overview_page((State(s), h, Params(p)): Args) -> Response {
+    render(s, h, p, overview::page).await
+}
+
+async fn top_page((State(s), h, Params(p)): Args) -> Response {
+    render(s, h, p, |_, q, ctx| top::page(q, ctx)).await
+}
+
+async fn incidents_page((State(s), h, Params(p)): Args) -> Response {
+    render(s, h, p, |_, q, ctx| incidents::list(q, ctx)).await
+}
+
+async fn incident_page(
+    State(s): State<Arc<WebState>>,
+    h: HeaderMap,
+    Params(p): Params<HashMap<String, String>>,
+    Path(id): Path<String>,
+) -> Response {
+    render(s, h, p, move |_, q, ctx| incidents::detail(q, ctx, &id)).await
+}
+
+async fn search_page((State(s), h, Params(p)): Args) -> Response {
+    if let Err(r) = crate::auth::check(&s, &h, &p) {
+        return r;
+    }
+    // A bad search shows the form again with the message (status 400),
+    // not a bare error page.
+    let ctx = Ctx::new(p);
+    let result = tokio::task::spawn_blocking(move || {
+        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        search::page(&q, &ctx)
+    })
+    .await;
+    match result {
+        Ok((status, body)) => html_response(status, body, PAGE_CSP),
+        Err(e) => error_page(&Ctx::default(), &PageError::Internal(e.to_string())),
+    }
+}
+
+async fn intel_page((State(s), h, Params(p)): Args) -> Response {
+    render(s, h, p, intel::page).await
+}
+
+/// `/report?from=&to=`: the same self-contained file `sdn-sensor report`
+/// writes.
+async fn report_page((State(s), h, Params(p)): Args) -> Response {
+    if let Err(r) = crate::auth::check(&s, &h, &p) {
+        return r;
+    }
+    let ctx = Ctx::new(p);
+    let result = tokio::task::spawn_blocking(move || {
+        let range = crate::report::parse_range(ctx.param("from"), ctx.param("to"))
+            .map_err(|m| PageError::BadRequest(m.to_string()))
+            .and_then(|known| {
+                if let Some(k) = ctx.unknown_param(&["from", "to"]) {
+                    return Err(PageError::BadRequest(format!("unknown parameter {k:?}: /report takes from and to")));
+                }
+                Ok(known)
+            });
+        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        let r = range.and_then(|(from, to)| crate::report::render(&q, from, to).map_err(PageError::from));
+        (ctx, r)
+    })
+    .await;
+    match result {
+        Ok((_, Ok(body))) => html_response(StatusCode::OK, body, REPORT_CSP),
+        Ok((ctx, Err(e))) => error_page(&ctx, &e),
+        Err(e) => error_page(&Ctx::default(), &PageError::Internal(e.to_string())),
+    }
+}
+
+/// Chart fragments the script swaps in every few seconds: the same SVG
+/// the page was rendered with, for newer data.
+async fn rate_chart((State(s), h, Params(p)): Args) -> Response {
+    fragment(s, h, p, |q, _| charts::rate(q)).await
+}
+
+async fn top_chart((State(s), h, Params(p)): Args) -> Response {
+    fragment(s, h, p, |q, ctx| {
+        let dim = ctx
+            .param("dim")
+            .ok_or_else(|| PageError::BadRequest(format!("dim is required (one of {})", store::DIMS.join(", "))))?;
+        charts::all_time_top(q, dim)
+    })
+    .await
+}
+
+async fn fragment(
+    s: Arc<WebState>,
+    headers: HeaderMap,
+    params: HashMap<String, String>,
+    render: impl FnOnce(&store::Query, &Ctx) -> PageResult + Send + 'static,
+) -> Response {
+    if let Err(r) = crate::auth::check(&s, &headers, &params) {
+        return r;
+    }
+    let ctx = Ctx::new(params);
+    let result = tokio::task::spawn_blocking(move || {
+        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        render(&q, &ctx)
+    })
+    .await
+    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
+    match result {
+        Ok(svg) => html_response(StatusCode::OK, svg, PAGE_CSP),
+        Err(e) => {
+            let status = e.status();
+            let (PageError::BadRequest(m) | PageError::NotFound(m) | PageError::Internal(m)) = e;
+            html_response(status, format!("<p class=\"error\">{}</p>", html::escape(&m)), PAGE_CSP)
+        }
+    }
 }
