@@ -12,8 +12,8 @@ pub mod openapi;
 pub mod pages;
 pub mod report;
 pub mod state;
-pub mod svg;
 pub mod status;
+pub mod svg;
 
 pub use state::{WebOptions, WebState};
 
