@@ -138,6 +138,13 @@ k = 2
     assert_eq!(incidents.len(), 1, "{out:#?}");
     assert_eq!(incidents[0]["incident"]["rule"], "two_indicators");
     let incident_id = incidents[0]["id"].as_str().unwrap().to_string();
+    // The reports reach the sinks too (`reports_to_sinks` is on by default):
+    // the window closed at the stop gives top-N, rate and hit statistics.
+    let reports: Vec<&str> = out.iter().filter_map(|e| e["report"].as_str()).collect();
+    for want in ["topn", "rate", "hits"] {
+        assert!(reports.contains(&want), "no {want} report in the sink: {reports:?}");
+    }
+    assert!(out.iter().all(|e| e["kind"].is_string() != e["report"].is_string()), "a line is an event or a report");
 
     // The store: all 13 events (throttled or not), the aggregates, the
     // incident with its events.

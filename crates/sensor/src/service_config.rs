@@ -263,6 +263,9 @@ pub struct AnalyticsSection {
     pub store_max_age: Option<String>,
     /// The store's size bound ("10GiB"); the oldest events go first.
     pub store_max_size: Option<String>,
+    /// Reports (top-N, rates, sessions, hit statistics) also go to the
+    /// sinks, one JSON line each with a top-level `report` field.
+    pub reports_to_sinks: bool,
     #[serde(rename = "correlation")]
     pub correlations: Vec<CorrelationEntry>,
 }
@@ -279,6 +282,7 @@ impl Default for AnalyticsSection {
             store: None,
             store_max_age: None,
             store_max_size: None,
+            reports_to_sinks: true,
             correlations: Vec::new(),
         }
     }

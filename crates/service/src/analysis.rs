@@ -2,7 +2,8 @@
 //! event goes through the engine (throttling, windows, sessions,
 //! correlations) and into the store; what passes throttling goes on, with
 //! the engine's `summary` and `incident` events. Reports (top-N, rates,
-//! sessions, hit statistics) go to the store and to a report writer.
+//! sessions, hit statistics) go to the store, a report writer, and (unless
+//! `reports_to_sinks = false`) the sinks.
 //!
 //! The store keeps every event, throttled or not: searches and charts
 //! count what was seen; throttling is for what people are sent.
@@ -90,6 +91,9 @@ pub struct Stage {
     /// `/api/stream`: the summaries and incidents the engine makes (the
     /// events it reads were published where they were emitted).
     live: Option<std::sync::Arc<web::live::LiveFeed>>,
+    /// Reports go to the sinks too (`[analytics] reports_to_sinks`), as
+    /// Suricata's `stats` records share eve.json with its alerts.
+    pub reports_to_sinks: bool,
 }
 
 const STORE_BATCH: usize = 1000;
@@ -111,6 +115,7 @@ impl Stage {
             unreadable: 0,
             store_errors: 0,
             live: None,
+            reports_to_sinks: true,
         }
     }
 
@@ -126,6 +131,12 @@ impl Stage {
     /// One encoded event; `emit` gets the event if it passes, then any
     /// derived events and reports the engine produced.
     pub fn push(&mut self, json: &[u8], emit: &mut dyn FnMut(&[u8], Line)) {
+        if json.starts_with(b"{\"report\":") {
+            // A report of an earlier stage: kept and passed on, not an event.
+            self.keep_for_store(json);
+            emit(json, Line::Report);
+            return;
+        }
         let passed = match analytics::parse_event(json) {
             // Summaries and incidents of an earlier stage (a sensor with its
             // own analytics) are kept, not analysed again.
@@ -340,6 +351,7 @@ impl sinks::SinkWorker for StageWorker {
     ) {
         use std::sync::Arc;
         let downstream = Arc::clone(&self.downstream);
+        let reports_to_sinks = self.stage.reports_to_sinks;
         // The stage waits a little for room rather than dropping for every
         // sink at once; drops then happen at its own queue (counted).
         let send = |e: &Arc<sinks::Encoded>| {
@@ -357,7 +369,14 @@ impl sinks::SinkWorker for StageWorker {
                 let (id, k, input) = derived_head(line);
                 send(&Arc::new(sinks::Encoded { id, kind: k, input, json: line.to_vec(), key: host_key(line) }));
             }
-            // Reports are in the store (and on /metrics through the stats).
+            Line::Report if reports_to_sinks => send(&Arc::new(sinks::Encoded {
+                id: format!("report:{:016x}", fnv1a(line)),
+                kind: "report",
+                input: "analytics",
+                json: line.to_vec(),
+                key: 0,
+            })),
+            // In the store only (and on /metrics through the stats).
             Line::Report => {}
         };
         let mut last_store = std::time::Instant::now();
