@@ -238,6 +238,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                 stage: {
                     let mut stage = crate::analysis::Stage::new(engine.clone(), &loaded.sensor, store);
                     stage.set_live(live.clone());
+                    stage.reports_to_sinks = loaded.config.analytics.reports_to_sinks;
                     stage
                 },
                 downstream: Arc::clone(&outputs),
