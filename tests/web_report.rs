@@ -348,7 +348,7 @@ fn check_pages(http: u16, q: &store::Query, incidents: &[store::IncidentRow]) {
 
     let intel = page(http, "/intel", "intel");
     let points = chart_points(&intel);
-    assert!(points.len() == 3 && points.iter().all(|p| *p > 0), "{points:?}");
+    assert!(points.len() == 2 && points.iter().all(|p| *p > 0), "{points:?}");
     assert!(intel.contains(&web::svg::escape(HOSTILE)), "the hostile threat type, escaped");
 
     // The report from the dashboard: the CLI's file, its own policy.
