@@ -92,7 +92,7 @@ pub fn html_response(status: StatusCode, body: String, csp: &'static str) -> Res
     r
 }
 
-fn error_page(ctx: &Ctx, e: &PageError) -> Response {
+fn error_page(e: &PageError) -> Response {
     let (title, name, message) = match e {
         PageError::BadRequest(m) => ("Bad request", "error", m.as_str()),
         PageError::NotFound(m) => ("Not found", "not-found", m.as_str()),
@@ -102,7 +102,7 @@ fn error_page(ctx: &Ctx, e: &PageError) -> Response {
         "<h1>{title}</h1><p class=\"error\" role=\"alert\">{}</p><p><a href=\"/\">Back to the overview</a></p>",
         html::escape(message)
     );
-    html_response(e.status(), html::layout(ctx, title, name, &body), PAGE_CSP)
+    html_response(e.status(), html::layout(title, name, &body), PAGE_CSP)
 }
 
 /// Checks the credentials (the router's layer did already; a page asks
@@ -120,14 +120,13 @@ async fn render(
     let ctx = Ctx::new(params);
     let result = tokio::task::spawn_blocking(move || {
         let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-        let r = render(&s, &q, &ctx);
-        (ctx, r)
+        render(&s, &q, &ctx)
     })
-    .await;
+    .await
+    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
     match result {
-        Ok((_, Ok(body))) => html_response(StatusCode::OK, body, PAGE_CSP),
-        Ok((ctx, Err(e))) => error_page(&ctx, &e),
-        Err(e) => error_page(&Ctx::default(), &PageError::Internal(e.to_string())),
+        Ok(body) => html_response(StatusCode::OK, body, PAGE_CSP),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -168,7 +167,7 @@ async fn search_page((State(s), h, Params(p)): Args) -> Response {
     .await;
     match result {
         Ok((status, body)) => html_response(status, body, PAGE_CSP),
-        Err(e) => error_page(&Ctx::default(), &PageError::Internal(e.to_string())),
+        Err(e) => error_page(&PageError::Internal(e.to_string())),
     }
 }
 
@@ -193,14 +192,13 @@ async fn report_page((State(s), h, Params(p)): Args) -> Response {
                 Ok(known)
             });
         let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-        let r = range.and_then(|(from, to)| crate::report::render(&q, from, to).map_err(PageError::from));
-        (ctx, r)
+        range.and_then(|(from, to)| crate::report::render(&q, from, to).map_err(PageError::from))
     })
-    .await;
+    .await
+    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
     match result {
-        Ok((_, Ok(body))) => html_response(StatusCode::OK, body, REPORT_CSP),
-        Ok((ctx, Err(e))) => error_page(&ctx, &e),
-        Err(e) => error_page(&Ctx::default(), &PageError::Internal(e.to_string())),
+        Ok(body) => html_response(StatusCode::OK, body, REPORT_CSP),
+        Err(e) => error_page(&e),
     }
 }
 

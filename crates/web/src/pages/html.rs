@@ -103,7 +103,7 @@ const NAV: &[(&str, &str, &str)] = &[
 
 /// A whole page: head with the bundled CSS, script and icon, the
 /// navigation bar, and `body` inside `<main data-page="page">`.
-pub fn layout(_ctx: &Ctx, title: &str, page: &str, body: &str) -> String {
+pub fn layout(title: &str, page: &str, body: &str) -> String {
     let mut nav = String::new();
     for (name, href, label) in NAV {
         let current =
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn layout_escapes_the_title_and_marks_the_page() {
-        let page = layout(&Ctx::default(), "<x>", "search", "<p>body</p>");
+        let page = layout("<x>", "search", "<p>body</p>");
         assert!(page.contains("<main data-page=\"search\"><p>body</p></main>"));
         assert!(page.contains("<title>&lt;x&gt; · sdn-sensor</title>"));
         assert!(page.contains("<a href=\"/search\" aria-current=\"page\">"));

@@ -51,10 +51,13 @@ pub fn list(q: &store::Query, ctx: &Ctx) -> PageResult {
             escape_url(&next)
         ));
     }
-    Ok(layout(ctx, "Incidents", "incidents", &body))
+    Ok(layout("Incidents", "incidents", &body))
 }
 
 pub fn detail(q: &store::Query, ctx: &Ctx, id: &str) -> PageResult {
+    if let Some(k) = ctx.unknown_param(&[]) {
+        return Err(PageError::BadRequest(format!("unknown parameter {k:?}: an incident's page takes none")));
+    }
     let Some((inc, events)) = q.incident(id)? else {
         return Err(PageError::NotFound(format!(
             "no incident with id {id:?} in the store (it may have aged out): see the incident list"
@@ -81,5 +84,5 @@ pub fn detail(q: &store::Query, ctx: &Ctx, id: &str) -> PageResult {
         events_table(&events, true),
         escape(&pretty),
     );
-    Ok(layout(ctx, "Incident", "incident", &body))
+    Ok(layout("Incident", "incident", &body))
 }

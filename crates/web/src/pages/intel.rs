@@ -44,5 +44,5 @@ pub fn page(s: &WebState, q: &store::Query, ctx: &Ctx) -> PageResult {
         );
     }
     body.push_str("</section>");
-    Ok(layout(ctx, "Intel", "intel", &body))
+    Ok(layout("Intel", "intel", &body))
 }

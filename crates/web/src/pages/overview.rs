@@ -66,5 +66,5 @@ pub fn page(s: &WebState, q: &store::Query, ctx: &Ctx) -> PageResult {
     }
     body.push_str(&events_table(&newest, true));
     body.push_str("</div></section>");
-    Ok(layout(ctx, "Overview", "overview", &body))
+    Ok(layout("Overview", "overview", &body))
 }

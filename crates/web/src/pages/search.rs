@@ -136,5 +136,5 @@ pub fn page(q: &store::Query, ctx: &Ctx) -> (StatusCode, String) {
             StatusCode::OK
         }
     };
-    (status, layout(ctx, "Search", "search", &body))
+    (status, layout("Search", "search", &body))
 }

@@ -55,7 +55,7 @@ pub fn page(q: &store::Query, ctx: &Ctx) -> PageResult {
     let mut body = String::from("<h1>Top</h1>");
     let Some(at) = at else {
         body.push_str("<p class=\"empty\">No events stored yet.</p>");
-        return Ok(layout(ctx, "Top", "top", &body));
+        return Ok(layout("Top", "top", &body));
     };
     let end = store::minute_of(at).saturating_add(MINUTE);
     let start = end.saturating_sub(window);
@@ -87,7 +87,7 @@ pub fn page(q: &store::Query, ctx: &Ctx) -> PageResult {
         body.push_str(&figure(&top(q, dim, previous, start, n, &format!("{label}: previous window"))?, None));
         body.push_str("</section>");
     }
-    Ok(layout(ctx, "Top", "top", &body))
+    Ok(layout("Top", "top", &body))
 }
 
 #[cfg(test)]
