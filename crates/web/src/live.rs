@@ -276,4 +276,58 @@ mod tests {
         assert!(matches!(early.try_recv(), Err(broadcast::error::TryRecvError::Lagged(2))));
         assert_eq!(&*early.try_recv().unwrap(), "{\"n\":3}");
     }
+
+    /// Reads from the connection until `want` appears (or 5 s pass).
+    async fn read_until(s: &mut tokio::net::TcpStream, text: &mut String, want: &str) {
+        use tokio::io::AsyncReadExt as _;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut buf = [0u8; 4096];
+        while !text.contains(want) {
+            let n = tokio::time::timeout_at(deadline, s.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("no {want:?} in {text:?}"))
+                .unwrap();
+            assert!(n > 0, "closed before {want:?}: {text:?}");
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_is_told_what_it_lost_and_kept_alive() {
+        use tokio::io::AsyncWriteExt as _;
+        let dir = std::env::temp_dir().join(format!("sdn-web-live-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("store.db");
+        drop(store::Store::open(&store::StoreConfig { path: db.clone(), max_age: None, max_bytes: None }).unwrap());
+        let feed = LiveFeed::new(2, Duration::from_millis(300));
+        let app = crate::routes(crate::WebOptions { db, live: Some(Arc::clone(&feed)), ..Default::default() }).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /api/stream?kind=intel HTTP/1.0\r\n\r\n").await.unwrap();
+        let mut text = String::new();
+        read_until(&mut s, &mut text, ": subscribed").await;
+        assert_eq!(feed.clients(), 1);
+        // One thread: the server's task cannot run between these, so the
+        // client falls 8 lines behind.
+        for n in 0..10 {
+            feed.publish(format!("{{\"kind\":\"intel\",\"n\":{n}}}").as_bytes());
+        }
+        read_until(&mut s, &mut text, "\"n\":9").await;
+        assert!(text.contains("event: lagged\ndata: {\"dropped\":8}\n\n"), "{text}");
+        assert!(text.contains("data: {\"kind\":\"intel\",\"n\":8}\n\n"), "{text}");
+        assert!(!text.contains("\"n\":7"), "{text}");
+        assert_eq!(feed.dropped(), 8);
+        read_until(&mut s, &mut text, ": keep-alive\n").await;
+        drop(s);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        // The server notices the closed connection at its next write.
+        while feed.clients() > 0 {
+            feed.publish(b"{\"kind\":\"intel\"}");
+            assert!(tokio::time::Instant::now() < deadline, "the client is still counted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
