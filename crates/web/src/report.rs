@@ -18,16 +18,27 @@ pub const MAX_EVENTS_PER_INCIDENT: usize = 200;
 /// Rows of each top-N table.
 const TOP_N: usize = 20;
 
+/// The latest time a page or report takes: a week before the end of
+/// `i64` nanoseconds (in 2262), so window arithmetic cannot overflow.
+pub const LATEST_NS: i64 = i64::MAX - 7 * 86_400 * 1_000_000_000;
+
+/// A time parameter: RFC 3339 or nanoseconds since the epoch, from 1970 to
+/// [`LATEST_NS`]; the error says what was wrong and what to give.
+pub fn parse_time(key: &str, v: &str) -> Result<i64, String> {
+    let t = v.parse::<i64>().ok().or_else(|| store::parse_ts(v)).ok_or_else(|| {
+        format!("{key}={v:?}: give a time as RFC 3339 (2026-11-29T05:00:00Z) or nanoseconds since the epoch")
+    })?;
+    if !(0..=LATEST_NS).contains(&t) {
+        return Err(format!("{key}={v:?}: out of range: give a time from 1970 to 2262"));
+    }
+    Ok(t)
+}
+
 /// `from`/`to` as given (RFC 3339 or nanoseconds since the epoch); absent
 /// ends are the store's oldest and newest events.
 pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<(Option<i64>, Option<i64>), String> {
     let parse = |key: &str, v: Option<&str>| -> Result<Option<i64>, String> {
-        match v.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => v.parse::<i64>().ok().or_else(|| store::parse_ts(v)).map(Some).ok_or_else(|| {
-                format!("{key}={v:?}: give a time as RFC 3339 (2026-11-29T05:00:00Z) or nanoseconds since the epoch")
-            }),
-        }
+        v.map(str::trim).filter(|v| !v.is_empty()).map(|v| parse_time(key, v)).transpose()
     };
     let (f, t) = (parse("from", from)?, parse("to", to)?);
     if let (Some(f), Some(t)) = (f, t)
@@ -45,9 +56,12 @@ pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<(Option<i64>,
 /// The report over `[from, to)` (absent ends: the stored data's).
 pub fn render(q: &store::Query, from: Option<i64>, to: Option<i64>) -> Result<String, store::StoreError> {
     let counts = q.counts()?;
-    let from = from.or(counts.oldest_ns).map(store::minute_of).unwrap_or(0);
+    // Stored times may be anything an event said: kept within the range
+    // the arithmetic below (and the store's minute_of) handles.
+    let clamp = |t: i64| t.clamp(0, LATEST_NS);
+    let from = store::minute_of(clamp(from.or(counts.oldest_ns).unwrap_or(0)));
     // The minute after the newest event: the range is half-open.
-    let to = to.or(counts.newest_ns.map(|t| store::minute_of(t) + store::NS_PER_MINUTE)).unwrap_or(from + 1);
+    let to = to.or(counts.newest_ns.map(|t| store::minute_of(clamp(t)) + store::NS_PER_MINUTE)).unwrap_or(from + 1);
     let to = to.max(from + 1);
 
     let series = q.series("all", None, from, to)?;
@@ -209,6 +223,8 @@ mod tests {
         );
         assert!(parse_range(Some("yesterday"), None).unwrap_err().contains("from=\"yesterday\""));
         assert!(parse_range(Some("10"), Some("10")).unwrap_err().contains("not before"));
+        assert!(parse_range(Some("-9223372036854775808"), None).unwrap_err().contains("out of range"));
+        assert!(parse_range(None, Some("9223372036854775807")).unwrap_err().contains("out of range"));
     }
 
     #[test]

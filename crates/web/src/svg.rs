@@ -193,9 +193,9 @@ pub fn bucket_series(series: &[(i64, u64)], from_ns: i64, to_ns: i64, max_bucket
         if *minute < start || *minute >= to_ns {
             continue;
         }
-        let i = ((*minute - start) / width) as usize;
-        if let Some(b) = buckets.get_mut(i) {
-            b.1 += n;
+        let Some(offset) = minute.checked_sub(start) else { continue };
+        if let Some(b) = buckets.get_mut((offset / width) as usize) {
+            b.1 = b.1.saturating_add(*n);
         }
     }
     (buckets, width)
@@ -242,7 +242,7 @@ pub fn line_chart(title: &str, unit: &str, points: &[(i64, u64)]) -> String {
     // Within a day the clock is enough; longer ranges need the date.
     let label = |ts: i64| {
         let t = format_time(ts);
-        if last - first < 86_400 * 1_000_000_000 {
+        if last.saturating_sub(first) < 86_400 * 1_000_000_000 {
             t.get(11..16).unwrap_or(&t).to_owned()
         } else {
             t.get(..10).unwrap_or(&t).to_owned()

@@ -11,7 +11,7 @@ const MINUTE: i64 = store::NS_PER_MINUTE;
 /// old timestamps, so "now" is the store's latest minute, not the clock.
 pub fn latest_hour(q: &store::Query) -> Result<Option<(i64, i64)>, store::StoreError> {
     Ok(q.counts()?.newest_ns.map(|newest| {
-        let to = store::minute_of(newest).saturating_add(MINUTE);
+        let to = store::minute_of(newest.clamp(0, crate::report::LATEST_NS)) + MINUTE;
         (to.saturating_sub(60 * MINUTE), to)
     }))
 }

@@ -51,13 +51,10 @@ impl Ctx {
     }
 }
 
-/// RFC 3339 (`2026-11-29T05:00:00Z`) or nanoseconds since the epoch.
+/// RFC 3339 (`2026-11-29T05:00:00Z`) or nanoseconds since the epoch,
+/// from 1970 to [`crate::report::LATEST_NS`].
 pub fn parse_time(key: &str, v: &str) -> Result<i64, PageError> {
-    v.parse::<i64>().ok().or_else(|| store::parse_ts(v)).ok_or_else(|| {
-        PageError::BadRequest(format!(
-            "{key}={v:?}: give a time as RFC 3339 (2026-11-29T05:00:00Z) or nanoseconds since the epoch"
-        ))
-    })
+    crate::report::parse_time(key, v).map_err(PageError::BadRequest)
 }
 
 /// Percent-encodes one URL query value or path segment (everything but
@@ -282,5 +279,11 @@ mod tests {
         assert_eq!(ctx.time("to").unwrap(), Some(1_795_928_400_000_000_000));
         assert_eq!(ctx.unknown_param(&["ip", "limit", "from", "to"]), None);
         assert_eq!(ctx.unknown_param(&["ip"]), Some("from"));
+        for extreme in ["-9223372036854775808", "9223372036854775807", "-1", "1969-12-31T23:59:59Z"] {
+            assert!(
+                matches!(parse_time("at", extreme), Err(PageError::BadRequest(m)) if m.contains("1970")),
+                "{extreme}"
+            );
+        }
     }
 }

@@ -50,7 +50,8 @@ pub fn page(q: &store::Query, ctx: &Ctx) -> PageResult {
     let n = ctx.number("n", 10, store::MAX_PAGE)?;
     let at = match ctx.time("at")? {
         Some(t) => Some(t),
-        None => q.counts()?.newest_ns,
+        // A stored time may be anything an event said.
+        None => q.counts()?.newest_ns.map(|t| t.clamp(0, crate::report::LATEST_NS)),
     };
     let mut body = String::from("<h1>Top</h1>");
     let Some(at) = at else {
@@ -61,7 +62,7 @@ pub fn page(q: &store::Query, ctx: &Ctx) -> PageResult {
     let start = end.saturating_sub(window);
     let previous = start.saturating_sub(window);
     let w = window_text(window);
-    let earlier = url("/top", &[("window", &w), ("at", &(start - 1).to_string()), ("n", &n.to_string())]);
+    let earlier = url("/top", &[("window", &w), ("at", &start.saturating_sub(1).to_string()), ("n", &n.to_string())]);
     let later =
         url("/top", &[("window", &w), ("at", &(end.saturating_add(window) - 1).to_string()), ("n", &n.to_string())]);
     body.push_str(&format!(
