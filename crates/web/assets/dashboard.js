@@ -22,6 +22,13 @@
       });
   }
 
+  // Ages and rates to a tenth; everything else as given.
+  function fmt(v) {
+    if (typeof v === "number" && !Number.isInteger(v)) return v.toFixed(1);
+    if (v !== null && typeof v === "object") return JSON.stringify(v);
+    return v === null || v === undefined ? "–" : String(v);
+  }
+
   function el(tag, text, cls) {
     const e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = String(text);
@@ -72,7 +79,7 @@
           if (row.stale === true) tr.className = "stale";
           keys.forEach(function (k) {
             const v = row[k];
-            tr.appendChild(el("td", v !== null && typeof v === "object" ? JSON.stringify(v) : v));
+            tr.appendChild(el("td", fmt(v)));
           });
         });
         if (value.length <= LONG_LIST) return table;
@@ -82,7 +89,7 @@
         details.appendChild(table);
         return details;
       }
-      return el("span", value.map(function (v) { return typeof v === "object" ? JSON.stringify(v) : String(v); }).join(", "));
+      return el("span", value.map(fmt).join(", "));
     }
     if (value && typeof value === "object") {
       const dl = el("dl");
@@ -97,7 +104,7 @@
       });
       return dl;
     }
-    return el("span", value === null ? "–" : value);
+    return el("span", fmt(value));
   }
 
   const status = document.querySelector("#status[data-src]");
