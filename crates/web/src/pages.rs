@@ -183,16 +183,15 @@ async fn report_page((State(s), h, Params(p)): Args) -> Response {
     }
     let ctx = Ctx::new(p);
     let result = tokio::task::spawn_blocking(move || {
-        let range = crate::report::parse_range(ctx.param("from"), ctx.param("to"))
-            .map_err(|m| PageError::BadRequest(m.to_string()))
-            .and_then(|known| {
-                if let Some(k) = ctx.unknown_param(&["from", "to"]) {
-                    return Err(PageError::BadRequest(format!("unknown parameter {k:?}: /report takes from and to")));
-                }
-                Ok(known)
-            });
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-        range.and_then(|(from, to)| crate::report::render(&q, from, to).map_err(PageError::from))
+        if let Some(k) = ctx.unknown_param(&["from", "to"]) {
+            return Err(PageError::BadRequest(format!("unknown parameter {k:?}: /report takes from and to")));
+        }
+        let (from, to) =
+            crate::report::parse_range(ctx.param("from"), ctx.param("to")).map_err(PageError::BadRequest)?;
+        // Its own connection: a report over a long range reads for a
+        // while, and the shared one serves the API and the other pages.
+        let q = store::Query::open(&s.db)?;
+        Ok(crate::report::render(&q, from, to)?)
     })
     .await
     .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
