@@ -174,6 +174,7 @@ fn report_and_pages_over_a_replayed_store() {
         assert!(!html.contains(forbidden), "the report holds {forbidden:?}");
     }
     assert!(html.starts_with("<!doctype html>") && html.contains("<style>"));
+    assert!(html.contains("<body class=\"report\" data-ready=\"1\">"), "complete as served");
     let top_rows = |section: &str| -> Vec<String> {
         let part = html.split(&format!("<section id=\"{section}\">")).nth(1).unwrap();
         let part = part.split("</section>").next().unwrap();

@@ -93,7 +93,7 @@ pub fn render(q: &store::Query, from: Option<i64>, to: Option<i64>) -> Result<St
         out,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>sdn-sensor report {}</title><style>{}{}</style></head>\n<body class=\"report\">\
+         <title>sdn-sensor report {}</title><style>{}{}</style></head>\n<body class=\"report\" data-ready=\"1\">\
          <main data-page=\"report\"><h1>sdn-sensor report</h1><p class=\"note\">{}</p>\
          <section class=\"counts\"><dl><div><dt>events</dt><dd>{}</dd></div>\
          <div><dt>incidents</dt><dd>{}{}</dd></div><div><dt>indicators hit</dt><dd>{}{}</dd></div></dl></section>",
