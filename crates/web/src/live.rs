@@ -11,7 +11,6 @@ use axum::extract::{Query as Params, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -137,25 +136,21 @@ impl StreamFilter {
         if self.is_empty() {
             return true;
         }
-        let Ok(e) = serde_json::from_str::<Value>(line) else { return false };
-        let text = |path: &[&str]| -> Option<&str> {
-            let mut v = &e;
-            for k in path {
-                v = v.get(k)?;
-            }
-            v.as_str()
+        // Only the fields filtered on, borrowed where unescaped: the rest
+        // of the event is skipped, not built.
+        let Ok(e) = serde_json::from_str::<Head<'_>>(line) else { return false };
+        let equal = |want: &Option<String>, got: Option<&str>| want.as_ref().is_none_or(|w| got == Some(w.as_str()));
+        let equal_nocase = |want: &Option<String>, got: Option<&str>| {
+            want.as_ref().is_none_or(|w| got.is_some_and(|t| t.eq_ignore_ascii_case(w)))
         };
-        let equal = |want: &Option<String>, path: &[&str]| want.as_ref().is_none_or(|w| text(path) == Some(w));
-        let equal_nocase = |want: &Option<String>, path: &[&str]| {
-            want.as_ref().is_none_or(|w| text(path).is_some_and(|t| t.eq_ignore_ascii_case(w)))
-        };
-        if !(equal(&self.kind, &["kind"])
-            && equal(&self.input, &["input"])
-            && equal(&self.sensor, &["sensor"])
-            && equal(&self.indicator, &["indicator", "id"])
-            && equal(&self.feed, &["indicator", "feed"])
-            && equal_nocase(&self.value, &["match", "value"])
-            && equal_nocase(&self.indicator_value, &["indicator", "value"]))
+        let ind = e.indicator.as_ref();
+        if !(equal(&self.kind, text(&e.kind))
+            && equal(&self.input, text(&e.input))
+            && equal(&self.sensor, text(&e.sensor))
+            && equal(&self.indicator, ind.and_then(|i| text(&i.id)))
+            && equal(&self.feed, ind.and_then(|i| text(&i.feed)))
+            && equal_nocase(&self.value, e.matched.as_ref().and_then(|m| text(&m.value)))
+            && equal_nocase(&self.indicator_value, ind.and_then(|i| text(&i.value))))
         {
             return false;
         }
@@ -164,16 +159,82 @@ impl StreamFilter {
         }
         // The addresses the store indexes: the flow's two ends and the
         // host (a syslog sender, an incident's host).
-        let incident_host = if text(&["kind"]) == Some("incident") { text(&["incident", "host"]) } else { None };
-        let keys: Vec<[u8; 16]> =
-            [text(&["flow", "src_ip"]), text(&["flow", "dst_ip"]), text(&["syslog", "host"]), incident_host]
-                .into_iter()
-                .flatten()
-                .filter_map(store::parse_addr_key)
-                .collect();
+        let incident_host =
+            if text(&e.kind) == Some("incident") { e.incident.as_ref().and_then(|i| text(&i.host)) } else { None };
+        let flow = e.flow.as_ref();
+        let keys: Vec<[u8; 16]> = [
+            flow.and_then(|f| text(&f.src_ip)),
+            flow.and_then(|f| text(&f.dst_ip)),
+            e.syslog.as_ref().and_then(|s| text(&s.host)),
+            incident_host,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(store::parse_addr_key)
+        .collect();
         self.ip.is_none_or(|ip| keys.contains(&ip))
             && self.cidr.is_none_or(|(lo, hi)| keys.iter().any(|k| (lo..=hi).contains(k)))
     }
+}
+
+fn text<'b>(v: &'b Option<Text<'_>>) -> Option<&'b str> {
+    v.as_ref().map(|t| t.0.as_ref())
+}
+
+/// A string of the event, borrowed when it has no escapes.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+/// The fields of an event the stream filters on.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    input: Option<Text<'a>>,
+    #[serde(borrow)]
+    sensor: Option<Text<'a>>,
+    #[serde(borrow, rename = "match")]
+    matched: Option<ValueHead<'a>>,
+    #[serde(borrow)]
+    indicator: Option<IndicatorHead<'a>>,
+    #[serde(borrow)]
+    flow: Option<FlowHead<'a>>,
+    #[serde(borrow)]
+    syslog: Option<HostHead<'a>>,
+    #[serde(borrow)]
+    incident: Option<HostHead<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ValueHead<'a> {
+    #[serde(borrow)]
+    value: Option<Text<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct IndicatorHead<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    value: Option<Text<'a>>,
+    #[serde(borrow)]
+    feed: Option<Text<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FlowHead<'a> {
+    #[serde(borrow)]
+    src_ip: Option<Text<'a>>,
+    #[serde(borrow)]
+    dst_ip: Option<Text<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct HostHead<'a> {
+    #[serde(borrow)]
+    host: Option<Text<'a>>,
 }
 
 /// `GET /api/stream`.
