@@ -53,7 +53,7 @@ use crate::event::EventIn;
 use crate::indicators::{IndRef, Indicators};
 use crate::lru::Lru;
 use crate::output::Incident;
-use crate::util::{HASH, InlineStr, IpKey, hash_of};
+use crate::util::{HASH, InlineStr, IpKey, hash_of, push_hex16, push_int, push_ip};
 use hashbrown::{HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -700,7 +700,7 @@ impl Correlator {
             if c.ind.map(|i| i.hash) != rind.map(|i| i.hash) {
                 ind_refs.push(c.ind);
             }
-            let suffix = rind.map(|i| format!(":{:016x}", i.hash));
+            let suffix = rind.map(|i| i.hash);
             let Some(d) = &self.dns else { return };
             let ids = vec![d.t.get(slot).id.as_str().to_string(), e.id.to_string()];
             out.push(self.incident(ri, c, inds, ids, &ind_refs, Some(host), suffix));
@@ -744,7 +744,7 @@ impl Correlator {
             }
         }
         let ids = chosen.into_iter().map(|x| x.1).collect();
-        let suffix = (kind == SENSORS).then(|| format!(":{:016x}", ind.hash));
+        let suffix = (kind == SENSORS).then_some(ind.hash);
         out.push(self.incident(ri, c, inds, ids, &refs, fire_host, suffix));
     }
 
@@ -757,13 +757,26 @@ impl Correlator {
         events: Vec<String>,
         refs: &[Option<IndRef>],
         id_host: Option<IpAddr>,
-        suffix: Option<String>,
+        suffix: Option<u64>,
     ) -> Incident {
         let name = &self.rules[ri].name;
-        let host = id_host.map_or_else(|| "-".to_string(), |h| h.to_string());
-        let ws = c.window_start_ns.div_euclid(1_000_000_000);
+        // `analytics:RULE:WINDOW_START_S:HOST[:INDICATOR_HASH]`
+        let mut id = String::with_capacity(name.len() + 64);
+        id.push_str("analytics:");
+        id.push_str(name);
+        id.push(':');
+        push_int(&mut id, c.window_start_ns.div_euclid(1_000_000_000));
+        id.push(':');
+        match id_host {
+            Some(h) => push_ip(&mut id, h),
+            None => id.push('-'),
+        }
+        if let Some(h) = suffix {
+            id.push(':');
+            push_hex16(&mut id, h);
+        }
         Incident {
-            id: format!("analytics:{name}:{ws}:{host}{}", suffix.unwrap_or_default()),
+            id,
             rule: name.clone(),
             host: c.host,
             events,

@@ -26,7 +26,7 @@ use crate::lru::Lru;
 use crate::output::*;
 use crate::sessions::Sessions;
 use crate::topn::{DST, HOST, SRC, WindowCounts};
-use crate::util::{InlineStr, IpKey, hash_of};
+use crate::util::{InlineStr, IpKey, hash_of, push_hex16, push_int, push_ip};
 use std::net::IpAddr;
 
 const NS: i64 = 1_000_000_000;
@@ -412,20 +412,48 @@ impl Engine {
     }
 
     fn summary(&mut self, k: &ThrKey, v: &ThrEntry, s: &Sample, out: &mut Vec<Output>) {
-        let host = k.host.map_or_else(|| "-".to_string(), |h| h.ip().to_string());
-        let location = self.syms.get(k.location).to_string();
+        let location = self.syms.get(k.location);
         let indicator = s.ind.and_then(|r| self.inds.resolve(r));
         let rule = s.rule.map(|r| self.syms.get_pair(r));
-        let what = match (indicator, rule, s.ind) {
-            (Some(i), _, _) => format!("{}:{}", i.feed(), i.id()),
-            (None, Some((c, n)), _) => format!("rule:{c}:{n}"),
+        // `host|what|location`, written piece by piece (no format machinery:
+        // a busy window makes thousands of these).
+        let mut key = String::with_capacity(96);
+        match k.host {
+            Some(h) => push_ip(&mut key, h.ip()),
+            None => key.push('-'),
+        }
+        key.push('|');
+        match (indicator, rule, s.ind) {
+            (Some(i), _, _) => {
+                key.push_str(i.feed());
+                key.push(':');
+                key.push_str(i.id());
+            }
+            (None, Some((c, n)), _) => {
+                key.push_str("rule:");
+                key.push_str(c);
+                key.push(':');
+                key.push_str(n);
+            }
             // Evicted from the indicator table: the key's hash stands in.
-            (None, None, Some(r)) => format!("indicator:{:016x}", r.hash),
-            (None, None, None) => "-".to_string(),
-        };
-        let key = format!("{host}|{what}|{location}");
+            (None, None, Some(r)) => {
+                key.push_str("indicator:");
+                push_hex16(&mut key, r.hash);
+            }
+            (None, None, None) => key.push('-'),
+        }
+        key.push('|');
+        key.push_str(location);
+        let mut id = String::with_capacity(key.len() + 48);
+        id.push_str("analytics:summary:");
+        push_int(&mut id, self.start_ns.div_euclid(NS));
+        id.push(':');
+        id.push_str(&key);
+        id.push(':');
+        push_int(&mut id, v.first);
+        let location = location.to_string();
         out.push(Output::Summary(Box::new(Summary {
-            id: format!("analytics:summary:{}:{key}:{}", self.start_ns.div_euclid(NS), v.first),
+            id,
             key,
             window_start_ns: self.start_ns,
             suppressed: v.suppressed,

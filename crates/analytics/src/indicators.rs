@@ -12,27 +12,17 @@ use crate::util::hash_of;
 use core::hash::{Hash, Hasher};
 use hashbrown::HashMap;
 
-/// The five strings in one allocation.
-pub(crate) struct IndKey {
-    s: Box<str>,
-    ends: [u32; 5],
-}
+/// The five strings in one allocation, shared with the outputs that name
+/// the indicator.
+pub(crate) struct IndKey(IndicatorOut);
 
 impl IndKey {
     fn new(x: &IndicatorIn<'_>) -> Self {
-        let parts = [x.id, x.r#type, x.value, x.threat_type, x.feed];
-        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0u32; 5];
-        for (i, p) in parts.iter().enumerate() {
-            s.push_str(p);
-            ends[i] = s.len() as u32;
-        }
-        IndKey { s: s.into(), ends }
+        IndKey(IndicatorOut::new([x.id, x.r#type, x.value, x.threat_type, x.feed]))
     }
 
     fn part(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.s[start..self.ends[i] as usize]
+        self.0.part(i)
     }
 
     fn parts(&self) -> (&str, &str, &str, &str, &str) {
@@ -44,15 +34,15 @@ impl IndKey {
     fn is(&self, x: &IndicatorIn<'_>) -> bool {
         let parts = [x.id, x.r#type, x.value, x.threat_type, x.feed];
         let mut end = 0usize;
-        for (p, &e) in parts.iter().zip(&self.ends) {
+        for (p, &e) in parts.iter().zip(&self.0.ends) {
             end += p.len();
             if end != e as usize {
                 return false;
             }
         }
-        let b = self.s.as_bytes();
+        let b = self.0.s.as_bytes();
         let mut start = 0;
-        parts.iter().zip(&self.ends).all(|(p, &e)| {
+        parts.iter().zip(&self.0.ends).all(|(p, &e)| {
             let eq = b.get(start..e as usize) == Some(p.as_bytes());
             start = e as usize;
             eq
@@ -68,13 +58,7 @@ impl IndKey {
     }
 
     pub fn out(&self) -> IndicatorOut {
-        IndicatorOut {
-            id: self.part(0).into(),
-            r#type: self.part(1).into(),
-            value: self.part(2).into(),
-            threat_type: self.part(3).into(),
-            feed: self.part(4).into(),
-        }
+        self.0.clone()
     }
 }
 
@@ -208,7 +192,7 @@ impl Indicators {
             })
             .collect();
         hits.sort_by(|a, b| {
-            b.1.window_count.cmp(&a.1.window_count).then_with(|| (&a.0.feed, &a.0.id).cmp(&(&b.0.feed, &b.0.id)))
+            b.1.window_count.cmp(&a.1.window_count).then_with(|| (a.0.feed(), a.0.id()).cmp(&(b.0.feed(), b.0.id())))
         });
         self.touched.clear();
         Closed { keys, hits }

@@ -67,6 +67,51 @@ fn parse_v4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     (i == b.len()).then(|| std::net::Ipv4Addr::from(o))
 }
 
+/// Appends `v` in decimal.
+pub(crate) fn push_int(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    let mut n = v.unsigned_abs();
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[i..].iter().for_each(|&d| out.push(d as char));
+}
+
+/// Appends `v` as 16 lower-case hex digits.
+pub(crate) fn push_hex16(out: &mut String, v: u64) {
+    for shift in (0..16).rev() {
+        out.push(char::from_digit(((v >> (shift * 4)) & 15) as u32, 16).unwrap_or('0'));
+    }
+}
+
+/// Appends an address as `Display` writes it; IPv4 without the format
+/// machinery.
+pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_int(out, i64::from(o));
+            }
+        }
+        IpAddr::V6(_) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{ip}");
+        }
+    }
+}
+
 /// Fixed seed: hashes (and so iteration-free outputs) are the same in every
 /// run, which keeps replays reproducible.
 pub(crate) const HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5d1_a7a1_71c5);
@@ -223,6 +268,29 @@ impl fmt::Display for Ts {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pushes_write_what_display_writes() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for v in [x as i64, (x >> 40) as i64, -((x >> 20) as i64), 0, i64::MIN, i64::MAX] {
+                let mut s = String::new();
+                push_int(&mut s, v);
+                assert_eq!(s, v.to_string());
+            }
+            let mut s = String::new();
+            push_hex16(&mut s, x);
+            assert_eq!(s, format!("{x:016x}"));
+            for ip in [IpAddr::from((x as u32).to_be_bytes()), IpAddr::from(u128::from(x).to_be_bytes())] {
+                let mut s = String::new();
+                push_ip(&mut s, ip);
+                assert_eq!(s, ip.to_string());
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -28,7 +28,7 @@ fn dns_then_connect_fires() {
     assert_eq!(i.host, Some(ip("10.0.0.5")));
     assert_eq!(i.events, ["dns-1", "conn-1"]);
     assert_eq!(i.ts_ns, at(5000));
-    let vals: Vec<&str> = i.indicators.iter().map(|x| x.value.as_str()).collect();
+    let vals: Vec<&str> = i.indicators.iter().map(|x| x.value()).collect();
     assert_eq!(vals, ["evil.example", "203.0.113.0/24"]);
     assert!(i.id.starts_with("analytics:dns-connect:1795928400:10.0.0.5:"), "{}", i.id);
     // Once per (rule, host, domain) per window.
@@ -141,7 +141,7 @@ fn multi_sensor() {
     assert_eq!(inc.len(), 1);
     assert_eq!(inc[0].events, ["s1-b", "s2-a"]);
     assert_eq!(inc[0].host, Some(ip("10.0.0.7")));
-    assert_eq!(inc[0].indicators[0].id, "1");
+    assert_eq!(inc[0].indicators[0].id(), "1");
     // Once per indicator per window, whatever the host.
     let mut s2 = pkt("s2-b", 3000, "10.0.0.8", "198.51.100.1", i);
     s2.sensor = "edge-2";

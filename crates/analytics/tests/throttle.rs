@@ -29,7 +29,7 @@ fn five_hundred_events_one_key_in_a_minute() {
     assert_eq!(s.key, "10.0.0.5|feeds/c2.csv:7|ip.dst");
     assert_eq!(s.window_start_ns, T0);
     assert_eq!(s.host, Some(ip("10.0.0.5")));
-    assert_eq!(s.indicator.as_ref().unwrap().value, "10.1.1.10");
+    assert_eq!(s.indicator.as_ref().unwrap().value(), "10.1.1.10");
     let f = s.flow.as_ref().unwrap();
     assert_eq!((f.src_ip, f.dst_ip, f.dst_port, f.proto.as_str()), (ip("10.0.0.5"), ip("10.1.1.10"), Some(443), "tcp"));
     assert_eq!(s.input, "packet");

@@ -63,7 +63,7 @@ fn topn_at_each_window_close() {
     let feeds: Vec<(&str, u64, u64)> = h.feeds.iter().map(|(f, s)| (f.as_str(), s.window_count, s.count)).collect();
     assert_eq!(feeds, [("feeds/c2.csv", 6, 6), ("feeds/other.txt", 1, 1)]);
     let inds: Vec<(&str, u64, i64, i64)> =
-        h.indicators.iter().map(|(i, s)| (i.id.as_str(), s.window_count, s.first_ns, s.last_ns)).collect();
+        h.indicators.iter().map(|(i, s)| (i.id(), s.window_count, s.first_ns, s.last_ns)).collect();
     assert_eq!(inds, [("1", 3, at(0), at(5000)), ("2", 3, at(1000), at(6000)), ("3", 1, at(4000), at(4000))]);
 
     // Window 2 counts only its own events; hit stats are cumulative.
@@ -75,8 +75,7 @@ fn topn_at_each_window_close() {
     assert_eq!(top_pairs(t[0]), [("10.0.0.9", 2)]);
     let h: Vec<&HitStatsReport> =
         out.iter().filter_map(|o| if let Output::Hits(h) = o { Some(h) } else { None }).collect();
-    let inds: Vec<(&str, u64, u64)> =
-        h[0].indicators.iter().map(|(i, s)| (i.id.as_str(), s.window_count, s.count)).collect();
+    let inds: Vec<(&str, u64, u64)> = h[0].indicators.iter().map(|(i, s)| (i.id(), s.window_count, s.count)).collect();
     assert_eq!(inds, [("1", 1, 4), ("2", 1, 4)]);
     assert_eq!(
         h[0].feeds,
