@@ -449,8 +449,12 @@ fn basic_auth_and_the_public_listen_check() {
         EventStream::open(http, "/api/stream?kind=intel", &[("Authorization", &basic("analyst:pa:ss word"))]);
     syslog(syslog_port, std::iter::once("<13>Nov 29 14:00:00 fw01 sshd: from 198.51.100.7".to_string()));
     assert_eq!(stream.events(1, Duration::from_millis(500)).len(), 1);
+    // A stream left open (a dashboard in a browser) does not hold the stop.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done_tx.send(common::stop_run(child)).unwrap());
+    let log = done.recv_timeout(Duration::from_secs(30)).expect("run did not stop while a stream was open");
+    assert!(log.contains("connections still open at stop were closed"), "{log}");
     drop(stream);
-    common::stop_run(child);
     std::fs::remove_dir_all(&dir).ok();
 }
 

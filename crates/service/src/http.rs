@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// How long requests under way may take once the service stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 pub struct HttpServer {
     pub local_addr: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -50,13 +53,27 @@ pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>, api: Option<Router>) -> an
                     return;
                 }
             };
-            let shutdown = async move {
-                while !stop2.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+            let stopped = move || {
+                let stop = Arc::clone(&stop2);
+                async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                 }
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-                tracing::error!(error = %e, "http: server failed");
+            let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
+            // Requests under way get a moment to finish; live streams and
+            // downloads left open would hold the stop for ever, so past
+            // that they are cut (the runtime drops their tasks).
+            let cut = async {
+                stopped().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            };
+            tokio::select! {
+                r = server => if let Err(e) = r {
+                    tracing::error!(error = %e, "http: server failed");
+                },
+                () = cut => tracing::info!("http: connections still open at stop were closed"),
             }
         });
     })?;
