@@ -75,7 +75,7 @@ fn serve(w: &AnalyticsWeb, stage: &mut Stage) -> anyhow::Result<Served> {
             None,
             Vec::new(),
             "analytics",
-            String::new(),
+            None,
             Instant::now(),
         )),
         // No feeds here: /api/intel/check says so.

@@ -203,7 +203,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                     Some(Arc::clone(&shared)),
                     loaded.feeds.clone(),
                     "run",
-                    loaded.sensor.clone(),
+                    Some(loaded.sensor.clone()),
                     started,
                 )),
                 intel_check: Some(crate::web_hooks::check(Arc::clone(&shared))),

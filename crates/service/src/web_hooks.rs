@@ -43,7 +43,7 @@ pub fn status(
     shared: Option<Arc<SharedSet>>,
     feeds: Vec<FeedSpec>,
     process: &'static str,
-    sensor: String,
+    sensor: Option<String>,
     started: Instant,
 ) -> web::state::StatusHook {
     Arc::new(move || {
@@ -215,7 +215,7 @@ mod tests {
         s.counter("sdn_capture_drops_total", "Drops.", 7);
         s.counter("sdn_packets_total", "Packets.", 100);
         m.publish("w0", v);
-        let hook = status(Arc::clone(&m), Some(shared()), Vec::new(), "run", "edge".into(), Instant::now());
+        let hook = status(Arc::clone(&m), Some(shared()), Vec::new(), "run", Some("edge".into()), Instant::now());
         let st = hook();
         assert_eq!(st["drops"]["capture"], 7);
         assert_eq!(st["counters"]["packets"], 100);
