@@ -242,3 +242,90 @@ async fn fragment(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store holding one hostile event (every text field markup) and an
+    /// incident naming it.
+    fn hostile_store(name: &str) -> (std::path::PathBuf, Arc<WebState>) {
+        let dir = std::env::temp_dir().join(format!("sdn-web-pages-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("store.db");
+        let mut w =
+            store::Store::open(&store::StoreConfig { path: db.clone(), max_age: None, max_bytes: None }).unwrap();
+        let event = r#"{"id":"e1<b>","ts":"2026-11-29T05:00:01Z","sensor":"<i>s</i>","kind":"intel","input":"syslog",
+            "match":{"where":"syslog.token","value":"http://evil.example/<script>alert(1)</script>?src=x"},
+            "indicator":{"id":"7","type":"url","value":"<svg onload=alert(2)>","threat_type":"<img src=x onerror=alert(3)>","feed":"f\"'.csv"},
+            "syslog":{"host":"192.0.2.1"}}"#
+            .replace('\n', "");
+        let incident = r#"{"id":"inc/1<x>","ts":"2026-11-29T05:00:02Z","sensor":"a","kind":"incident","input":"intel",
+            "match":{"where":"incident","value":"192.0.2.1"},"incident":{"rule":"<u>r</u>","host":"192.0.2.1","events":["e1<b>"]}}"#
+            .replace('\n', "");
+        let stats = w.insert_json(&[event.as_bytes(), incident.as_bytes()]).unwrap();
+        assert_eq!(stats.inserted, 2, "{stats:?}");
+        drop(w);
+        (dir, WebState::open(&db, None).unwrap())
+    }
+
+    fn ctx(pairs: &[(&str, &str)]) -> Ctx {
+        Ctx::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    /// No markup from the event reached the page as markup.
+    fn assert_inert(page: &str) {
+        for raw in ["<script>alert", "<svg onload", "<img src", "<b>", "<i>s", "<u>r", "<x>", "http://", "src=x"] {
+            assert!(!page.contains(raw), "{raw:?} in {page}");
+        }
+    }
+
+    #[test]
+    fn every_page_shows_hostile_event_text_as_text() {
+        let (dir, s) = hostile_store("hostile");
+        let q = s.query.lock().unwrap();
+        let overview = overview::page(&s, &q, &ctx(&[])).unwrap();
+        assert!(overview.contains("<main data-page=\"overview\">"));
+        assert!(overview.contains("&lt;script&gt;alert(1)&lt;&#47;script&gt;"), "{overview}");
+        assert!(overview.contains("<tr data-id=\"e1&lt;b&gt;\">"));
+        let search = search::page(&q, &ctx(&[("ip", "192.0.2.1"), ("kind", "intel")]));
+        assert_eq!(search.0, StatusCode::OK);
+        assert!(search.1.contains("<tr data-id=\"e1&lt;b&gt;\">"), "{}", search.1);
+        let top = top::page(&q, &ctx(&[])).unwrap();
+        assert!(top.contains("&lt;svg onload&#61;alert(2)&gt;"), "{top}");
+        let intel = intel::page(&s, &q, &ctx(&[])).unwrap();
+        assert!(intel.contains("&lt;img src&#61;x onerror&#61;alert(3)&gt;"));
+        let list = incidents::list(&q, &ctx(&[])).unwrap();
+        assert!(list.contains("href=\"/incidents/inc%2F1%3Cx%3E\""), "{list}");
+        let detail = incidents::detail(&q, &ctx(&[]), "inc/1<x>").unwrap();
+        assert!(detail.contains("<tr data-id=\"e1&lt;b&gt;\">"), "{detail}");
+        let report = crate::report::render(&q, None, None).unwrap();
+        for page in [&overview, &search.1, &top, &intel, &list, &detail, &report] {
+            assert_inert(page);
+        }
+        assert!(!report.contains("<script") && !report.contains("/assets/"));
+        drop(q);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bad_parameters_are_400_with_what_to_fix() {
+        let (dir, s) = hostile_store("bad");
+        let q = s.query.lock().unwrap();
+        let (status, page) = search::page(&q, &ctx(&[("cidr", "10.0.0.0/99"), ("value", "<script>")]));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("role=\"alert\""), "{page}");
+        assert!(page.contains("value=\"&lt;script&gt;\""), "the form keeps the input, escaped");
+        assert_inert(&page);
+        assert!(matches!(top::page(&q, &ctx(&[("n", "0")])), Err(PageError::BadRequest(m)) if m.contains("n=")));
+        assert!(matches!(top::page(&q, &ctx(&[("at", "soon")])), Err(PageError::BadRequest(m)) if m.contains("at=")));
+        assert!(matches!(incidents::list(&q, &ctx(&[("cursor", "x")])), Err(PageError::BadRequest(_))));
+        assert!(matches!(incidents::detail(&q, &ctx(&[]), "nope"), Err(PageError::NotFound(m)) if m.contains("nope")));
+        assert!(
+            matches!(overview::page(&s, &q, &ctx(&[("x", "1")])), Err(PageError::BadRequest(m)) if m.contains("\"x\""))
+        );
+        drop(q);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
