@@ -14,15 +14,18 @@
 //!   aggregates keep matching the events that remain.
 
 mod addr;
+mod bulk;
 mod query;
 mod schema;
 mod store;
+pub mod synth;
 mod time;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use addr::{cidr_range, key_to_string, parse_addr_key};
+pub use bulk::BulkLoader;
 pub use query::{Counts, Cursor, EventFilter, IncidentRow, MAX_PAGE, Page, Query, ReportRow, StoredEvent, ValueMatch};
 pub use schema::{DIMS, SCHEMA_VERSION};
 pub use store::Store;

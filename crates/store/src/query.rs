@@ -1,5 +1,6 @@
 //! The one query module: everything the web UI and reports read goes through [`Query`].
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::types::Value;
@@ -7,9 +8,16 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_fro
 use serde::Serialize;
 
 use crate::addr::{cidr_range, parse_addr_key};
-use crate::schema::{DIMS, SCHEMA_VERSION};
-use crate::time::NS_PER_MINUTE;
+use crate::schema::{DIMS, ROLLUPS, SCHEMA_VERSION};
+use crate::time::{NS_PER_MINUTE, minute_of};
 use crate::{StoreError, store::apply_pragmas};
+
+/// Matches from which a prefix search walks the time index instead of sorting the matches of the
+/// address indexes (a sort of this many rows takes a few ms; the walk finds a page of a dense prefix
+/// in a few hundred rows).
+// XXX: a prefix with many matches, all of them old, makes the walk read every newer event; the
+// count does not say where in time the matches are.
+const DENSE_PREFIX: i64 = 20_000;
 
 /// Largest page (and top-N) a query may ask for.
 pub const MAX_PAGE: usize = 1000;
@@ -262,6 +270,13 @@ impl Query {
         if version == 0 {
             return Err(StoreError::BadRequest(format!("{} is not an sdn-store database", path.display())));
         }
+        if version < SCHEMA_VERSION {
+            return Err(StoreError::BadRequest(format!(
+                "{} has schema version {version}; open it once with the writer (sdn-sensor run or analytics) to \
+                 upgrade it to {SCHEMA_VERSION}",
+                path.display()
+            )));
+        }
         Ok(Query { conn })
     }
 
@@ -278,16 +293,63 @@ impl Query {
     }
 
     fn top_inner(&self, dim: &str, from_ns: i64, to_ns: i64, limit: i64) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT value, SUM(count) AS c FROM agg_minute WHERE dim = ?1 AND minute > ?2 AND minute < ?3
-             GROUP BY value ORDER BY c DESC, value ASC LIMIT ?4",
-        )?;
-        let rows = st.query_map(params![dim, from_ns.saturating_sub(NS_PER_MINUTE), to_ns, limit], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // Summed in memory from as few rows as the rollups allow: whole days, then whole hours, then
+        // the minutes at the edges.
+        let mut sums: HashMap<String, i64> = HashMap::new();
+        for (table, col, start, end) in self.buckets(dim, from_ns, to_ns)? {
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT value, count FROM {table} WHERE dim = ?1 AND {col} >= ?2 AND {col} < ?3"
+            ))?;
+            let mut rows = st.query(params![dim, start, end])?;
+            while let Some(r) = rows.next()? {
+                let n: i64 = r.get(1)?;
+                let v = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                match sums.get_mut(v) {
+                    Some(c) => *c += n,
+                    None => {
+                        sums.insert(v.to_owned(), n);
+                    }
+                }
+            }
+        }
+        let mut all: Vec<(String, u64)> =
+            sums.into_iter().filter(|(_, n)| *n > 0).map(|(v, n)| (v, n as u64)).collect();
+        let order = |a: &(String, u64), b: &(String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+        if let Ok(k) = usize::try_from(limit)
+            && k < all.len()
+        {
+            if k == 0 {
+                return Ok(Vec::new());
+            }
+            all.select_nth_unstable_by(k - 1, order);
+            all.truncate(k);
+        }
+        all.sort_unstable_by(order);
+        Ok(all)
     }
 
+    /// The minutes overlapping `[from_ns, to_ns)` (clamped to the stored ones) as (table, column,
+    /// start, end) ranges: whole UTC days from `agg_day`, whole hours from `agg_hour`, the rest from
+    /// `agg_minute`.
+    fn buckets(
+        &self,
+        dim: &str,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<Vec<(&'static str, &'static str, i64, i64)>, StoreError> {
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached("SELECT MIN(minute), MAX(minute) FROM agg_minute WHERE dim = ?1")?
+            .query_row([dim], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(Vec::new()) };
+        // Minutes m with m + 1 min > from and m < to.
+        // (Clamped first: minute_of(i64::MIN) would overflow.)
+        let a = minute_of(from_ns.max(lo));
+        let b = minute_of(to_ns.min(hi.saturating_add(NS_PER_MINUTE)).saturating_sub(1)).saturating_add(NS_PER_MINUTE);
+        let mut out = Vec::new();
+        split(a, b, ROLLUPS.len(), &mut out);
+        Ok(out)
+    }
     /// Per-minute counts of `dim` (of one `value`, or of all its values), for the minutes overlapping
     /// `[from_ns, to_ns)`, ascending; minutes without events are left out.
     pub fn series(
@@ -324,7 +386,7 @@ impl Query {
 
     /// Events matching `f`, newest first (by `ts`, then `id`), one page at a time.
     pub fn search(&self, f: &EventFilter, page: Page) -> Result<Vec<StoredEvent>, StoreError> {
-        let (sql, args) = search_sql(f, &page)?;
+        let (sql, args) = self.plan_search(f, &page)?;
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(params_from_iter(args), event_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -332,10 +394,32 @@ impl Query {
 
     /// SQLite's plan for [`Query::search`] (`EXPLAIN QUERY PLAN` details, one per line): diagnostics.
     pub fn explain_search(&self, f: &EventFilter, page: Page) -> Result<String, StoreError> {
-        let (sql, args) = search_sql(f, &page)?;
+        let (sql, args) = self.plan_search(f, &page)?;
         let mut st = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let rows = st.query_map(params_from_iter(args), |r| r.get::<_, String>(3))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
+    }
+
+    /// The search's SQL. A prefix that covers many events (a /8 of the internal network) is searched
+    /// by walking the time index newest first and testing each row: pulling every match out of the
+    /// address indexes and sorting them would read millions. A narrow one reads the address indexes.
+    fn plan_search(&self, f: &EventFilter, page: &Page) -> Result<(String, Vec<Value>), StoreError> {
+        let dense = match (&f.cidr, &f.ip) {
+            (Some(c), None) => {
+                let (lo, hi) = cidr_range(c.trim())?;
+                let n: i64 = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE src_addr BETWEEN ?1 AND ?2 LIMIT ?3))
+                              + (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE dst_addr BETWEEN ?1 AND ?2 LIMIT ?3))
+                              + (SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE host_addr BETWEEN ?1 AND ?2 LIMIT ?3))",
+                    )?
+                    .query_row(params![lo.to_vec(), hi.to_vec(), DENSE_PREFIX], |r| r.get(0))?;
+                n >= DENSE_PREFIX
+            }
+            _ => false,
+        };
+        search_sql(f, page, dense)
     }
 
     /// Incidents with `from_ns <= ts < to_ns`, newest first, one page at a time.
@@ -430,8 +514,30 @@ impl Query {
     }
 }
 
+/// Splits minutes `[a, b)` into the coarsest buckets: `ROLLUPS[..levels]` (finest first) for the
+/// whole buckets inside, `agg_minute` for the rest.
+fn split(a: i64, b: i64, levels: usize, out: &mut Vec<(&'static str, &'static str, i64, i64)>) {
+    if a >= b {
+        return;
+    }
+    if levels == 0 {
+        out.push(("agg_minute", "minute", a, b));
+        return;
+    }
+    let (table, col, span) = ROLLUPS[levels - 1];
+    let first = a.div_euclid(span) * span + if a.rem_euclid(span) == 0 { 0 } else { span };
+    let last = b.div_euclid(span) * span;
+    if first < last {
+        out.push((table, col, first, last));
+        split(a, first, levels - 1, out);
+        split(last, b, levels - 1, out);
+    } else {
+        split(a, b, levels - 1, out);
+    }
+}
+
 /// The SQL and arguments of a search.
-fn search_sql(f: &EventFilter, page: &Page) -> Result<(String, Vec<Value>), StoreError> {
+fn search_sql(f: &EventFilter, page: &Page, dense_prefix: bool) -> Result<(String, Vec<Value>), StoreError> {
     page.check()?;
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
@@ -447,12 +553,19 @@ fn search_sql(f: &EventFilter, page: &Page) -> Result<(String, Vec<Value>), Stor
         ))),
         None => None,
     };
+    // A narrow prefix: one branch per address index, merged like an `ip` search.
+    let mut prefix = None;
     if let Some(c) = &f.cidr {
         let (lo, hi) = cidr_range(c.trim())?;
         let (lo, hi) = (arg(Value::Blob(lo.to_vec())), arg(Value::Blob(hi.to_vec())));
-        conds.push(format!(
-            "(src_addr BETWEEN {lo} AND {hi} OR dst_addr BETWEEN {lo} AND {hi} OR host_addr BETWEEN {lo} AND {hi})"
-        ));
+        if dense_prefix || ip.is_some() {
+            // `+col`: not through the address indexes (see Query::plan_search).
+            conds.push(format!(
+                "(+src_addr BETWEEN {lo} AND {hi} OR +dst_addr BETWEEN {lo} AND {hi} OR +host_addr BETWEEN {lo} AND {hi})"
+            ));
+        } else {
+            prefix = Some((lo, hi));
+        }
     }
     if let Some(v) = &f.value {
         if v.is_empty() {
@@ -500,19 +613,20 @@ fn search_sql(f: &EventFilter, page: &Page) -> Result<(String, Vec<Value>), Stor
     }
     let limit = arg(Value::Integer(page.size as i64));
     let order = format!("ORDER BY ts_ns DESC, id DESC LIMIT {limit}");
-    let sql = match ip {
-        None => {
+    let branches = |test: &dyn Fn(&str) -> String| {
+        let branch = |col: &str| {
+            let mut c = vec![test(col)];
+            c.extend(conds.iter().cloned());
+            format!("SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE {} {order})", c.join(" AND "))
+        };
+        format!("{} UNION {} UNION {} {order}", branch("src_addr"), branch("dst_addr"), branch("host_addr"))
+    };
+    let sql = match (ip, prefix) {
+        (Some(k), _) => branches(&|col| format!("{col} = {k}")),
+        (None, Some((lo, hi))) => branches(&|col| format!("{col} BETWEEN {lo} AND {hi}")),
+        (None, None) => {
             let wher = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
             format!("SELECT {EVENT_COLS} FROM events {wher} {order}")
-        }
-        // One newest-first walk per address index, merged: no sort of all the address's events.
-        Some(k) => {
-            let branch = |col: &str| {
-                let mut c = vec![format!("{col} = {k}")];
-                c.extend(conds.iter().cloned());
-                format!("SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE {} {order})", c.join(" AND "))
-            };
-            format!("{} UNION {} UNION {} {order}", branch("src_addr"), branch("dst_addr"), branch("host_addr"))
         }
     };
     Ok((sql, args))

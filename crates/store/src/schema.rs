@@ -1,7 +1,12 @@
 //! The schema (versioned with `PRAGMA user_version`).
 
 /// Current schema version.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Rollups of `agg_minute` (schema 2): (table, bucket column, bucket width in ns). Long ranges read
+/// whole days and hours from them, and minutes only at the edges.
+pub(crate) const ROLLUPS: &[(&str, &str, i64)] =
+    &[("agg_hour", "hour", 3_600_000_000_000), ("agg_day", "day", 86_400_000_000_000)];
 
 /// Aggregate dimensions maintained at ingest (plus `all`, the total).
 pub const DIMS: &[&str] = &[
@@ -19,7 +24,8 @@ pub const DIMS: &[&str] = &[
     "dst_port",
 ];
 
-pub(crate) const SCHEMA_V1: &str = r#"
+/// Tables of version 1 (the bulk loader creates them first, and the indexes after the load).
+pub(crate) const SCHEMA_V1_TABLES: &str = r#"
 CREATE TABLE events (
     id              TEXT PRIMARY KEY,          -- event id; re-inserts are ignored
     ts_ns           INTEGER NOT NULL,          -- event ts, ns since the epoch
@@ -46,16 +52,6 @@ CREATE TABLE events (
     host_addr       BLOB,                      -- only when host is neither src_ip nor dst_ip
     json            TEXT NOT NULL              -- the whole event as received
 );
--- Searches are newest first: every index ends in ts_ns so an equality walks it backwards, no sort.
-CREATE INDEX events_ts ON events(ts_ns, id);
-CREATE INDEX events_src ON events(src_addr, ts_ns) WHERE src_addr IS NOT NULL;
-CREATE INDEX events_dst ON events(dst_addr, ts_ns) WHERE dst_addr IS NOT NULL;
-CREATE INDEX events_host ON events(host_addr, ts_ns) WHERE host_addr IS NOT NULL;
-CREATE INDEX events_value ON events(value COLLATE NOCASE, ts_ns) WHERE value IS NOT NULL;
-CREATE INDEX events_indicator_id ON events(indicator_id, ts_ns) WHERE indicator_id IS NOT NULL;
-CREATE INDEX events_indicator_value ON events(indicator_value COLLATE NOCASE, ts_ns) WHERE indicator_value IS NOT NULL;
-CREATE INDEX events_feed ON events(feed, ts_ns) WHERE feed IS NOT NULL;
-CREATE INDEX events_kind ON events(kind, ts_ns);
 
 CREATE TABLE agg_minute (
     minute INTEGER NOT NULL,                   -- minute start, ns since the epoch
@@ -73,7 +69,6 @@ CREATE TABLE incidents (
     events TEXT NOT NULL,                      -- JSON array of event ids
     json   TEXT NOT NULL
 );
-CREATE INDEX incidents_ts ON incidents(ts_ns, id);
 
 CREATE TABLE reports (
     id           TEXT PRIMARY KEY,             -- the report's "id", else kind@window_start:hash
@@ -81,6 +76,56 @@ CREATE TABLE reports (
     kind         TEXT NOT NULL,                -- the top-level "report" field
     json         TEXT NOT NULL
 );
+"#;
+
+/// Secondary indexes of version 1.
+pub(crate) const SCHEMA_V1_INDEXES: &str = r#"
+-- Searches are newest first: every index ends in ts_ns so an equality walks it backwards, no sort.
+CREATE INDEX events_ts ON events(ts_ns, id);
+CREATE INDEX events_src ON events(src_addr, ts_ns) WHERE src_addr IS NOT NULL;
+CREATE INDEX events_dst ON events(dst_addr, ts_ns) WHERE dst_addr IS NOT NULL;
+CREATE INDEX events_host ON events(host_addr, ts_ns) WHERE host_addr IS NOT NULL;
+CREATE INDEX events_value ON events(value COLLATE NOCASE, ts_ns) WHERE value IS NOT NULL;
+CREATE INDEX events_indicator_id ON events(indicator_id, ts_ns) WHERE indicator_id IS NOT NULL;
+CREATE INDEX events_indicator_value ON events(indicator_value COLLATE NOCASE, ts_ns) WHERE indicator_value IS NOT NULL;
+CREATE INDEX events_feed ON events(feed, ts_ns) WHERE feed IS NOT NULL;
+CREATE INDEX events_kind ON events(kind, ts_ns);
+CREATE INDEX incidents_ts ON incidents(ts_ns, id);
 CREATE INDEX reports_window ON reports(kind, window_start);
 CREATE INDEX reports_ws ON reports(window_start);
+"#;
+
+/// Version 2: hour and day rollups of the aggregates (top-N over a day or a week reads tens of
+/// thousands of rows, not millions), and per-value series without scanning every value of a dim.
+/// Also the upgrade of a version 1 store: the rollups are summed from its minutes.
+pub(crate) const SCHEMA_V2_TABLES: &str = r#"
+CREATE TABLE agg_hour (
+    hour   INTEGER NOT NULL,                   -- hour start, ns since the epoch (UTC)
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (dim, hour, value)
+) WITHOUT ROWID;
+CREATE TABLE agg_day (
+    day    INTEGER NOT NULL,                   -- day start, ns since the epoch (UTC)
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (dim, day, value)
+) WITHOUT ROWID;
+"#;
+
+pub(crate) const SCHEMA_V2_INDEXES: &str = r#"
+-- A series of one value walks its own minutes; retention subtracts deleted minutes from partial rollups.
+CREATE INDEX agg_minute_value ON agg_minute(dim, value, minute, count);
+"#;
+
+/// Fills the rollups of a version 1 store from its minutes.
+pub(crate) const SCHEMA_V2_FILL: &str = r#"
+INSERT INTO agg_hour (hour, dim, value, count)
+    SELECT minute - (minute % 3600000000000 + 3600000000000) % 3600000000000, dim, value, SUM(count)
+    FROM agg_minute GROUP BY 2, 1, 3;
+INSERT INTO agg_day (day, dim, value, count)
+    SELECT hour - (hour % 86400000000000 + 86400000000000) % 86400000000000, dim, value, SUM(count)
+    FROM agg_hour GROUP BY 2, 1, 3;
 "#;

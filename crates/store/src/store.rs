@@ -9,7 +9,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::addr::parse_addr_key;
-use crate::schema::{DIMS, SCHEMA_V1, SCHEMA_VERSION};
+use crate::schema::{
+    DIMS, ROLLUPS, SCHEMA_V1_INDEXES, SCHEMA_V1_TABLES, SCHEMA_V2_FILL, SCHEMA_V2_INDEXES, SCHEMA_V2_TABLES,
+    SCHEMA_VERSION,
+};
 use crate::time::{NS_PER_MINUTE, minute_of, parse_ts};
 use crate::{InsertStats, RetentionStats, StoreConfig, StoreError};
 
@@ -280,7 +283,18 @@ impl Store {
         conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
         if version == 0 {
             let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(SCHEMA_V1)?;
+            tx.execute_batch(SCHEMA_V1_TABLES)?;
+            tx.execute_batch(SCHEMA_V2_TABLES)?;
+            tx.execute_batch(SCHEMA_V1_INDEXES)?;
+            tx.execute_batch(SCHEMA_V2_INDEXES)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        } else if version == 1 {
+            // Upgrade: the rollups summed from the minutes already stored, in one transaction.
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(SCHEMA_V2_TABLES)?;
+            tx.execute_batch(SCHEMA_V2_INDEXES)?;
+            tx.execute_batch(SCHEMA_V2_FILL)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -352,8 +366,9 @@ impl Store {
     }
 }
 
-/// One batch, inside the caller's transaction.
-fn insert_batch(conn: &Connection, lines: &[&[u8]]) -> Result<InsertStats, StoreError> {
+/// One batch, inside the caller's transaction (also the bulk loader's path: the same rows and
+/// aggregates as live ingest).
+pub(crate) fn insert_batch(conn: &Connection, lines: &[&[u8]]) -> Result<InsertStats, StoreError> {
     {
         let tx = conn;
         let mut st = InsertStats::default();
@@ -511,6 +526,28 @@ impl Store {
             }
         }
         let tx = self.conn.transaction()?;
+        // Rollups: whole buckets before the cut-off go; the bucket the cut-off falls in loses the
+        // minutes being deleted (before they are).
+        for (table, col, span) in ROLLUPS {
+            let bucket = cutoff.div_euclid(*span) * span;
+            for dim in DIMS {
+                if bucket < cutoff {
+                    tx.execute(
+                        &format!(
+                            "UPDATE {table} SET count = {table}.count - d.n
+                             FROM (SELECT value, SUM(count) AS n FROM agg_minute
+                                   WHERE dim = ?1 AND minute >= ?2 AND minute < ?3 GROUP BY value) AS d
+                             WHERE {table}.dim = ?1 AND {table}.{col} = ?2 AND {table}.value = d.value"
+                        ),
+                        params![dim, bucket, cutoff],
+                    )?;
+                }
+                st.agg_rows_deleted += tx.execute(
+                    &format!("DELETE FROM {table} WHERE dim = ?1 AND ({col} < ?2 OR ({col} = ?2 AND count <= 0))"),
+                    params![dim, bucket],
+                )? as u64;
+            }
+        }
         for dim in DIMS {
             st.agg_rows_deleted +=
                 tx.execute("DELETE FROM agg_minute WHERE dim = ?1 AND minute < ?2", params![dim, cutoff])? as u64;
@@ -558,8 +595,25 @@ fn upsert_aggregates(tx: &Connection, agg: HashMap<(usize, i64, Cow<'_, str>), i
         "INSERT INTO agg_minute (dim, minute, value, count) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (dim, minute, value) DO UPDATE SET count = count + excluded.count",
     )?;
-    for ((d, minute, value), n) in rows {
-        up.execute(params![DIMS[d], minute, value.as_ref(), n])?;
+    for ((d, minute, value), n) in &rows {
+        up.execute(params![DIMS[*d], minute, value.as_ref(), n])?;
+    }
+    // The same increments per hour and per day (rows are in (dim, minute, value) order, so a bucket's
+    // values come grouped by minute: merge them in a map per bucket level).
+    for (table, col, span) in ROLLUPS {
+        let mut bucketed: HashMap<(usize, i64, &str), i64> = HashMap::with_capacity(rows.len());
+        for ((d, minute, value), n) in &rows {
+            *bucketed.entry((*d, minute.div_euclid(*span) * span, value.as_ref())).or_insert(0) += n;
+        }
+        let mut bucketed: Vec<_> = bucketed.into_iter().collect();
+        bucketed.sort_unstable();
+        let mut up = tx.prepare_cached(&format!(
+            "INSERT INTO {table} (dim, {col}, value, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (dim, {col}, value) DO UPDATE SET count = count + excluded.count"
+        ))?;
+        for ((d, start, value), n) in bucketed {
+            up.execute(params![DIMS[d], start, value, n])?;
+        }
     }
     Ok(())
 }

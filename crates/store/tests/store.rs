@@ -710,7 +710,7 @@ fn query_after_the_writer_closed_and_reopen() {
     // A newer schema is refused.
     rusqlite::Connection::open(&other).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let cfg = StoreConfig { path: other, max_age: None, max_bytes: None };
-    assert!(matches!(Store::open(&cfg), Err(StoreError::SchemaTooNew { found: 99, supported: 1 })));
+    assert!(matches!(Store::open(&cfg), Err(StoreError::SchemaTooNew { found: 99, supported: store::SCHEMA_VERSION })));
 }
 
 #[test]
