@@ -30,6 +30,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     if a.suite == "analytics" {
         return analytics_suite(&a);
     }
+    if a.suite == "api" {
+        return super::bench_api::run(&a);
+    }
     anyhow::ensure!(a.trials > 0, "--trials must be at least 1");
     let cfg = PacketBenchConfig {
         indicators: a.indicators,

@@ -1,6 +1,7 @@
 //! Subcommands.
 
 mod bench;
+mod bench_api;
 mod collect;
 mod inputs;
 mod intel;
@@ -256,9 +257,10 @@ pub struct BenchArgs {
     /// every name against 1M domains), flows (NetFlow v5 and IPFIX records
     /// decoded and matched against 1M indicators), syslog (framing, parsing,
     /// tokens and matching against 1M indicators), intel (load time,
-    /// memory, lookups) or analytics (the engine alone, with JSON decoding,
-    /// and the store's ingest).
-    #[arg(value_parser = ["packets", "dns", "flows", "syslog", "intel", "analytics"])]
+    /// memory, lookups), analytics (the engine alone, with JSON decoding,
+    /// and the store's ingest) or api (latency of every web API endpoint
+    /// over a store of --events synthetic events).
+    #[arg(value_parser = ["packets", "dns", "flows", "syslog", "intel", "analytics", "api"])]
     pub suite: String,
     /// intel: indicator counts to load, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1_000_000usize, 10_000_000])]
@@ -287,6 +289,17 @@ pub struct BenchArgs {
     /// check that its memory stays bounded (0 skips it).
     #[arg(long, default_value_t = 10_000_000)]
     pub distinct: u64,
+    /// api: events in the store (7 days of synthetic traffic; filled once).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// api: the store to query; filled when missing, reused when it holds
+    /// --events events (default: ~/.cache/sdn-sensor/bench-api/events-N.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+    /// api: measured requests per endpoint (after one unmeasured warm-up
+    /// round of every case).
+    #[arg(long, default_value_t = 300)]
+    pub requests: usize,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
