@@ -12,7 +12,17 @@ set -euo pipefail
 # filter evaluation); nats-server: the JetStream tests; cmake: builds NNG
 # for the nanomsg test's peer (a dev-dependency only); libpcap0.8: loaded
 # at run time for pcap_chain filters (the build needs no libpcap).
-packages=(gcc python3 pkg-config libsqlite3-dev softflowd pmacct bsdutils tcpreplay tcpdump iproute2 curl nats-server cmake libpcap0.8)
+# chromium: the dashboard's browser test (tests/web_browser.rs drives it
+# with Playwright, tests/browser; no browser download).
+packages=(gcc python3 pkg-config libsqlite3-dev softflowd pmacct bsdutils tcpreplay tcpdump iproute2 curl nats-server cmake libpcap0.8 chromium)
+# Node and npm for the browser test: Debian's nodejs and npm, unless a node
+# is already installed (e.g. NodeSource's, which bundles npm and conflicts
+# with Debian's npm package).
+if ! command -v node >/dev/null; then
+    packages+=(nodejs npm)
+elif ! command -v npm >/dev/null; then
+    packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,6 +8,12 @@ bash scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sdn-sensor/target}"
 [ -d ../shared/testdata ] || { echo "test: ../shared/testdata (the acceptance data) must sit beside the clone" >&2; exit 1; }
 
+# The browser test's Playwright (pinned in tests/browser/package-lock.json),
+# installed again only when the lock file changed.
+if [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)
