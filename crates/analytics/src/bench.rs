@@ -394,6 +394,22 @@ mod probe {
         let loose: Vec<EventIn<'_>> = parsed.iter().map(|p| p.event()).collect();
         let arena = compact(&loose);
         let events = rebase(&loose, &arena);
+        // Setup only, or parsing only: the difference is what parsing costs.
+        if std::env::var("PROBE_SETUP").is_ok() {
+            return;
+        }
+        if std::env::var("PROBE_PARSE").is_ok() {
+            let mut n = 0;
+            for _ in 0..PASSES {
+                for l in &lines {
+                    if let Ok(p) = parse_event(l.as_bytes()) {
+                        n += p.event().ts_ns as usize & 1;
+                    }
+                }
+            }
+            println!("{n}");
+            return;
+        }
         // JSON path only, for profiles.
         if std::env::var("PROBE_JSON").is_ok() {
             let mut e = Engine::new(if std::env::var("PROBE_JSON").as_deref() == Ok("nocorr") {

@@ -115,15 +115,20 @@ pub enum ParseError {
 pub fn parse_event_serde(json: &[u8]) -> Result<ParsedEvent<'_>, ParseError> {
     let raw: Raw<'_> = serde_json::from_slice(json)?;
     let ts_ns = parse_rfc3339_ns(&raw.ts.0).ok_or_else(|| ParseError::Ts(raw.ts.0.to_string()))?;
-    Ok(ParsedEvent { raw, ts_ns })
+    Ok(ParsedEvent(Parsed::Serde { raw, ts_ns }))
 }
 
 /// A parsed event owning the (rare) unescaped strings; [`ParsedEvent::event`]
 /// lends it as an [`EventIn`].
 #[derive(Debug)]
-pub struct ParsedEvent<'a> {
-    raw: Raw<'a>,
-    ts_ns: i64,
+pub struct ParsedEvent<'a>(Parsed<'a>);
+
+#[derive(Debug)]
+enum Parsed<'a> {
+    /// Every string borrowed from the line (the fast path).
+    Fast(EventIn<'a>),
+    /// Through serde_json, owning what had escapes.
+    Serde { raw: Raw<'a>, ts_ns: i64 },
 }
 
 /// Parses one event line. Unknown fields are skipped; addresses that do not
@@ -131,22 +136,26 @@ pub struct ParsedEvent<'a> {
 // XXX: returns ParsedEvent instead of EventIn: JSON strings with escapes
 // (DNS names with `\\`, quotes in syslog tokens) cannot be borrowed as &str.
 pub fn parse_event(json: &[u8]) -> Result<ParsedEvent<'_>, ParseError> {
-    let raw: Raw<'_> = match crate::fastparse::parse(json) {
-        Some(raw) => raw,
-        None => serde_json::from_slice(json)?,
-    };
-    let ts_ns = parse_rfc3339_ns(&raw.ts.0).ok_or_else(|| ParseError::Ts(raw.ts.0.to_string()))?;
-    Ok(ParsedEvent { raw, ts_ns })
+    let mut parsed = ParsedEvent(Parsed::Fast(EventIn::default()));
+    if let Parsed::Fast(e) = &mut parsed.0
+        && crate::fastparse::parse_into(json, e).is_some()
+    {
+        return Ok(parsed);
+    }
+    parse_event_serde(json)
 }
 
 impl<'a> ParsedEvent<'a> {
     pub fn event(&self) -> EventIn<'_> {
-        let r = &self.raw;
+        let (r, ts_ns) = match &self.0 {
+            Parsed::Fast(e) => return *e,
+            Parsed::Serde { raw, ts_ns } => (raw, *ts_ns),
+        };
         let f = r.flow.as_ref();
         let ip = |s: Option<&S<'_>>| s.and_then(|s| crate::util::parse_ip(&s.0));
         EventIn {
             id: &r.id.0,
-            ts_ns: self.ts_ns,
+            ts_ns,
             sensor: &r.sensor.0,
             kind: &r.kind.0,
             input: &r.input.0,

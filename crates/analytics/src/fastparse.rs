@@ -8,8 +8,8 @@
 //! and string-matched, so a line that is malformed inside, say, `packet` is
 //! accepted here where serde_json would reject it.
 
-use crate::event::{Raw, RawDns, RawFlow, RawIndicator, RawMatch, RawRule, RawSyslog, S};
-use std::borrow::Cow;
+use crate::event::{EventIn, IndicatorIn};
+use crate::util::{parse_ip, parse_rfc3339_ns};
 
 struct P<'a> {
     /// The line, checked as UTF-8 once: slices at ASCII delimiters are then
@@ -109,9 +109,6 @@ impl<'a> P<'a> {
     /// A member name: only ever compared with our literals, so it stays
     /// bytes (no UTF-8 boundary checks; a control character in it makes an
     /// unknown name, skipped).
-    /// A member name: only ever compared with our literals, so it stays
-    /// bytes (no UTF-8 boundary checks; a control character in it makes an
-    /// unknown name, skipped).
     #[inline]
     fn key(&mut self) -> Option<&'a [u8]> {
         let (a, b) = self.bytes(false)?;
@@ -123,10 +120,6 @@ impl<'a> P<'a> {
     fn str(&mut self) -> Option<&'a str> {
         let (a, b) = self.bytes(true)?;
         self.s.get(a..b)
-    }
-
-    fn s(&mut self) -> Option<S<'a>> {
-        Some(S(Cow::Borrowed(self.str()?)))
     }
 
     fn u16(&mut self) -> Option<u16> {
@@ -256,88 +249,90 @@ impl<'a> P<'a> {
             }
         }
     }
-
-    /// `null` for an optional field is not written by the sensor: give up.
-    fn opt_s(&mut self) -> Option<Option<S<'a>>> {
-        Some(Some(self.s()?))
-    }
 }
 
-pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
+/// The event the engine reads, borrowed from the line: no intermediate
+/// structure (moving one of ~760 bytes around cost more than reading the
+/// fields).
+#[cfg(test)]
+pub(crate) fn parse(json: &[u8]) -> Option<EventIn<'_>> {
+    let mut e = EventIn::default();
+    parse_into(json, &mut e).map(|()| e)
+}
+
+/// [`parse`] into `e` (which starts as `EventIn::default()`): the event is
+/// written where it will stay, not moved (it is ~560 bytes).
+pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>) -> Option<()> {
     let s = std::str::from_utf8(json).ok()?;
     let mut p = P { s, b: json, i: 0 };
-    let (mut id, mut ts, mut sensor, mut kind, mut input, mut m) = (None, None, None, None, None, None);
-    let (mut indicator, mut rule, mut flow, mut dns, mut syslog) = (None, None, None, None, None);
+    let (mut id, mut ts, mut sensor, mut kind, mut input, mut matched) = (None, None, None, None, None, false);
     p.object(|p, k| {
         match k {
-            b"id" => id = Some(p.s()?),
-            b"ts" => ts = Some(p.s()?),
-            b"sensor" => sensor = Some(p.s()?),
-            b"kind" => kind = Some(p.s()?),
-            b"input" => input = Some(p.s()?),
+            b"id" => id = Some(p.str()?),
+            b"ts" => ts = Some(p.str()?),
+            b"sensor" => sensor = Some(p.str()?),
+            b"kind" => kind = Some(p.str()?),
+            b"input" => input = Some(p.str()?),
             b"match" => {
                 let (mut w, mut v) = (None, None);
                 p.object(|p, k| {
                     match k {
-                        b"where" => w = Some(p.s()?),
-                        b"value" => v = Some(p.s()?),
+                        b"where" => w = Some(p.str()?),
+                        b"value" => v = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
-                m = Some(RawMatch { location: w?, value: v? });
+                (e.location, e.value, matched) = (w?, v?, true);
             }
             b"indicator" => {
-                let (mut id, mut ty, mut value, mut tt, mut feed) = (None, None, None, None, None);
+                let (mut id, mut ty, mut value, mut tt, mut feed) = (None, None, None, "", None);
                 p.object(|p, k| {
                     match k {
-                        b"id" => id = Some(p.s()?),
-                        b"type" => ty = Some(p.s()?),
-                        b"value" => value = Some(p.s()?),
-                        b"threat_type" => tt = p.opt_s()?,
-                        b"feed" => feed = Some(p.s()?),
+                        b"id" => id = Some(p.str()?),
+                        b"type" => ty = Some(p.str()?),
+                        b"value" => value = Some(p.str()?),
+                        b"threat_type" => tt = p.str()?,
+                        b"feed" => feed = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
-                indicator = Some(RawIndicator { id: id?, r#type: ty?, value: value?, threat_type: tt, feed: feed? });
+                e.indicator = Some(IndicatorIn { id: id?, r#type: ty?, value: value?, threat_type: tt, feed: feed? });
             }
             b"rule" => {
                 let (mut chain, mut name) = (None, None);
                 p.object(|p, k| {
                     match k {
-                        b"chain" => chain = Some(p.s()?),
-                        b"name" => name = Some(p.s()?),
+                        b"chain" => chain = Some(p.str()?),
+                        b"name" => name = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
-                rule = Some(RawRule { chain: chain?, name: name? });
+                e.rule = Some((chain?, name?));
             }
             b"flow" => {
-                let mut f = RawFlow { src_ip: None, dst_ip: None, src_port: None, dst_port: None, proto: None };
                 p.object(|p, k| {
                     match k {
-                        b"src_ip" => f.src_ip = p.opt_s()?,
-                        b"dst_ip" => f.dst_ip = p.opt_s()?,
-                        b"src_port" => f.src_port = Some(p.u16()?),
-                        b"dst_port" => f.dst_port = Some(p.u16()?),
-                        b"proto" => f.proto = p.opt_s()?,
+                        b"src_ip" => e.src_ip = parse_ip(p.str()?),
+                        b"dst_ip" => e.dst_ip = parse_ip(p.str()?),
+                        b"src_port" => e.src_port = Some(p.u16()?),
+                        b"dst_port" => e.dst_port = Some(p.u16()?),
+                        b"proto" => e.proto = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
-                flow = Some(f);
             }
             b"dns" => {
-                let mut d = RawDns::default();
                 p.object(|p, k| {
                     match k {
-                        b"qr" => d.qr = Some(p.bool()?),
+                        b"qr" => e.dns_qr = Some(p.bool()?),
                         b"questions" => p.array(|p| {
                             p.object(|p, k| {
-                                if k == b"name" && d.questions.0.is_none() {
-                                    d.questions.0 = Some(p.s()?);
+                                if k == b"name" && e.dns_query.is_none() {
+                                    e.dns_query = Some(p.str()?);
                                     Some(())
                                 } else {
                                     p.skip()
@@ -361,8 +356,8 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
                             })?;
                             if let (Some("A" | "AAAA"), Some(r)) = (ty, data) {
                                 let mut q = P { s: p.s, b: p.b, i: r.start };
-                                if let Some(ip) = crate::util::parse_ip(q.str()?) {
-                                    d.answers.0.push(ip);
+                                if let Some(ip) = parse_ip(q.str()?) {
+                                    e.answer_addrs.push(ip);
                                 }
                             }
                             Some(())
@@ -371,40 +366,27 @@ pub(crate) fn parse(json: &[u8]) -> Option<Raw<'_>> {
                     }
                     Some(())
                 })?;
-                dns = Some(d);
             }
             b"syslog" => {
-                let mut host = None;
                 p.object(|p, k| {
                     match k {
-                        b"host" => host = p.opt_s()?,
+                        b"host" => e.syslog_host = parse_ip(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
-                syslog = Some(RawSyslog { host });
             }
             _ => p.skip()?,
         }
         Some(())
     })?;
     p.ws();
-    if p.i != json.len() {
+    if p.i != json.len() || !matched {
         return None;
     }
-    Some(Raw {
-        id: id?,
-        ts: ts?,
-        sensor: sensor?,
-        kind: kind?,
-        input: input?,
-        m: m?,
-        indicator,
-        rule,
-        flow,
-        dns,
-        syslog,
-    })
+    (e.id, e.sensor, e.kind, e.input) = (id?, sensor?, kind?, input?);
+    e.ts_ns = parse_rfc3339_ns(ts?)?;
+    Some(())
 }
 
 #[cfg(test)]
@@ -469,7 +451,7 @@ mod tests {
     #[test]
     fn skips_nested_values() {
         let line = r#"{"id":"a","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"intel","input":"packet","packet":{"a":[1,{"b":"}]\"["},[]],"c":{}},"match":{"where":"ip.dst","value":"x"}}"#;
-        assert_eq!(parse(line.as_bytes()).unwrap().m.value.0, "x");
+        assert_eq!(parse(line.as_bytes()).unwrap().value, "x");
         for bad in [r#"{"id":"a","packet":{"a":[}}"#, r#"{"id":"a","packet":{"a":"#, r#"{"id":"a","packet":,}"#] {
             assert!(parse(bad.as_bytes()).is_none(), "{bad}");
         }
@@ -484,6 +466,6 @@ mod tests {
         assert!(parse(escaped.as_bytes()).is_none());
         let skipped = r#"{"id":"a","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"rule","input":"syslog","match":{"where":"syslog.message","value":"x"},"rule":{"chain":"re","name":"n"},"syslog":{"host":"10.0.0.1","message":"q\"[{"}}"#;
         let r = parse(skipped.as_bytes()).unwrap();
-        assert_eq!(r.syslog.unwrap().host.unwrap().0, "10.0.0.1");
+        assert_eq!(r.syslog_host, Some("10.0.0.1".parse().unwrap()));
     }
 }
