@@ -1,7 +1,7 @@
 //! `sdn-sensor intel check | stats | convert`.
 
 use super::{IntelArgs, IntelCommand};
-use intel::{IndicatorId, IndicatorSet, IndicatorType, LoadOptions, load_feeds};
+use intel::{IndicatorId, IndicatorType, LoadOptions, load_feeds};
 use serde_json::{Value, json};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -46,7 +46,7 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
         IntelCommand::Check { values } => {
             let mut out = io::stdout().lock();
             for v in &values {
-                writeln!(out, "{}", check(&set, v))?;
+                writeln!(out, "{}", set.check_json(v))?;
             }
         }
         IntelCommand::Convert => {
@@ -73,36 +73,4 @@ pub fn run(a: IntelArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn indicator_json(set: &IndicatorSet, id: IndicatorId) -> Value {
-    let i = set.get(id);
-    let mut v = json!({"id": i.id, "type": i.kind.name(), "value": i.value, "feed": i.feed});
-    if let Some(t) = i.threat_type {
-        v["threat_type"] = json!(t);
-    }
-    if let Some(c) = i.confidence {
-        v["confidence"] = json!(c);
-    }
-    if let Some(p) = i.port {
-        v["port"] = json!(p);
-    }
-    v
-}
-
-/// One verdict line for a value typed on the command line.
-fn check(set: &IndicatorSet, raw: &str) -> Value {
-    match set.check(raw) {
-        Ok(v) => {
-            let matches: Vec<Value> = v.matches.iter().map(|&id| indicator_json(set, id)).collect();
-            let suppressed_by: Vec<Value> = v
-                .suppressed_by
-                .map(|e| json!({"list": &*e.list, "type": e.kind.name(), "value": &*e.value}))
-                .into_iter()
-                .collect();
-            json!({"value": raw, "type": v.kind.name(), "normalized": v.normalized, "verdict": v.name(),
-                   "matches": matches, "suppressed_by": suppressed_by})
-        }
-        Err(reason) => json!({"value": raw, "verdict": "invalid", "reason": reason}),
-    }
 }

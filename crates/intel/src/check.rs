@@ -102,3 +102,43 @@ impl IndicatorSet {
         Ok(Verdict { suppressed_by: v.suppressed_by.filter(|_| !v.matches.is_empty()), ..v })
     }
 }
+
+impl IndicatorSet {
+    /// The answer to `intel check` as JSON (one line of the CLI, the body
+    /// of `/api/intel/check`): value, type, normalized form, verdict, the
+    /// matching indicators and the allowlist entry that suppresses them;
+    /// `verdict: "invalid"` with the reason when `raw` is no indicator.
+    pub fn check_json(&self, raw: &str) -> serde_json::Value {
+        use serde_json::json;
+        match self.check(raw) {
+            Ok(v) => {
+                let matches: Vec<serde_json::Value> = v.matches.iter().map(|&id| self.indicator_json(id)).collect();
+                let suppressed_by: Vec<serde_json::Value> = v
+                    .suppressed_by
+                    .map(|e| json!({"list": &*e.list, "type": e.kind.name(), "value": &*e.value}))
+                    .into_iter()
+                    .collect();
+                json!({"value": raw, "type": v.kind.name(), "normalized": v.normalized, "verdict": v.name(),
+                       "matches": matches, "suppressed_by": suppressed_by})
+            }
+            Err(reason) => json!({"value": raw, "verdict": "invalid", "reason": reason}),
+        }
+    }
+
+    /// One indicator as JSON (id, type, value, feed, and threat type,
+    /// confidence and port when the feed gives them).
+    pub fn indicator_json(&self, id: IndicatorId) -> serde_json::Value {
+        let i = self.get(id);
+        let mut v = serde_json::json!({"id": i.id, "type": i.kind.name(), "value": i.value, "feed": i.feed});
+        if let Some(t) = i.threat_type {
+            v["threat_type"] = serde_json::json!(t);
+        }
+        if let Some(c) = i.confidence {
+            v["confidence"] = serde_json::json!(c);
+        }
+        if let Some(p) = i.port {
+            v["port"] = serde_json::json!(p);
+        }
+        v
+    }
+}

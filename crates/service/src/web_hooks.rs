@@ -3,8 +3,8 @@
 //! ages) and `intel check` behind `/api/intel/check`, as JSON.
 
 use crate::metrics::{Metrics, Sample};
+use intel::IndicatorType;
 use intel::reload::SharedSet;
-use intel::{IndicatorId, IndicatorSet, IndicatorType};
 use sensor::config::FeedSpec;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -139,43 +139,10 @@ fn intel_status(shared: &SharedSet, feeds: &[FeedSpec]) -> Value {
 pub fn check(shared: Arc<SharedSet>) -> web::state::CheckHook {
     Arc::new(move |raw: &str| {
         let set = shared.load();
-        let mut v = verdict(&set, raw);
+        let mut v = set.check_json(raw);
         v["generation"] = json!(shared.generation());
         v
     })
-}
-
-// XXX: the same JSON as src/cli/intel.rs builds for `intel check`; one
-// shared function in the intel crate would keep the two from drifting.
-fn verdict(set: &IndicatorSet, raw: &str) -> Value {
-    match set.check(raw) {
-        Ok(v) => {
-            let matches: Vec<Value> = v.matches.iter().map(|&id| indicator(set, id)).collect();
-            let suppressed_by: Vec<Value> = v
-                .suppressed_by
-                .map(|e| json!({"list": &*e.list, "type": e.kind.name(), "value": &*e.value}))
-                .into_iter()
-                .collect();
-            json!({"value": raw, "type": v.kind.name(), "normalized": v.normalized, "verdict": v.name(),
-                   "matches": matches, "suppressed_by": suppressed_by})
-        }
-        Err(reason) => json!({"value": raw, "verdict": "invalid", "reason": reason}),
-    }
-}
-
-fn indicator(set: &IndicatorSet, id: IndicatorId) -> Value {
-    let i = set.get(id);
-    let mut v = json!({"id": i.id, "type": i.kind.name(), "value": i.value, "feed": i.feed});
-    if let Some(t) = i.threat_type {
-        v["threat_type"] = json!(t);
-    }
-    if let Some(c) = i.confidence {
-        v["confidence"] = json!(c);
-    }
-    if let Some(p) = i.port {
-        v["port"] = json!(p);
-    }
-    v
 }
 
 #[cfg(test)]
