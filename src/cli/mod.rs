@@ -58,7 +58,7 @@ pub struct AnalyticsArgs {
     /// Durable consumer name: one per partition; a restart continues where it stopped (default: analytics- and the subject).
     #[arg(long, value_name = "NAME")]
     pub durable: Option<String>,
-    /// Configuration file: its [analytics] section (window, throttle, correlations, store).
+    /// Configuration file: its [analytics] section (window, throttle, correlations, store) and [http] (with a store: the dashboard, API and /metrics on that address).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Passing events, summaries and incidents as JSON lines to FILE instead of stdout.
