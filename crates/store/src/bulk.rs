@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::schema::{SCHEMA_V1_INDEXES, SCHEMA_V1_TABLES, SCHEMA_V2_INDEXES, SCHEMA_V2_TABLES, SCHEMA_VERSION};
+use crate::schema::{
+    SCHEMA_V1_INDEXES, SCHEMA_V1_TABLES, SCHEMA_V2_INDEXES, SCHEMA_V2_TABLES, SCHEMA_V3_INDEXES, SCHEMA_V3_TABLES,
+    SCHEMA_VERSION,
+};
 use crate::store::{apply_pragmas, insert_batch};
 use crate::{InsertStats, StoreError};
 
@@ -51,6 +54,7 @@ impl BulkLoader {
         conn.pragma_update(None, "threads", 2)?;
         conn.execute_batch(SCHEMA_V1_TABLES)?;
         conn.execute_batch(SCHEMA_V2_TABLES)?;
+        conn.execute_batch(SCHEMA_V3_TABLES)?;
         conn.execute_batch("BEGIN")?;
         Ok(BulkLoader { conn, path: path.to_owned(), stats: InsertStats::default(), uncommitted: 0 })
     }
@@ -79,7 +83,8 @@ impl BulkLoader {
     /// Commits, builds the secondary indexes, sets the schema version and switches to WAL mode.
     pub fn finish(self) -> Result<(PathBuf, InsertStats), StoreError> {
         self.conn.execute_batch("COMMIT")?;
-        self.conn.execute_batch(&format!("BEGIN; {SCHEMA_V1_INDEXES} {SCHEMA_V2_INDEXES} COMMIT;"))?;
+        self.conn
+            .execute_batch(&format!("BEGIN; {SCHEMA_V1_INDEXES} {SCHEMA_V2_INDEXES} {SCHEMA_V3_INDEXES} COMMIT;"))?;
         self.conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         Ok((self.path, self.stats))

@@ -293,27 +293,45 @@ impl Query {
     }
 
     fn top_inner(&self, dim: &str, from_ns: i64, to_ns: i64, limit: i64) -> Result<Vec<(String, u64)>, StoreError> {
+        let buckets = self.buckets(dim, from_ns, to_ns)?;
+        if buckets.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.covers_all(dim, from_ns, to_ns)? {
+            // Everything stored: the totals, in top-N order in their index.
+            let mut st = self.conn.prepare_cached(
+                "SELECT value, count FROM agg_total WHERE dim = ?1 AND count > 0 ORDER BY count DESC, value LIMIT ?2",
+            )?;
+            let rows =
+                st.query_map(params![dim, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+            return Ok(rows.collect::<Result<_, _>>()?);
+        }
         // Summed in memory from as few rows as the rollups allow: whole days, then whole hours, then
-        // the minutes at the edges.
-        let mut sums: HashMap<String, i64> = HashMap::new();
-        for (table, col, start, end) in self.buckets(dim, from_ns, to_ns)? {
+        // the minutes at the edges. (One SQL GROUP BY over the same rows sorts them into a temporary
+        // b-tree: 1.5-2.5x slower on a week of 10M events.) Keyed by the value's bytes: no UTF-8
+        // check per row (values were stored as text).
+        let mut sums: HashMap<Box<[u8]>, i64, foldhash::fast::RandomState> = HashMap::default();
+        for (table, col, start, end) in buckets {
             let mut st = self.conn.prepare_cached(&format!(
                 "SELECT value, count FROM {table} WHERE dim = ?1 AND {col} >= ?2 AND {col} < ?3"
             ))?;
             let mut rows = st.query(params![dim, start, end])?;
             while let Some(r) = rows.next()? {
                 let n: i64 = r.get(1)?;
-                let v = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                let v = r.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
                 match sums.get_mut(v) {
                     Some(c) => *c += n,
                     None => {
-                        sums.insert(v.to_owned(), n);
+                        sums.insert(v.into(), n);
                     }
                 }
             }
         }
-        let mut all: Vec<(String, u64)> =
-            sums.into_iter().filter(|(_, n)| *n > 0).map(|(v, n)| (v, n as u64)).collect();
+        let mut all: Vec<(String, u64)> = sums
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(v, n)| (String::from_utf8_lossy(&v).into_owned(), n as u64))
+            .collect();
         let order = |a: &(String, u64), b: &(String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
         if let Ok(k) = usize::try_from(limit)
             && k < all.len()
@@ -328,6 +346,25 @@ impl Query {
         Ok(all)
     }
 
+    /// The first and last stored minute of `dim`. Two statements: SQLite answers MIN or MAX alone
+    /// from the end of the index, both together by scanning every row of the dim.
+    fn stored_minutes(&self, dim: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let end = |sql: &str| -> Result<Option<i64>, StoreError> {
+            Ok(self.conn.prepare_cached(sql)?.query_row([dim], |r| r.get(0)).optional()?)
+        };
+        let lo = end("SELECT minute FROM agg_minute WHERE dim = ?1 ORDER BY minute LIMIT 1")?;
+        let hi = end("SELECT minute FROM agg_minute WHERE dim = ?1 ORDER BY minute DESC LIMIT 1")?;
+        Ok(lo.zip(hi))
+    }
+
+    /// Whether the minutes overlapping `[from_ns, to_ns)` include every stored minute of `dim`.
+    fn covers_all(&self, dim: &str, from_ns: i64, to_ns: i64) -> Result<bool, StoreError> {
+        Ok(match self.stored_minutes(dim)? {
+            Some((lo, hi)) => from_ns < lo.saturating_add(NS_PER_MINUTE) && to_ns > hi,
+            None => false,
+        })
+    }
+
     /// The minutes overlapping `[from_ns, to_ns)` (clamped to the stored ones) as (table, column,
     /// start, end) ranges: whole UTC days from `agg_day`, whole hours from `agg_hour`, the rest from
     /// `agg_minute`.
@@ -337,13 +374,8 @@ impl Query {
         from_ns: i64,
         to_ns: i64,
     ) -> Result<Vec<(&'static str, &'static str, i64, i64)>, StoreError> {
-        let (lo, hi): (Option<i64>, Option<i64>) = self
-            .conn
-            .prepare_cached("SELECT MIN(minute), MAX(minute) FROM agg_minute WHERE dim = ?1")?
-            .query_row([dim], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(Vec::new()) };
-        // Minutes m with m + 1 min > from and m < to.
-        // (Clamped first: minute_of(i64::MIN) would overflow.)
+        let Some((lo, hi)) = self.stored_minutes(dim)? else { return Ok(Vec::new()) };
+        // Minutes m with m + 1 min > from and m < to (clamped first: minute_of(i64::MIN) overflows).
         let a = minute_of(from_ns.max(lo));
         let b = minute_of(to_ns.min(hi.saturating_add(NS_PER_MINUTE)).saturating_sub(1)).saturating_add(NS_PER_MINUTE);
         let mut out = Vec::new();

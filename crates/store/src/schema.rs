@@ -1,7 +1,7 @@
 //! The schema (versioned with `PRAGMA user_version`).
 
 /// Current schema version.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Rollups of `agg_minute` (schema 2): (table, bucket column, bucket width in ns). Long ranges read
 /// whole days and hours from them, and minutes only at the edges.
@@ -128,4 +128,24 @@ INSERT INTO agg_hour (hour, dim, value, count)
 INSERT INTO agg_day (day, dim, value, count)
     SELECT hour - (hour % 86400000000000 + 86400000000000) % 86400000000000, dim, value, SUM(count)
     FROM agg_hour GROUP BY 2, 1, 3;
+"#;
+
+/// Version 3: totals per value over everything stored, ordered by count: the dashboard's
+/// "everything stored" charts read ten index entries instead of a week of day rollups.
+pub(crate) const SCHEMA_V3_TABLES: &str = r#"
+CREATE TABLE agg_total (
+    dim    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (dim, value)
+) WITHOUT ROWID;
+"#;
+
+pub(crate) const SCHEMA_V3_INDEXES: &str = r#"
+CREATE INDEX agg_total_top ON agg_total(dim, count DESC, value);
+"#;
+
+/// Fills the totals of a version 2 store from its day rollups.
+pub(crate) const SCHEMA_V3_FILL: &str = r#"
+INSERT INTO agg_total (dim, value, count) SELECT dim, value, SUM(count) FROM agg_day GROUP BY dim, value;
 "#;

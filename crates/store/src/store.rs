@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::addr::parse_addr_key;
 use crate::schema::{
     DIMS, ROLLUPS, SCHEMA_V1_INDEXES, SCHEMA_V1_TABLES, SCHEMA_V2_FILL, SCHEMA_V2_INDEXES, SCHEMA_V2_TABLES,
-    SCHEMA_VERSION,
+    SCHEMA_V3_FILL, SCHEMA_V3_INDEXES, SCHEMA_V3_TABLES, SCHEMA_VERSION,
 };
 use crate::time::{NS_PER_MINUTE, minute_of, parse_ts};
 use crate::{InsertStats, RetentionStats, StoreConfig, StoreError};
@@ -285,16 +285,24 @@ impl Store {
             let tx = conn.unchecked_transaction()?;
             tx.execute_batch(SCHEMA_V1_TABLES)?;
             tx.execute_batch(SCHEMA_V2_TABLES)?;
+            tx.execute_batch(SCHEMA_V3_TABLES)?;
             tx.execute_batch(SCHEMA_V1_INDEXES)?;
             tx.execute_batch(SCHEMA_V2_INDEXES)?;
+            tx.execute_batch(SCHEMA_V3_INDEXES)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
-        } else if version == 1 {
-            // Upgrade: the rollups summed from the minutes already stored, in one transaction.
+        } else if version < SCHEMA_VERSION {
+            // Upgrades, each from the version before, in one transaction: the new aggregates are
+            // summed from the ones already stored.
             let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(SCHEMA_V2_TABLES)?;
-            tx.execute_batch(SCHEMA_V2_INDEXES)?;
-            tx.execute_batch(SCHEMA_V2_FILL)?;
+            if version < 2 {
+                tx.execute_batch(SCHEMA_V2_TABLES)?;
+                tx.execute_batch(SCHEMA_V2_INDEXES)?;
+                tx.execute_batch(SCHEMA_V2_FILL)?;
+            }
+            tx.execute_batch(SCHEMA_V3_TABLES)?;
+            tx.execute_batch(SCHEMA_V3_FILL)?;
+            tx.execute_batch(SCHEMA_V3_INDEXES)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -526,6 +534,16 @@ impl Store {
             }
         }
         let tx = self.conn.transaction()?;
+        // Totals lose every minute being deleted (before they are).
+        for dim in DIMS {
+            tx.execute(
+                "UPDATE agg_total SET count = agg_total.count - d.n
+                 FROM (SELECT value, SUM(count) AS n FROM agg_minute WHERE dim = ?1 AND minute < ?2 GROUP BY value) AS d
+                 WHERE agg_total.dim = ?1 AND agg_total.value = d.value",
+                params![dim, cutoff],
+            )?;
+            st.agg_rows_deleted += tx.execute("DELETE FROM agg_total WHERE dim = ?1 AND count <= 0", [dim])? as u64;
+        }
         // Rollups: whole buckets before the cut-off go; the bucket the cut-off falls in loses the
         // minutes being deleted (before they are).
         for (table, col, span) in ROLLUPS {
@@ -614,6 +632,19 @@ fn upsert_aggregates(tx: &Connection, agg: HashMap<(usize, i64, Cow<'_, str>), i
         for ((d, start, value), n) in bucketed {
             up.execute(params![DIMS[d], start, value, n])?;
         }
+    }
+    let mut totals: HashMap<(usize, &str), i64> = HashMap::with_capacity(rows.len());
+    for ((d, _, value), n) in &rows {
+        *totals.entry((*d, value.as_ref())).or_insert(0) += n;
+    }
+    let mut totals: Vec<_> = totals.into_iter().collect();
+    totals.sort_unstable();
+    let mut up = tx.prepare_cached(
+        "INSERT INTO agg_total (dim, value, count) VALUES (?1, ?2, ?3)
+         ON CONFLICT (dim, value) DO UPDATE SET count = count + excluded.count",
+    )?;
+    for ((d, value), n) in totals {
+        up.execute(params![DIMS[d], value, n])?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! Schema 2's hour and day rollups: top-N over any range equals the sum of the minutes it overlaps,
-//! after live ingest, after retention cuts into an hour and a day, and after the upgrade of a
-//! version 1 store.
+//! The hour and day rollups (schema 2) and the totals (schema 3): top-N over any range equals the
+//! sum of the minutes it overlaps, after live ingest, after retention cuts into an hour and a day,
+//! and after the upgrade of version 1 and 2 stores.
 
 use rusqlite::Connection;
 use std::time::Duration;
@@ -98,16 +98,30 @@ fn rollups_agree_with_minutes_after_ingest_retention_and_upgrade() {
     let minutes = per_dim("agg_minute");
     assert_eq!(per_dim("agg_hour"), minutes);
     assert_eq!(per_dim("agg_day"), minutes);
-    let zero: i64 = c.query_row("SELECT COUNT(*) FROM agg_day WHERE count <= 0", [], |r| r.get(0)).unwrap();
-    assert_eq!(zero, 0);
+    assert_eq!(per_dim("agg_total"), minutes);
+    for table in ["agg_day", "agg_total"] {
+        let zero: i64 =
+            c.query_row(&format!("SELECT COUNT(*) FROM {table} WHERE count <= 0"), [], |r| r.get(0)).unwrap();
+        assert_eq!(zero, 0, "{table}");
+    }
 
-    // A version 1 store (no rollups): the query side asks for the upgrade, the writer does it.
-    c.execute_batch("DROP TABLE agg_hour; DROP TABLE agg_day; DROP INDEX agg_minute_value; PRAGMA user_version = 1;")
-        .unwrap();
+    // A version 2 store (no totals), then a version 1 store (no rollups either): the query side asks
+    // for the upgrade, the writer does it.
+    c.execute_batch("DROP TABLE agg_total; PRAGMA user_version = 2;").unwrap();
+    let e = Query::open(&db).err().expect("a version 2 store needs the upgrade").to_string();
+    assert!(e.contains("schema version 2") && e.contains("upgrade"), "{e}");
+    drop(Store::open(&StoreConfig { path: db.clone(), ..Default::default() }).unwrap());
+    check_ranges(&db, "after the upgrade from 2");
+
+    c.execute_batch(
+        "DROP TABLE agg_hour; DROP TABLE agg_day; DROP TABLE agg_total; DROP INDEX agg_minute_value;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(c);
     let e = Query::open(&db).err().expect("a version 1 store needs the upgrade").to_string();
     assert!(e.contains("schema version 1") && e.contains("upgrade"), "{e}");
     drop(Store::open(&StoreConfig { path: db.clone(), ..Default::default() }).unwrap());
-    check_ranges(&db, "after the upgrade");
+    check_ranges(&db, "after the upgrade from 1");
     std::fs::remove_dir_all(&dir).ok();
 }
