@@ -3,7 +3,9 @@
 //! live ingest), serves the real web routes on 127.0.0.1 through the service's HTTP listener, and
 //! times each endpoint over HTTP with the parameters a dashboard uses: top-N of every dimension over
 //! an hour, a day and all time; series; event searches by address, prefix, value, indicator, feed,
-//! input, kind and time range with keyset pages followed deep; incidents and their details; feeds.
+//! input, kind and time range with keyset pages followed deep; CSV exports of searches; incidents and
+//! their details; feeds; the OpenAPI document. Not timed: `/api/stream` (a stream, not a call) and
+//! `/api/status`, `/api/intel/check` (answered by the running service's hooks, not the store).
 
 use super::BenchArgs;
 use anyhow::{Context, bail};
@@ -121,6 +123,11 @@ fn default_db(events: u64) -> anyhow::Result<PathBuf> {
 /// a silent refill).
 fn prepare_store(db: &Path, events: u64) -> anyhow::Result<()> {
     if db.exists() {
+        // The writer first, as the service does: it upgrades a store of an older schema.
+        drop(
+            store::Store::open(&store::StoreConfig { path: db.to_owned(), ..Default::default() })
+                .map_err(|e| anyhow::anyhow!("{}: {e} (delete it to refill)", db.display()))?,
+        );
         let q = store::Query::open(db).map_err(|e| anyhow::anyhow!("{}: {e} (delete it to refill)", db.display()))?;
         let have = q.counts()?.events;
         if have != events {
@@ -246,8 +253,10 @@ fn cases(q: &store::Query, counts: &store::Counts) -> anyhow::Result<Vec<Case>> 
     };
     let mut out = Vec::new();
     out.push(Case::one("/api/counts", "counts", "/api/counts".into()));
+    // Top-N also over 6 days: a long range that is not everything stored (the rollups, not the totals).
+    let top_windows = [windows[0], windows[1], ("6d", Some(now - 6 * DAY)), windows[2]];
     for dim in store::DIMS {
-        for (w, from) in windows {
+        for (w, from) in top_windows {
             out.push(Case::one("/api/top", format!("top {w}"), format!("/api/top?dim={dim}&n=10{}", range(from))));
         }
     }
@@ -306,6 +315,21 @@ fn cases(q: &store::Query, counts: &store::Counts) -> anyhow::Result<Vec<Case>> 
         "events feed+input 1d",
         format!("&feed={}&input=dns{}", encode(store::synth::FEEDS[1].0), range(Some(now - DAY))),
     ));
+    // CSV export of a search, 1,000 rows (the page's download link; a full export is a download,
+    // not a dashboard call).
+    let csv = |label: &str, params: String| {
+        Case::one("/api/events.csv", label.to_owned(), format!("/api/events.csv?limit=1000{params}"))
+    };
+    out.push(csv("csv (no filter)", String::new()));
+    out.push(csv("csv cidr", format!("&cidr={}", encode("10.0.0.0/16"))));
+    for h in pick("host")? {
+        out.push(csv("csv ip", format!("&ip={}", encode(&h))));
+    }
+    for v in pick("indicator")? {
+        out.push(csv("csv indicator", format!("&indicator={}", encode(&v))));
+    }
+    out.push(csv("csv feed 1d", format!("&feed={}{}", encode(store::synth::FEEDS[0].0), range(Some(now - DAY)))));
+    out.push(Case::one("/api/openapi.json", "openapi", "/api/openapi.json".into()));
     out.push(Case::paged("/api/incidents", "incidents", "/api/incidents?limit=50".into()));
     out.push(Case::paged(
         "/api/incidents",
