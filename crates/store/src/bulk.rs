@@ -11,11 +11,13 @@ use crate::schema::{
     SCHEMA_V1_INDEXES, SCHEMA_V1_TABLES, SCHEMA_V2_INDEXES, SCHEMA_V2_TABLES, SCHEMA_V3_INDEXES, SCHEMA_V3_TABLES,
     SCHEMA_VERSION,
 };
-use crate::store::{apply_pragmas, insert_batch};
+use crate::store::{PendingAggs, apply_pragmas, insert_batch, write_aggregates};
 use crate::{InsertStats, StoreError};
 
-/// Events per transaction while loading (the aggregates of a batch are grouped in memory first).
+/// Events per transaction while loading.
 const COMMIT_EVERY: u64 = 500_000;
+/// Events whose aggregate increments are grouped in memory before they are written (~50 MB).
+const AGGREGATE_EVERY: u64 = 100_000;
 /// Page cache while loading and building the indexes (MiB).
 const LOAD_CACHE_MIB: i64 = 1024;
 
@@ -27,6 +29,8 @@ pub struct BulkLoader {
     path: PathBuf,
     stats: InsertStats,
     uncommitted: u64,
+    aggs: PendingAggs,
+    unaggregated: u64,
 }
 
 impl BulkLoader {
@@ -56,18 +60,30 @@ impl BulkLoader {
         conn.execute_batch(SCHEMA_V2_TABLES)?;
         conn.execute_batch(SCHEMA_V3_TABLES)?;
         conn.execute_batch("BEGIN")?;
-        Ok(BulkLoader { conn, path: path.to_owned(), stats: InsertStats::default(), uncommitted: 0 })
+        Ok(BulkLoader {
+            conn,
+            path: path.to_owned(),
+            stats: InsertStats::default(),
+            uncommitted: 0,
+            aggs: PendingAggs::default(),
+            unaggregated: 0,
+        })
     }
 
     /// Stores a batch of lines exactly as [`crate::Store::insert_json`] would.
     pub fn insert_json(&mut self, lines: &[&[u8]]) -> Result<InsertStats, StoreError> {
-        let st = insert_batch(&self.conn, lines)?;
+        let st = insert_batch(&self.conn, lines, &mut self.aggs)?;
         self.stats.inserted += st.inserted;
         self.stats.duplicates += st.duplicates;
         self.stats.malformed += st.malformed;
         self.stats.incidents += st.incidents;
         self.stats.reports += st.reports;
         self.uncommitted += lines.len() as u64;
+        self.unaggregated += lines.len() as u64;
+        if self.unaggregated >= AGGREGATE_EVERY {
+            write_aggregates(&self.conn, &mut self.aggs)?;
+            self.unaggregated = 0;
+        }
         if self.uncommitted >= COMMIT_EVERY {
             self.conn.execute_batch("COMMIT; BEGIN")?;
             self.uncommitted = 0;
@@ -81,7 +97,8 @@ impl BulkLoader {
     }
 
     /// Commits, builds the secondary indexes, sets the schema version and switches to WAL mode.
-    pub fn finish(self) -> Result<(PathBuf, InsertStats), StoreError> {
+    pub fn finish(mut self) -> Result<(PathBuf, InsertStats), StoreError> {
+        write_aggregates(&self.conn, &mut self.aggs)?;
         self.conn.execute_batch("COMMIT")?;
         self.conn
             .execute_batch(&format!("BEGIN; {SCHEMA_V1_INDEXES} {SCHEMA_V2_INDEXES} {SCHEMA_V3_INDEXES} COMMIT;"))?;

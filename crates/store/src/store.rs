@@ -247,6 +247,9 @@ pub struct Store {
     /// An open transaction holding `pending` events' lines since `since`.
     open_tx: Option<Instant>,
     pending: u64,
+    /// Aggregate increments of the open transaction, written just before it commits: a group of
+    /// batches upserts each (dim, minute, value), hour, day and total once, not once per batch.
+    aggs: PendingAggs,
 }
 
 impl Drop for Store {
@@ -306,7 +309,7 @@ impl Store {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
-        Ok(Store { conn, cfg: cfg.clone(), group: None, open_tx: None, pending: 0 })
+        Ok(Store { conn, cfg: cfg.clone(), group: None, open_tx: None, pending: 0, aggs: PendingAggs::default() })
     }
 
     /// The database file.
@@ -327,7 +330,7 @@ impl Store {
             self.conn.execute_batch("BEGIN")?;
             self.open_tx = Some(Instant::now());
         }
-        match insert_batch(&self.conn, lines) {
+        match insert_batch(&self.conn, lines, &mut self.aggs) {
             Ok(st) => {
                 self.pending += lines.len() as u64;
                 let due = match (self.group, self.open_tx) {
@@ -343,6 +346,7 @@ impl Store {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 self.open_tx = None;
                 self.pending = 0;
+                self.aggs.clear();
                 Err(e)
             }
         }
@@ -360,9 +364,11 @@ impl Store {
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if self.open_tx.take().is_some() {
             self.pending = 0;
-            if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let written = write_aggregates(&self.conn, &mut self.aggs);
+            if let Err(e) = written.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?)) {
                 let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e.into());
+                self.aggs.clear();
+                return Err(e);
             }
         }
         Ok(())
@@ -376,7 +382,11 @@ impl Store {
 
 /// One batch, inside the caller's transaction (also the bulk loader's path: the same rows and
 /// aggregates as live ingest).
-pub(crate) fn insert_batch(conn: &Connection, lines: &[&[u8]]) -> Result<InsertStats, StoreError> {
+pub(crate) fn insert_batch(
+    conn: &Connection,
+    lines: &[&[u8]],
+    aggs: &mut PendingAggs,
+) -> Result<InsertStats, StoreError> {
     {
         let tx = conn;
         let mut st = InsertStats::default();
@@ -477,7 +487,15 @@ pub(crate) fn insert_batch(conn: &Connection, lines: &[&[u8]]) -> Result<InsertS
                 }
             }
         }
-        upsert_aggregates(tx, agg)?;
+        for ((d, minute, value), n) in agg {
+            let values = aggs.entry((d, minute)).or_default();
+            match values.get_mut(value.as_ref()) {
+                Some(c) => *c += n,
+                None => {
+                    values.insert(value.into_owned(), n);
+                }
+            }
+        }
         Ok(st)
     }
 }
@@ -605,23 +623,25 @@ impl Store {
     }
 }
 
-/// Writes the batch's aggregate increments, grouped in memory, in key order.
-fn upsert_aggregates(tx: &Connection, agg: HashMap<(usize, i64, Cow<'_, str>), i64>) -> Result<(), StoreError> {
-    let mut rows: Vec<_> = agg.into_iter().collect();
+/// Aggregate increments not yet written: (dim index, minute) -> value -> count.
+pub(crate) type PendingAggs = HashMap<(usize, i64), HashMap<String, i64>>;
+
+/// Writes (and clears) the pending increments in key order: minutes, then hours and days, then totals.
+pub(crate) fn write_aggregates(tx: &Connection, aggs: &mut PendingAggs) -> Result<(), StoreError> {
+    let mut rows: Vec<((usize, i64, &str), i64)> =
+        aggs.iter().flat_map(|(&(d, m), vs)| vs.iter().map(move |(v, n)| ((d, m, v.as_str()), *n))).collect();
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut up = tx.prepare_cached(
         "INSERT INTO agg_minute (dim, minute, value, count) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (dim, minute, value) DO UPDATE SET count = count + excluded.count",
     )?;
     for ((d, minute, value), n) in &rows {
-        up.execute(params![DIMS[*d], minute, value.as_ref(), n])?;
+        up.execute(params![DIMS[*d], minute, value, n])?;
     }
-    // The same increments per hour and per day (rows are in (dim, minute, value) order, so a bucket's
-    // values come grouped by minute: merge them in a map per bucket level).
     for (table, col, span) in ROLLUPS {
         let mut bucketed: HashMap<(usize, i64, &str), i64> = HashMap::with_capacity(rows.len());
         for ((d, minute, value), n) in &rows {
-            *bucketed.entry((*d, minute.div_euclid(*span) * span, value.as_ref())).or_insert(0) += n;
+            *bucketed.entry((*d, minute.div_euclid(*span) * span, value)).or_insert(0) += n;
         }
         let mut bucketed: Vec<_> = bucketed.into_iter().collect();
         bucketed.sort_unstable();
@@ -635,7 +655,7 @@ fn upsert_aggregates(tx: &Connection, agg: HashMap<(usize, i64, Cow<'_, str>), i
     }
     let mut totals: HashMap<(usize, &str), i64> = HashMap::with_capacity(rows.len());
     for ((d, _, value), n) in &rows {
-        *totals.entry((*d, value.as_ref())).or_insert(0) += n;
+        *totals.entry((*d, value)).or_insert(0) += n;
     }
     let mut totals: Vec<_> = totals.into_iter().collect();
     totals.sort_unstable();
@@ -646,5 +666,7 @@ fn upsert_aggregates(tx: &Connection, agg: HashMap<(usize, i64, Cow<'_, str>), i
     for ((d, value), n) in totals {
         up.execute(params![DIMS[d], value, n])?;
     }
+    drop(rows);
+    aggs.clear();
     Ok(())
 }
