@@ -61,6 +61,13 @@ pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>, api: Option<Router>) -> an
                     }
                 }
             };
+            // Small chunks (CSV pages, stream lines) go out at once, not
+            // after Nagle's delayed-ACK wait (~40 ms per chunk).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "http: TCP_NODELAY");
+                }
+            });
             let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
             // Requests under way get a moment to finish; live streams and
             // downloads left open would hold the stop for ever, so past
