@@ -117,7 +117,7 @@ fn every_dashboard_page_works_in_headless_chromium() {
     // What the pages must show, read from the API.
     let incidents = get_json(http, "/api/incidents?limit=10");
     let incident = incidents["items"][0]["id"].as_str().expect("the replay gave no incident").to_owned();
-    let detail = get_json(http, &format!("/api/incidents/{}", url_encode(&incident)));
+    let detail = get_json(http, &format!("/api/incidents/{}", web::pages::encode_component(&incident)));
     let incident_events = ids(&detail["events"]);
     assert!(!incident_events.is_empty(), "{detail}");
     let indicator = "wikipedia.org";
@@ -164,17 +164,4 @@ fn every_dashboard_page_works_in_headless_chromium() {
         assert!(size > 1000, "{}: no screenshot", shot.display());
     }
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// Percent-encodes a path segment (incident ids hold `:`).
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -162,7 +162,7 @@ pub async fn require(State(s): State<Arc<WebState>>, req: Request, next: Next) -
 /// `Set-Cookie` for the token: HttpOnly (no script reads it), SameSite
 /// Strict (no other site's page sends it), the whole site.
 pub fn set_cookie(token: &str) -> String {
-    format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", percent_encode(token))
+    format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", crate::pages::encode_component(token))
 }
 
 /// Equal, looking at every byte whatever differs first (the time does not
@@ -191,20 +191,6 @@ fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Ite
             (k == name).then_some(v)
         },
     )
-}
-
-/// Cookie values may not hold `;`, `,`, spaces or quotes: everything but
-/// unreserved URL characters is %XX.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn percent_decode(s: &str) -> String {
@@ -287,7 +273,7 @@ mod tests {
         assert!(!same("ab", "abc"));
         assert!(!same("abcd", "abc"));
         assert!(!same("", "a"));
-        assert_eq!(percent_decode(&percent_encode("ä x;%")), "ä x;%");
+        assert_eq!(percent_decode(&crate::pages::encode_component("ä x;%")), "ä x;%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }
