@@ -108,25 +108,33 @@ fn error_page(e: &PageError) -> Response {
 /// Checks the credentials (the router's layer did already; a page asks
 /// again so that it never renders without them), then runs `render` on
 /// the query connection off the async threads.
+async fn on_query(
+    s: Arc<WebState>,
+    headers: HeaderMap,
+    params: HashMap<String, String>,
+    render: impl FnOnce(&WebState, &store::Query, &Ctx) -> PageResult + Send + 'static,
+) -> Result<PageResult, Response> {
+    crate::auth::check(&s, &headers, &params)?;
+    let ctx = Ctx::new(params);
+    Ok(tokio::task::spawn_blocking(move || {
+        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        render(&s, &q, &ctx)
+    })
+    .await
+    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string()))))
+}
+
+/// A whole page; errors as an error page.
 async fn render(
     s: Arc<WebState>,
     headers: HeaderMap,
     params: HashMap<String, String>,
     render: impl FnOnce(&WebState, &store::Query, &Ctx) -> PageResult + Send + 'static,
 ) -> Response {
-    if let Err(r) = crate::auth::check(&s, &headers, &params) {
-        return r;
-    }
-    let ctx = Ctx::new(params);
-    let result = tokio::task::spawn_blocking(move || {
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-        render(&s, &q, &ctx)
-    })
-    .await
-    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
-    match result {
-        Ok(body) => html_response(StatusCode::OK, body, PAGE_CSP),
-        Err(e) => error_page(&e),
+    match on_query(s, headers, params, render).await {
+        Ok(Ok(body)) => html_response(StatusCode::OK, body, PAGE_CSP),
+        Ok(Err(e)) => error_page(&e),
+        Err(denied) => denied,
     }
 }
 
@@ -217,29 +225,21 @@ async fn top_chart((State(s), h, Params(p)): Args) -> Response {
     .await
 }
 
+/// A piece of a page (a chart the script fetches); errors as a paragraph.
 async fn fragment(
     s: Arc<WebState>,
     headers: HeaderMap,
     params: HashMap<String, String>,
     render: impl FnOnce(&store::Query, &Ctx) -> PageResult + Send + 'static,
 ) -> Response {
-    if let Err(r) = crate::auth::check(&s, &headers, &params) {
-        return r;
-    }
-    let ctx = Ctx::new(params);
-    let result = tokio::task::spawn_blocking(move || {
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-        render(&q, &ctx)
-    })
-    .await
-    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())));
-    match result {
-        Ok(svg) => html_response(StatusCode::OK, svg, PAGE_CSP),
-        Err(e) => {
+    match on_query(s, headers, params, |_, q, ctx| render(q, ctx)).await {
+        Ok(Ok(svg)) => html_response(StatusCode::OK, svg, PAGE_CSP),
+        Ok(Err(e)) => {
             let status = e.status();
             let (PageError::BadRequest(m) | PageError::NotFound(m) | PageError::Internal(m)) = e;
             html_response(status, format!("<p class=\"error\">{}</p>", html::escape(&m)), PAGE_CSP)
         }
+        Err(denied) => denied,
     }
 }
 
