@@ -143,7 +143,14 @@ fn default_config_receives_syslog_netflow_ipfix_and_sflow() {
         last = now;
     };
     let samples = common::metric(&page, "sdn_sflow_flow_samples_total", "");
+    // The dashboard is there on the defaults (over the embedded store).
+    let overview = common::http_get(8080, "/").expect("the dashboard answers on 127.0.0.1:8080");
+    assert!(overview.contains("data-page=\"overview\""), "{overview}");
     let (events, log) = svc.stop();
+    // The embedded store holds every event the sinks got (the defaults do
+    // not throttle).
+    let stored = store::Query::open(&dir.join("sdn-sensor.db")).unwrap().counts().unwrap();
+    assert_eq!(stored.events, events.len() as u64, "{stored:?}");
 
     let syslog = tally(&events, "syslog");
     assert_eq!(syslog.get(&("syslog.token".into(), "203.0.113.66".into())), Some(&2), "{syslog:?}\n{log}");

@@ -302,6 +302,22 @@ pub enum CorrelationKind {
     MultiSensor,
 }
 
+impl crate::config::Config {
+    /// What `run` uses without `--config`: the defaults, plus the embedded
+    /// store (`./sdn-sensor.db`) so the dashboard on 127.0.0.1:8080 has
+    /// data. The stage only stores and counts here: no throttling and no
+    /// reports on the sinks, so the sinks get exactly the sensor's events;
+    /// a config file turns the rest on.
+    pub fn embedded() -> Self {
+        let mut c = Self::default();
+        c.analytics.enabled = true;
+        c.analytics.store = Some(PathBuf::from("sdn-sensor.db"));
+        c.analytics.throttle = u32::MAX;
+        c.analytics.reports_to_sinks = false;
+        c
+    }
+}
+
 /// `[[analytics.correlation]]`: a rule whose firing is a `kind: "incident"`
 /// event.
 #[derive(Debug, Clone, Deserialize)]

@@ -60,7 +60,7 @@ pub struct Loaded {
 pub fn load(opts: &RunOptions) -> anyhow::Result<Loaded> {
     let (file, config) = match &opts.config {
         Some(p) => (p.display().to_string(), Config::load(p)?),
-        None => ("(embedded defaults)".to_string(), Config::default()),
+        None => ("(embedded defaults)".to_string(), Config::embedded()),
     };
     let base = opts.config.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
     let app = config.app_config(&file)?;
