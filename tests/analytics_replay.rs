@@ -5,42 +5,15 @@
 //! connects to an address of the answer gives one incident naming both
 //! events.
 
-use sensor::synth::{FrameBuilder, dns_frame, dns_response};
+mod common;
+
+use common::{syn_frame, udp_frame, v4, write_pcap};
+use sensor::synth::{dns_frame, dns_response};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
 const THROTTLE: usize = 3;
-
-fn v4(s: &str) -> u32 {
-    u32::from(s.parse::<std::net::Ipv4Addr>().unwrap())
-}
-
-/// A pcap (µs, Ethernet) of `frames` at the given times (µs since the epoch).
-fn write_pcap(path: &Path, frames: &[(u64, Vec<u8>)]) {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    for v in [0u32, 0, 65_535, 1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    for (us, f) in frames {
-        for v in [(us / 1_000_000) as u32, (us % 1_000_000) as u32, f.len() as u32, f.len() as u32] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    std::fs::write(path, out).unwrap();
-}
-
-fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
-    FrameBuilder::ethernet(&[], 0x0800).ipv4(v4(src), v4(dst), 17, 8 + 4).udp(sport, dport, 4).finish()
-}
-
-fn syn(src: &str, dst: &str) -> Vec<u8> {
-    FrameBuilder::ethernet(&[], 0x0800).ipv4(v4(src), v4(dst), 6, 20).tcp(50_000, 443, 0x02, 0).finish()
-}
 
 #[test]
 fn throttling_summaries_and_a_dns_then_connect_incident() {
@@ -65,11 +38,12 @@ fn throttling_summaries_and_a_dns_then_connect_incident() {
     // minute (starting on a window boundary), then 10.0.0.5 resolves
     // evil.example (answer 198.51.100.77) and connects to it.
     let t0 = 1_795_928_400_000_000u64; // a multiple of 60 s
-    let mut frames: Vec<(u64, Vec<u8>)> =
-        (0..500u64).map(|i| (t0 + i * 100_000, udp("10.0.0.9", "203.0.113.66", 40_000 + i as u16, 9999))).collect();
+    let mut frames: Vec<(u64, Vec<u8>)> = (0..500u64)
+        .map(|i| (t0 + i * 100_000, udp_frame("10.0.0.9", "203.0.113.66", 40_000 + i as u16, 9999)))
+        .collect();
     let dns = dns_response(7, "www.evil.example", "cdn.evil.example", [198, 51, 100, 77]);
     frames.push((t0 + 51_000_000, dns_frame(&dns, v4("10.0.0.5"), v4("192.0.2.53"))));
-    frames.push((t0 + 52_000_000, syn("10.0.0.5", "198.51.100.77")));
+    frames.push((t0 + 52_000_000, syn_frame("10.0.0.5", "198.51.100.77")));
     let capture = dir.join("t.pcap");
     write_pcap(&capture, &frames);
 

@@ -7,7 +7,8 @@
 
 mod common;
 
-use sensor::synth::{FrameBuilder, dns_frame, dns_response};
+use common::{syn_frame, udp_frame, v4, write_pcap};
+use sensor::synth::{dns_frame, dns_response};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -20,33 +21,6 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("SDN_TESTDATA"))
-}
-
-fn v4(s: &str) -> u32 {
-    u32::from(s.parse::<std::net::Ipv4Addr>().unwrap())
-}
-
-/// A pcap (µs, Ethernet) of `frames` at the given times (µs since the epoch).
-fn write_pcap(path: &Path, frames: &[(u64, Vec<u8>)]) {
-    let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    for (us, f) in frames {
-        for v in [(us / 1_000_000) as u32, (us % 1_000_000) as u32, f.len() as u32, f.len() as u32] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    std::fs::write(path, out).unwrap();
-}
-
-fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
-    FrameBuilder::ethernet(&[], 0x0800).ipv4(v4(src), v4(dst), 17, 8 + 4).udp(sport, dport, 4).finish()
-}
-
-fn syn(src: &str, dst: &str) -> Vec<u8> {
-    FrameBuilder::ethernet(&[], 0x0800).ipv4(v4(src), v4(dst), 6, 20).tcp(50_000, 443, 0x02, 0).finish()
 }
 
 /// GET with the token: (status, response head, body).
@@ -103,12 +77,13 @@ fn build_store(dir: &Path) -> (PathBuf, PathBuf) {
     )
     .unwrap();
     let t0 = 1_795_928_400_000_000u64; // a whole minute
-    let mut frames: Vec<(u64, Vec<u8>)> =
-        (0..300u64).map(|i| (t0 + i * 100_000, udp("10.0.0.9", "203.0.113.66", 40_000 + i as u16, 9999))).collect();
+    let mut frames: Vec<(u64, Vec<u8>)> = (0..300u64)
+        .map(|i| (t0 + i * 100_000, udp_frame("10.0.0.9", "203.0.113.66", 40_000 + i as u16, 9999)))
+        .collect();
     let dns = dns_response(7, "www.evil.example", "cdn.evil.example", [198, 51, 100, 77]);
     frames.push((t0 + 51_000_000, dns_frame(&dns, v4("10.0.0.5"), v4("192.0.2.53"))));
-    frames.push((t0 + 52_000_000, syn("10.0.0.5", "198.51.100.77")));
-    frames.push((t0 + 53_000_000, syn("10.0.0.7", "192.0.2.99")));
+    frames.push((t0 + 52_000_000, syn_frame("10.0.0.5", "198.51.100.77")));
+    frames.push((t0 + 53_000_000, syn_frame("10.0.0.7", "192.0.2.99")));
     let synthetic = dir.join("synthetic.pcap");
     write_pcap(&synthetic, &frames);
 

@@ -219,3 +219,25 @@ pub fn sflow_expected(listed: &[&str]) -> Tally {
     }
     want
 }
+
+/// An IPv4 address as the frame builder takes it.
+pub fn v4(s: &str) -> u32 {
+    u32::from(s.parse::<std::net::Ipv4Addr>().unwrap())
+}
+
+/// A UDP datagram with a 4-byte payload, in Ethernet.
+pub fn udp_frame(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
+    sensor::synth::FrameBuilder::ethernet(&[], 0x0800).ipv4(v4(src), v4(dst), 17, 8 + 4).udp(sport, dport, 4).finish()
+}
+
+/// A TCP SYN to port 443, in Ethernet.
+pub fn syn_frame(src: &str, dst: &str) -> Vec<u8> {
+    sensor::synth::FrameBuilder::ethernet(&[], 0x0800).ipv4(v4(src), v4(dst), 6, 20).tcp(50_000, 443, 0x02, 0).finish()
+}
+
+/// A pcap (µs, Ethernet) of `frames` at their times (µs since the epoch).
+pub fn write_pcap(path: &std::path::Path, frames: &[(u64, Vec<u8>)]) {
+    let mut out = Vec::new();
+    sensor::synth::write_pcap_timed(&mut out, frames).unwrap();
+    std::fs::write(path, out).unwrap();
+}

@@ -173,12 +173,21 @@ pub fn write_feed(out: &mut impl Write, total: usize, seed: u64) -> io::Result<(
 
 /// Writes frames as a little-endian microsecond pcap (Ethernet), 1 µs apart.
 pub fn write_pcap(out: &mut impl Write, frames: &[Vec<u8>]) -> io::Result<()> {
+    let start = 1_795_928_400u64 * 1_000_000;
+    write_pcap_frames(out, frames.iter().enumerate().map(|(i, f)| (start + i as u64, f.as_slice())))
+}
+
+/// Writes `(time in µs since the epoch, frame)` as a little-endian
+/// microsecond pcap (Ethernet).
+pub fn write_pcap_timed(out: &mut impl Write, frames: &[(u64, Vec<u8>)]) -> io::Result<()> {
+    write_pcap_frames(out, frames.iter().map(|(t, f)| (*t, f.as_slice())))
+}
+
+fn write_pcap_frames<'f>(out: &mut impl Write, frames: impl Iterator<Item = (u64, &'f [u8])>) -> io::Result<()> {
     for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
         out.write_all(&v.to_le_bytes())?;
     }
-    let start = 1_795_928_400u64 * 1_000_000;
-    for (i, f) in frames.iter().enumerate() {
-        let t = start + i as u64;
+    for (t, f) in frames {
         for v in [(t / 1_000_000) as u32, (t % 1_000_000) as u32, f.len() as u32, f.len() as u32] {
             out.write_all(&v.to_le_bytes())?;
         }
