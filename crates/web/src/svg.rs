@@ -83,6 +83,12 @@ fn axis_scale(max: u64, ticks: u64) -> (u64, u64) {
     (step, max.div_ceil(step).max(1).saturating_mul(step))
 }
 
+/// 0, `step`, 2 × `step`, ... up to `max` (and no further when the next
+/// one would pass u64::MAX).
+fn ticks(step: u64, max: u64) -> impl Iterator<Item = u64> {
+    std::iter::successors(Some(0u64), move |t| t.checked_add(step)).take_while(move |t| *t <= max)
+}
+
 /// The opening tag and title shared by both chart kinds.
 fn open_svg(out: &mut String, title: &str, height: f64, points: usize) {
     let title = escape(title);
@@ -119,8 +125,7 @@ pub fn bar_chart(title: &str, rows: &[(String, u64)]) -> String {
 
     let mut out = String::with_capacity(256 + rows.len() * 256);
     open_svg(&mut out, title, height, rows.len());
-    let mut tick = 0;
-    while tick <= axis_max {
+    for tick in ticks(step, axis_max) {
         let x = x_of(tick);
         let _ = write!(
             out,
@@ -129,11 +134,6 @@ pub fn bar_chart(title: &str, rows: &[(String, u64)]) -> String {
             axis_y + 14.0,
             format_count(tick)
         );
-        // Saturated at u64::MAX, the next tick does not exist.
-        match tick.checked_add(step) {
-            Some(next) => tick = next,
-            None => break,
-        }
     }
     let _ = write!(
         out,
@@ -251,8 +251,7 @@ pub fn line_chart(title: &str, unit: &str, points: &[(i64, u64)]) -> String {
 
     let mut out = String::with_capacity(512 + points.len() * 160);
     open_svg(&mut out, title, HEIGHT, points.len());
-    let mut tick = 0;
-    while tick <= axis_max {
+    for tick in ticks(step, axis_max) {
         let y = y_of(tick);
         let _ = write!(
             out,
@@ -263,11 +262,6 @@ pub fn line_chart(title: &str, unit: &str, points: &[(i64, u64)]) -> String {
             y + 4.0,
             format_count(tick)
         );
-        // Saturated at u64::MAX, the next tick does not exist.
-        match tick.checked_add(step) {
-            Some(next) => tick = next,
-            None => break,
-        }
     }
     let _ = write!(
         out,
