@@ -30,37 +30,12 @@ fn the_corpus_through_the_stage_gives_stored_events_aggregates_and_incidents() {
         .map(|p| testdata().join(p))
         .collect();
     assert!(captures.len() >= 150, "{} captures", captures.len());
-    // A watchlist a SOC might start with: the private ranges (so every
-    // internal host is seen), documentation and a few public addresses and
-    // domains of the corpus.
     let feed = dir.join("feed.csv");
-    std::fs::write(
-        &feed,
-        "id,type,threat_type,ip,dns,value\n\
-         1,cidr,internal,,,10.0.0.0/8\n\
-         2,cidr,internal,,,192.168.0.0/16\n\
-         3,cidr,internal,,,172.16.0.0/12\n\
-         4,ip,c2,208.80.152.2,,\n\
-         5,ip,c2,209.87.249.18,,\n\
-         6,domain,c2,,wikipedia.org,\n\
-         7,domain,c2,,example.com,\n",
-    )
-    .unwrap();
+    std::fs::write(&feed, common::CORPUS_WATCHLIST).unwrap();
     let db = dir.join("corpus.db");
     let events = dir.join("events.jsonl");
     let config = dir.join("sensor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = []\n\n\
-             [http]\nlisten = \"127.0.0.1:{}\"\n\n[[sink]]\ntype = \"jsonl\"\npath = \"{}\"\n\n\
-             [analytics]\nenabled = true\nstore = \"{}\"\n\n[[analytics.correlation]]\nname = \"two_indicators\"\ntype = \"distinct_indicators\"\nwithin = \"5m\"\nk = 2\n",
-            common::free_tcp_port(),
-            events.display(),
-            db.display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, common::corpus_config(common::free_tcp_port(), &events, &db)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
         .args(["run", "--config"])
         .arg(&config)

@@ -29,13 +29,7 @@ fn the_stage_throttles_correlates_and_stores() {
             r#"[run]
 sensor = "edge-an"
 
-[listen]
-netflow = []
-ipfix = []
-sflow = []
-syslog_udp = []
-syslog_tcp = ["127.0.0.1:{syslog}"]
-
+{listen}
 [http]
 listen = "127.0.0.1:{http}"
 token = "s3cret"
@@ -56,7 +50,8 @@ within = "5m"
 k = 2
 "#,
             events.display(),
-            db.display()
+            db.display(),
+            listen = common::listen_syslog_tcp(syslog)
         ),
     )
     .unwrap();

@@ -75,13 +75,7 @@ fn events_reach_jetstream_in_order_across_a_server_outage() {
             r#"[run]
 sensor = "edge-nats"
 
-[listen]
-netflow = []
-ipfix = []
-sflow = []
-syslog_udp = []
-syslog_tcp = ["127.0.0.1:{syslog_port}"]
-
+{listen}
 [http]
 listen = "127.0.0.1:{http_port}"
 
@@ -92,7 +86,8 @@ stream = "{STREAM}"
 subject = "sdn.{{sensor}}.{{kind}}.{{input}}"
 spool = "{}"
 "#,
-            dir.join("spool").display()
+            dir.join("spool").display(),
+            listen = common::listen_syslog_tcp(syslog_port)
         ),
     )
     .unwrap();

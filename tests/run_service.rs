@@ -215,13 +215,7 @@ fn check_accepts_the_defaults_and_names_the_line_of_a_mistake() {
 
 fn rules_config(syslog: u16, http: u16, events: &Path, regex: &str) -> String {
     format!(
-        r#"[listen]
-netflow = []
-ipfix = []
-sflow = []
-syslog_udp = []
-syslog_tcp = ["127.0.0.1:{syslog}"]
-
+        r#"{listen}
 [http]
 listen = "127.0.0.1:{http}"
 
@@ -236,7 +230,8 @@ path = "{}"
 name = "watch"
 regex = "{regex}"
 "#,
-        events.display()
+        events.display(),
+        listen = common::listen_syslog_tcp(syslog)
     )
 }
 

@@ -176,13 +176,7 @@ fn config(dir: &Path, http: u16, auth: &str, syslog: u16) -> PathBuf {
             r#"[run]
 sensor = "edge-web"
 
-[listen]
-netflow = []
-ipfix = []
-sflow = []
-syslog_udp = []
-syslog_tcp = ["127.0.0.1:{syslog}"]
-
+{listen}
 [http]
 listen = "127.0.0.1:{http}"
 {auth}
@@ -203,7 +197,8 @@ within = "5m"
 k = 2
 "#,
             dir.join("events.jsonl").display(),
-            dir.join("store.db").display()
+            dir.join("store.db").display(),
+            listen = common::listen_syslog_tcp(syslog)
         ),
     )
     .unwrap();
@@ -499,13 +494,7 @@ fn analytics_serves_the_api_from_the_stream() {
             r#"[run]
 sensor = "edge-nats"
 
-[listen]
-netflow = []
-ipfix = []
-sflow = []
-syslog_udp = []
-syslog_tcp = ["127.0.0.1:{syslog_port}"]
-
+{listen}
 [http]
 listen = "127.0.0.1:{sensor_http}"
 
@@ -517,7 +506,8 @@ subject = "sdn.web.{{partition}}.{{kind}}.{{input}}"
 partitions = 1
 spool = "{}"
 "#,
-            dir.join("spool").display()
+            dir.join("spool").display(),
+            listen = common::listen_syslog_tcp(syslog_port)
         ),
     )
     .unwrap();

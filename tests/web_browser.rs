@@ -61,35 +61,11 @@ fn every_dashboard_page_works_in_headless_chromium() {
     let dir = std::env::temp_dir().join(format!("sdn-web-browser-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    // The private ranges (every internal host is seen), and public addresses and domains of the
-    // captures: intel hits of several inputs, and a host that hits two indicators (an incident).
     let feed = dir.join("feed.csv");
-    std::fs::write(
-        &feed,
-        "id,type,threat_type,ip,dns,value\n\
-         1,cidr,internal,,,10.0.0.0/8\n\
-         2,cidr,internal,,,192.168.0.0/16\n\
-         3,cidr,internal,,,172.16.0.0/12\n\
-         4,ip,c2,208.80.152.2,,\n\
-         5,ip,c2,209.87.249.18,,\n\
-         6,domain,c2,,wikipedia.org,\n\
-         7,domain,c2,,example.com,\n",
-    )
-    .unwrap();
+    std::fs::write(&feed, common::CORPUS_WATCHLIST).unwrap();
     let http = common::free_tcp_port();
     let config = dir.join("sensor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = []\n\n\
-             [http]\nlisten = \"127.0.0.1:{http}\"\n\n[[sink]]\ntype = \"jsonl\"\npath = \"{}\"\n\n\
-             [analytics]\nenabled = true\nstore = \"{}\"\n\n[[analytics.correlation]]\nname = \"two_indicators\"\n\
-             type = \"distinct_indicators\"\nwithin = \"5m\"\nk = 2\n",
-            dir.join("events.jsonl").display(),
-            dir.join("store.db").display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, common::corpus_config(http, &dir.join("events.jsonl"), &dir.join("store.db"))).unwrap();
     // DNS, HTTP and flows over several years; dns_long-connection and dns-edns-ecs give events in
     // consecutive minutes (a top-N window and the one before it both with data).
     let captures = [

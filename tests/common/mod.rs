@@ -241,3 +241,35 @@ pub fn write_pcap(path: &std::path::Path, frames: &[(u64, Vec<u8>)]) {
     sensor::synth::write_pcap_timed(&mut out, frames).unwrap();
     std::fs::write(path, out).unwrap();
 }
+
+/// The `[listen]` section of a test service that only takes syslog over
+/// TCP on 127.0.0.1:`port`.
+pub fn listen_syslog_tcp(port: u16) -> String {
+    format!("[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = [\"127.0.0.1:{port}\"]\n")
+}
+
+/// A watchlist a SOC might start with, which the corpus hits: the private
+/// ranges (so every internal host is seen), and public addresses and
+/// domains of the captures (several inputs; hosts hitting two indicators).
+pub const CORPUS_WATCHLIST: &str = "id,type,threat_type,ip,dns,value\n\
+     1,cidr,internal,,,10.0.0.0/8\n\
+     2,cidr,internal,,,192.168.0.0/16\n\
+     3,cidr,internal,,,172.16.0.0/12\n\
+     4,ip,c2,208.80.152.2,,\n\
+     5,ip,c2,209.87.249.18,,\n\
+     6,domain,c2,,wikipedia.org,\n\
+     7,domain,c2,,example.com,\n";
+
+/// A service for replayed captures (no listeners) with the analytics stage,
+/// a store and a two-indicator correlation: events to `events`, the store
+/// at `db`, HTTP on 127.0.0.1:`http`.
+pub fn corpus_config(http: u16, events: &std::path::Path, db: &std::path::Path) -> String {
+    format!(
+        "[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = []\n\n\
+         [http]\nlisten = \"127.0.0.1:{http}\"\n\n[[sink]]\ntype = \"jsonl\"\npath = \"{}\"\n\n\
+         [analytics]\nenabled = true\nstore = \"{}\"\n\n[[analytics.correlation]]\nname = \"two_indicators\"\n\
+         type = \"distinct_indicators\"\nwithin = \"5m\"\nk = 2\n",
+        events.display(),
+        db.display()
+    )
+}
