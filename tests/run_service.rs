@@ -244,21 +244,7 @@ fn sighup_reloads_feeds_and_rules_without_a_restart() {
     std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n").unwrap();
     let config = dir.join("sensor.toml");
     std::fs::write(&config, rules_config(syslog, http, &events, "alpha")).unwrap();
-    let mut child = common::Guard(
-        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .arg("--intel")
-            .arg(&feed)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while common::http_get(http, "/healthz").is_none() {
-        assert!(Instant::now() < deadline, "run did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = common::start_run(&config, &feed, http);
     // Idle, the service sleeps: no thread spins (a TCP-only listener set
     // once made the receivers loop spin a core).
     let cpu_ticks = |pid: u32| -> u64 {

@@ -11,7 +11,7 @@ mod common;
 
 use std::io::Read;
 use std::net::{IpAddr, UdpSocket};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const FLOOD_SECS: u64 = 60;
@@ -63,22 +63,8 @@ queue = 4096
         ),
     )
     .unwrap();
-    let mut child = common::Guard(
-        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .arg("--intel")
-            .arg(&feed)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = common::start_run(&config, &feed, http_port);
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while common::http_get(http_port, "/healthz").is_none() {
-        assert!(Instant::now() < deadline, "run did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 
     // One core sends: syslog lines (1 in 10 names a listed address) and
     // NetFlow v5 datagrams of 30 records (1 in 100 addresses listed).
