@@ -126,11 +126,14 @@ impl Index {
     }
 }
 
-/// A hint that `v` will be read soon. XXX: a no-op: the prefetch
-/// intrinsic needs `unsafe`, which the project keeps in the capture layer;
-/// the call sites stay for when a safe prefetch exists.
+/// A hint that `v` will be read soon: its cache line starts loading while
+/// other work goes on. (`safe_arch` wraps the intrinsic, whose `unsafe`
+/// stays out of this crate; a no-op off x86_64.)
 #[inline(always)]
 pub(crate) fn prefetch<T>(v: &T) {
+    #[cfg(target_arch = "x86_64")]
+    safe_arch::prefetch_t0(v);
+    #[cfg(not(target_arch = "x86_64"))]
     let _ = v;
 }
 
