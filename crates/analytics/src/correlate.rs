@@ -646,7 +646,7 @@ impl Correlator {
         if e.input == "dns" {
             if e.indicator.is_some() || e.rule.is_some() {
                 let hk = IpKey::from(host);
-                for &addr in e.answer_addrs.as_slice() {
+                for &addr in e.answer_addrs {
                     let key = (hk, IpKey::from(addr));
                     let h = hash_of(&key);
                     let slot = match d.t.find_with(h, |k| *k == key) {

@@ -24,7 +24,7 @@ fn packet_line() {
     );
     assert_eq!((e.src_ip, e.dst_ip), (Some(ip("10.1.1.11")), Some(ip("10.1.1.10"))));
     assert_eq!((e.src_port, e.dst_port, e.proto), (Some(3025), Some(1723), Some("tcp")));
-    assert!(e.answer_addrs.as_slice().is_empty() && e.dns_query.is_none() && e.rule.is_none());
+    assert!(e.answer_addrs.is_empty() && e.dns_query.is_none() && e.rule.is_none());
     assert_eq!(e.host(), Some(ip("10.1.1.11")));
 }
 
@@ -32,7 +32,7 @@ fn packet_line() {
 fn dns_line() {
     let p = parse_event(DNS.as_bytes()).unwrap();
     let e = p.event();
-    assert_eq!(e.answer_addrs.as_slice(), [ip("203.0.113.7"), ip("2001:db8::7")]);
+    assert_eq!(e.answer_addrs, [ip("203.0.113.7"), ip("2001:db8::7")]);
     assert_eq!((e.dns_query, e.dns_qr), (Some("www.evil.example"), Some(true)));
     assert_eq!(e.indicator.unwrap().threat_type, "c2");
     // A response: the host is the client.
