@@ -29,35 +29,41 @@ fn zero_bytes(v: u64) -> u64 {
     v.wrapping_sub(LO) & !v & HI
 }
 
-/// Index of the first `"` or `\` (or, with `ctrl`, byte below 0x20) in
-/// `b`, eight bytes at a time.
+/// Index of the first `"` or `\\` (or, with `ctrl`, byte below 0x20) in
+/// `b`: sixteen bytes at a time, then eight, then one.
 #[inline]
 fn scan(b: &[u8], ctrl: bool) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= b.len() {
+    let mut i = simd::scan(b, ctrl);
+    if let Some(n) = i.found {
+        return Some(n);
+    }
+    while i.at + 8 <= b.len() {
         let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
+        w.copy_from_slice(&b[i.at..i.at + 8]);
         let v = u64::from_le_bytes(w);
         let mut m = zero_bytes(v ^ (LO * b'"' as u64)) | zero_bytes(v ^ (LO * b'\\' as u64));
         if ctrl {
             m |= v.wrapping_sub(LO * 0x20) & !v & HI;
         }
         if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
+            return Some(i.at + (m.trailing_zeros() / 8) as usize);
         }
-        i += 8;
+        i.at += 8;
     }
-    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20)).map(|n| i + n)
+    b[i.at..].iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20)).map(|n| i.at + n)
 }
 
-/// Index of the first `"`, `{`, `}`, `[` or `]` in `b`, eight bytes at a
-/// time: inside a skipped container nothing else matters.
+/// Index of the first `"`, `{`, `}`, `[` or `]` in `b` (sixteen, eight,
+/// then one at a time): inside a skipped container nothing else matters.
 #[inline]
 fn scan_structure(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= b.len() {
+    let mut i = simd::scan_structure(b);
+    if let Some(n) = i.found {
+        return Some(n);
+    }
+    while i.at + 8 <= b.len() {
         let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
+        w.copy_from_slice(&b[i.at..i.at + 8]);
         let v = u64::from_le_bytes(w);
         // `[` and `]` are `{` and `}` without bit 5.
         let folded = v | (LO * 0x20);
@@ -65,11 +71,91 @@ fn scan_structure(b: &[u8]) -> Option<usize> {
             | zero_bytes(folded ^ (LO * b'{' as u64))
             | zero_bytes(folded ^ (LO * b'}' as u64));
         if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
+            return Some(i.at + (m.trailing_zeros() / 8) as usize);
         }
-        i += 8;
+        i.at += 8;
     }
-    b[i..].iter().position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']')).map(|n| i + n)
+    b[i.at..].iter().position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']')).map(|n| i.at + n)
+}
+
+/// Where a block scan stopped: the index found, or where the bytes left
+/// became too few for a block.
+struct Scanned {
+    found: Option<usize>,
+    at: usize,
+}
+
+/// Sixteen bytes per step with SSE2 (part of x86_64; `safe_arch` wraps the
+/// intrinsics, whose `unsafe` stays out of this crate).
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use super::Scanned;
+    use safe_arch::*;
+
+    #[inline]
+    fn block(b: &[u8], i: usize) -> m128i {
+        let a: &[u8; 16] = b[i..i + 16].try_into().expect("16 bytes");
+        load_unaligned_m128i(a)
+    }
+
+    #[inline]
+    fn splat(c: u8) -> m128i {
+        set_splat_i8_m128i(c as i8)
+    }
+
+    #[inline]
+    pub(super) fn scan(b: &[u8], ctrl: bool) -> Scanned {
+        let (quote, backslash, below) = (splat(b'"'), splat(b'\\'), splat(0x1f));
+        let mut i = 0;
+        while i + 16 <= b.len() {
+            let v = block(b, i);
+            let mut m = cmp_eq_mask_i8_m128i(v, quote) | cmp_eq_mask_i8_m128i(v, backslash);
+            if ctrl {
+                // Unsigned v <= 0x1f.
+                m |= cmp_eq_mask_i8_m128i(min_u8_m128i(v, below), v);
+            }
+            let bits = move_mask_i8_m128i(m);
+            if bits != 0 {
+                return Scanned { found: Some(i + bits.trailing_zeros() as usize), at: i };
+            }
+            i += 16;
+        }
+        Scanned { found: None, at: i }
+    }
+
+    #[inline]
+    pub(super) fn scan_structure(b: &[u8]) -> Scanned {
+        let (quote, open, close, bit5) = (splat(b'"'), splat(b'{'), splat(b'}'), splat(0x20));
+        let mut i = 0;
+        while i + 16 <= b.len() {
+            let v = block(b, i);
+            // `[` and `]` are `{` and `}` without bit 5.
+            let folded = v | bit5;
+            let m = cmp_eq_mask_i8_m128i(v, quote)
+                | cmp_eq_mask_i8_m128i(folded, open)
+                | cmp_eq_mask_i8_m128i(folded, close);
+            let bits = move_mask_i8_m128i(m);
+            if bits != 0 {
+                return Scanned { found: Some(i + bits.trailing_zeros() as usize), at: i };
+            }
+            i += 16;
+        }
+        Scanned { found: None, at: i }
+    }
+}
+
+/// The portable fallback: the callers' eight-byte loops do the work.
+#[cfg(not(target_arch = "x86_64"))]
+mod simd {
+    use super::Scanned;
+
+    pub(super) fn scan(_: &[u8], _: bool) -> Scanned {
+        Scanned { found: None, at: 0 }
+    }
+
+    pub(super) fn scan_structure(_: &[u8]) -> Scanned {
+        Scanned { found: None, at: 0 }
+    }
 }
 
 impl<'a> P<'a> {
