@@ -297,13 +297,18 @@ impl Group {
         len
     }
 
-    /// Starts loading the region of `slot` (its lines in parallel rather
-    /// than one after the other as the rules get to them).
+    /// Starts loading the region of `slot`, its entries and the cold parts
+    /// a rule will write (in parallel rather than one after the other as the
+    /// rules get to them; a write to a line not in cache waits for it too).
     #[inline]
     fn prefetch(&self, slot: u32) {
         let base = slot as usize * self.stride / 4;
         if let Some(lines) = self.lines.get(base..base + self.stride / 4) {
             lines.iter().for_each(crate::lru::prefetch);
+        }
+        let c = slot as usize * self.cstride;
+        if let Some(cold) = self.cold.get(c..c + self.cstride) {
+            cold.iter().for_each(crate::lru::prefetch);
         }
     }
 
@@ -412,10 +417,11 @@ pub(crate) struct Ctx<'e, 'a> {
 
 /// The keys and hashes computed by [`Correlator::prefetch`]: the host's
 /// record, and the `(host, dst_ip)` pair of a non-DNS event when the filter
-/// lets it through.
+/// lets it through; then the host's slot if [`Correlator::locate`] found it.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Pre {
     host: Option<(u128, u64)>,
+    host_slot: Option<u32>,
     dns: Option<((IpKey, IpKey), u64)>,
 }
 
@@ -542,6 +548,20 @@ impl Correlator {
         pre
     }
 
+    /// Finds the host's record (its index bucket was prefetched by
+    /// [`Correlator::prefetch`]) and starts loading it, while the engine does
+    /// other work before [`Correlator::push`]. Nothing may change the host
+    /// table in between.
+    #[inline]
+    pub fn locate(&self, pre: &mut Pre) {
+        if let Some((key, h)) = pre.host {
+            pre.host_slot = self.hosts.find_with(h, |k| *k == key);
+            if let Some(s) = pre.host_slot {
+                self.host_group.prefetch(s);
+            }
+        }
+    }
+
     /// Starts loading the indicator's record (its slot is known early).
     #[inline]
     pub fn prefetch_ind(&self, r: IndRef) {
@@ -562,7 +582,7 @@ impl Correlator {
         // Group records: one lookup each.
         let ind = c.e.indicator.as_ref().zip(c.ind);
         let host_at = match (ind, pre.host) {
-            (Some(_), Some(k)) => Some(self.host_slot(k, c.seq)),
+            (Some(_), Some(k)) => Some(self.host_slot(k, pre.host_slot, c.seq)),
             _ => None,
         };
         let ind_at = match ind {
@@ -596,12 +616,12 @@ impl Correlator {
         }
     }
 
-    /// The host's record (inserted, or refreshed once per window).
-    fn host_slot(&mut self, (key, h): (u128, u64), seq: u64) -> At {
+    /// The host's record (found by [`Correlator::locate`], or inserted;
+    /// refreshed once per window).
+    fn host_slot(&mut self, (key, h): (u128, u64), found: Option<u32>, seq: u64) -> At {
         let g = &mut self.host_group;
-        let slot = match self.hosts.find_with(h, |k| *k == key) {
+        let slot = match found {
             Some(s) => {
-                g.prefetch(s);
                 if g.ent(s as usize * g.stride).ts as u64 != seq {
                     self.hosts.touch(s);
                 }

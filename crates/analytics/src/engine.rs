@@ -229,7 +229,7 @@ impl Engine {
             (Some(a), Some(b)) => Some(self.sessions.key(a, b)),
             _ => None,
         };
-        let pre = self.corr.prefetch(e, host);
+        let mut pre = self.corr.prefetch(e, host);
 
         let sensor = self.syms.intern(e.sensor);
         let input = self.syms.intern(e.input);
@@ -316,6 +316,9 @@ impl Engine {
                 }
             }
         }
+
+        // The host's correlation record loads during the counting below.
+        self.corr.locate(&mut pre);
 
         // Top-N counters and rates.
         let wc = &mut self.wc;
