@@ -78,6 +78,27 @@ fn scan_structure(b: &[u8]) -> Option<usize> {
     b[i.at..].iter().position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']')).map(|n| i.at + n)
 }
 
+/// Bit `i` set for each byte `i` of a 64-byte block that is a `"`, a `\\`,
+/// an opening (`{`, `[`) or a closing (`}`, `]`) bracket.
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    open: u64,
+    close: u64,
+}
+
+/// Bit `i` is the XOR of bits `0..=i`: set from a quote up to the next.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
 /// Where a block scan stopped: the index found, or where the bytes left
 /// became too few for a block.
 struct Scanned {
@@ -89,8 +110,25 @@ struct Scanned {
 /// intrinsics, whose `unsafe` stays out of this crate).
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use super::Scanned;
+    use super::{Masks, Scanned};
     use safe_arch::*;
+
+    #[inline]
+    pub(super) fn masks64(b: &[u8; 64]) -> Masks {
+        let (quote, backslash, open, close, bit5) = (splat(b'"'), splat(b'\\'), splat(b'{'), splat(b'}'), splat(0x20));
+        let mut m = Masks { quote: 0, backslash: 0, open: 0, close: 0 };
+        for k in 0..4 {
+            let v = block(b, 16 * k);
+            // `[` and `]` are `{` and `}` without bit 5.
+            let folded = v | bit5;
+            let bits = |x: m128i| (move_mask_i8_m128i(x) as u16 as u64) << (16 * k);
+            m.quote |= bits(cmp_eq_mask_i8_m128i(v, quote));
+            m.backslash |= bits(cmp_eq_mask_i8_m128i(v, backslash));
+            m.open |= bits(cmp_eq_mask_i8_m128i(folded, open));
+            m.close |= bits(cmp_eq_mask_i8_m128i(folded, close));
+        }
+        m
+    }
 
     #[inline]
     fn block(b: &[u8], i: usize) -> m128i {
@@ -147,7 +185,22 @@ mod simd {
 /// The portable fallback: the callers' eight-byte loops do the work.
 #[cfg(not(target_arch = "x86_64"))]
 mod simd {
-    use super::Scanned;
+    use super::{Masks, Scanned};
+
+    pub(super) fn masks64(b: &[u8; 64]) -> Masks {
+        let mut m = Masks { quote: 0, backslash: 0, open: 0, close: 0 };
+        for (i, &c) in b.iter().enumerate() {
+            let bit = 1u64 << i;
+            match c {
+                b'"' => m.quote |= bit,
+                b'\\' => m.backslash |= bit,
+                b'{' | b'[' => m.open |= bit,
+                b'}' | b']' => m.close |= bit,
+                _ => {}
+            }
+        }
+        m
+    }
 
     pub(super) fn scan(_: &[u8], _: bool) -> Scanned {
         Scanned { found: None, at: 0 }
@@ -264,6 +317,9 @@ impl<'a> P<'a> {
             b'{' | b'[' => {
                 self.i += 1;
                 let mut depth = 1usize;
+                if self.skip_blocks(&mut depth)? {
+                    return Some(());
+                }
                 loop {
                     let n = scan_structure(self.b.get(self.i..)?)?;
                     self.i += n + 1;
@@ -293,6 +349,45 @@ impl<'a> P<'a> {
                 (self.i > start).then_some(())
             }
         }
+    }
+
+    /// Skips inside a container, 64 bytes at a time while they hold no
+    /// backslash: strings and brackets come from bit masks, so a block
+    /// costs about what one string did. `Some(true)` when the container
+    /// closed; `Some(false)` leaves the rest (and `depth`) to the caller's
+    /// byte loop, outside any string.
+    fn skip_blocks(&mut self, depth: &mut usize) -> Option<bool> {
+        while let Some(block) = self.b.get(self.i..self.i + 64) {
+            let m = simd::masks64(block.try_into().ok()?);
+            if m.backslash != 0 {
+                return Some(false);
+            }
+            // Bits from each opening quote up to its closing one.
+            let inside = prefix_xor(m.quote);
+            let mut bits = (m.open | m.close) & !inside;
+            while bits != 0 {
+                let t = bits.trailing_zeros();
+                if m.open >> t & 1 != 0 {
+                    *depth += 1;
+                } else {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        self.i += t as usize + 1;
+                        return Some(true);
+                    }
+                }
+                bits &= bits - 1;
+            }
+            if inside >> 63 != 0 {
+                // A string runs past the block: from its opening quote (the
+                // block's last) on, with escapes.
+                self.i += (63 - m.quote.leading_zeros()) as usize + 1;
+                self.skip_string()?;
+            } else {
+                self.i += 64;
+            }
+        }
+        Some(false)
     }
 
     /// Calls `f(self, key)` for each member; `f` consumes the value.
@@ -536,6 +631,66 @@ mod tests {
             let want = b.iter().position(|c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']'));
             assert_eq!(scan_structure(&b), want, "{b:?}");
         }
+    }
+
+    /// The byte-at-a-time meaning of skipping a container: the index after
+    /// its closing bracket.
+    fn skip_reference(b: &[u8]) -> Option<usize> {
+        let (mut depth, mut i, mut in_str) = (0usize, 0, false);
+        while i < b.len() {
+            match (in_str, b[i]) {
+                (true, b'\\') => i += 1,
+                (true, b'"') => in_str = false,
+                (false, b'"') => in_str = true,
+                (false, b'{' | b'[') => depth += 1,
+                (false, b'}' | b']') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+
+    #[test]
+    fn block_skip_matches_a_plain_skip() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // Brackets rarer than other bytes, so containers run past a block.
+        let alphabet = b"ab:,\"{}[]\\ 01abcdefghijklmnopqrstuvwxyz:,\"\"";
+        let mut long = 0;
+        for _ in 0..20_000 {
+            let len = (rnd() % 300) as usize;
+            let mut b = vec![b'{'];
+            // Few escapes in most cases, so the block path runs.
+            let rare = rnd() % 4 != 0;
+            b.extend((0..len).map(|_| {
+                let c = alphabet[(rnd() % alphabet.len() as u64) as usize];
+                if rare && c == b'\\' { b'a' } else { c }
+            }));
+            let want = skip_reference(&b);
+            let s = String::from_utf8(b.clone()).unwrap();
+            let mut p = P { s: &s, b: &b, i: 0 };
+            let got = p.skip().map(|()| p.i);
+            // The reference reads escapes anywhere; both agree when the
+            // container closes.
+            if let Some(w) = want {
+                long += usize::from(w > 64);
+                assert_eq!(got, Some(w), "{s}");
+            } else {
+                assert_eq!(got, None, "{s}");
+            }
+        }
+        assert!(long > 1000, "{long} containers longer than a block");
     }
 
     #[test]
