@@ -390,6 +390,50 @@ impl<'a> P<'a> {
         Some(false)
     }
 
+    /// As [`P::object`], expecting the members in `order` (each written
+    /// `"name":`, as the sensor's encoder orders them): checking that the
+    /// next expected name is there costs less than reading a name and
+    /// finding it. Members in any other order still parse (the expectation
+    /// moves on from each name found in `order`).
+    fn object_in(
+        &mut self,
+        order: &[&'static [u8]],
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        let mut next = 0;
+        loop {
+            let k: &'a [u8] = match order.get(next) {
+                Some(pat) if self.b.get(self.i..).is_some_and(|r| r.starts_with(pat)) => {
+                    self.i += pat.len();
+                    next += 1;
+                    &pat[1..pat.len() - 2]
+                }
+                _ => {
+                    let k = self.key()?;
+                    self.eat(b':')?;
+                    if let Some(n) = order.iter().position(|pat| &pat[1..pat.len() - 2] == k) {
+                        next = n + 1;
+                    }
+                    k
+                }
+            };
+            f(self, k)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Calls `f(self, key)` for each member; `f` consumes the value.
     fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
@@ -444,6 +488,25 @@ pub(crate) fn parse(json: &[u8]) -> Option<EventIn<'_>> {
     Some(EventIn { answer_addrs: addrs.as_slice(), ..e })
 }
 
+// The member order of the sensor's events (crates/events): a hint only.
+const TOP: &[&[u8]] = &[
+    b"\"id\":",
+    b"\"ts\":",
+    b"\"sensor\":",
+    b"\"kind\":",
+    b"\"input\":",
+    b"\"match\":",
+    b"\"indicator\":",
+    b"\"rule\":",
+    b"\"flow\":",
+    b"\"packet\":",
+    b"\"dns\":",
+];
+const MATCH: &[&[u8]] = &[b"\"where\":", b"\"value\":"];
+const INDICATOR: &[&[u8]] = &[b"\"id\":", b"\"type\":", b"\"value\":", b"\"threat_type\":", b"\"feed\":"];
+const RULE: &[&[u8]] = &[b"\"chain\":", b"\"name\":"];
+const FLOW: &[&[u8]] = &[b"\"src_ip\":", b"\"src_port\":", b"\"dst_ip\":", b"\"dst_port\":", b"\"proto\":"];
+
 /// [`parse`] into `e` (which starts as `EventIn::default()`) and `addrs`
 /// (the DNS answers, which `e` does not hold): written where they will
 /// stay, not moved.
@@ -451,7 +514,7 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
     let s = std::str::from_utf8(json).ok()?;
     let mut p = P { s, b: json, i: 0 };
     let (mut id, mut ts, mut sensor, mut kind, mut input, mut matched) = (None, None, None, None, None, false);
-    p.object(|p, k| {
+    p.object_in(TOP, |p, k| {
         match k {
             b"id" => id = Some(p.str()?),
             b"ts" => ts = Some(p.str()?),
@@ -460,7 +523,7 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
             b"input" => input = Some(p.str()?),
             b"match" => {
                 let (mut w, mut v) = (None, None);
-                p.object(|p, k| {
+                p.object_in(MATCH, |p, k| {
                     match k {
                         b"where" => w = Some(p.str()?),
                         b"value" => v = Some(p.str()?),
@@ -472,7 +535,7 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
             }
             b"indicator" => {
                 let (mut id, mut ty, mut value, mut tt, mut feed) = (None, None, None, "", None);
-                p.object(|p, k| {
+                p.object_in(INDICATOR, |p, k| {
                     match k {
                         b"id" => id = Some(p.str()?),
                         b"type" => ty = Some(p.str()?),
@@ -487,7 +550,7 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
             }
             b"rule" => {
                 let (mut chain, mut name) = (None, None);
-                p.object(|p, k| {
+                p.object_in(RULE, |p, k| {
                     match k {
                         b"chain" => chain = Some(p.str()?),
                         b"name" => name = Some(p.str()?),
@@ -498,7 +561,7 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
                 e.rule = Some((chain?, name?));
             }
             b"flow" => {
-                p.object(|p, k| {
+                p.object_in(FLOW, |p, k| {
                     match k {
                         b"src_ip" => e.src_ip = parse_ip(p.str()?),
                         b"dst_ip" => e.dst_ip = parse_ip(p.str()?),
@@ -700,6 +763,20 @@ mod tests {
         for bad in [r#"{"id":"a","packet":{"a":[}}"#, r#"{"id":"a","packet":{"a":"#, r#"{"id":"a","packet":,}"#] {
             assert!(parse(bad.as_bytes()).is_none(), "{bad}");
         }
+    }
+
+    /// The expected member order is a hint: any order reads the same.
+    #[test]
+    fn member_order_does_not_matter() {
+        let ordered = r#"{"id":"a","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"intel","input":"packet","match":{"where":"ip.dst","value":"198.51.100.7"},"indicator":{"id":"7","type":"ip","value":"198.51.100.7","threat_type":"c2","feed":"f"},"flow":{"src_ip":"10.0.0.1","src_port":4000,"dst_ip":"198.51.100.7","dst_port":443,"proto":"tcp"},"packet":{"frame":1}}"#;
+        let shuffled = r#"{"packet":{"frame":1},"flow":{"proto":"tcp","dst_port":443,"dst_ip":"198.51.100.7","src_port":4000,"src_ip":"10.0.0.1"},"ts":"2026-11-29T05:00:00Z","id":"a","indicator":{"feed":"f","threat_type":"c2","value":"198.51.100.7","type":"ip","id":"7"},"match":{"value":"198.51.100.7","where":"ip.dst"},"input":"packet","kind":"intel","sensor":"s"}"#;
+        let (a, b) = (parse(ordered.as_bytes()).unwrap(), parse(shuffled.as_bytes()).unwrap());
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!((a.id, a.src_port, a.indicator.unwrap().feed), ("a", Some(4000), "f"));
+        // A name that only starts like an expected one is not taken for it.
+        let longer =
+            ordered.replace(r#""ts":"#, r#""tsx":1,"ts":"#).replace(r#""sensor":"s""#, r#""sensor":"s","sensorx":"t""#);
+        assert_eq!(format!("{:?}", parse(longer.as_bytes()).unwrap()), format!("{a:?}"));
     }
 
     #[test]
