@@ -387,7 +387,8 @@ mod probe {
                     out.clear();
                 }
             }
-            best = best.max(t.rates(events.len() * PASSES as usize).1);
+            let r = t.rates(events.len() * PASSES as usize);
+            best = best.max(if std::env::var("PROBE_WALL").is_ok() { r.0 } else { r.1 });
             st = Some(e.stats().clone());
         }
         (best, st.unwrap())
