@@ -67,23 +67,10 @@ fn parse_v4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     (i == b.len()).then(|| std::net::Ipv4Addr::from(o))
 }
 
-/// Appends `v` in decimal.
+/// Appends `v` in decimal (two digits per step: a nanosecond time has 19,
+/// and a digit at a time with a push each cost ~750 instructions).
 pub(crate) fn push_int(out: &mut String, v: i64) {
-    if v < 0 {
-        out.push('-');
-    }
-    let mut n = v.unsigned_abs();
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf[i..].iter().for_each(|&d| out.push(d as char));
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends `v` as 16 lower-case hex digits.
