@@ -155,16 +155,18 @@ impl Indicators {
     /// Top-N of the indicator keys and the hit statistics for window `seq`,
     /// then forgets the window.
     pub fn close_window(&mut self, seq: u64, n: usize) -> Closed {
+        // A slot listed twice (evicted and reused) is taken once. (Sorting
+        // slot numbers, not the indicators' strings: the outputs below are
+        // ordered by their own keys.)
+        self.touched.sort_unstable();
+        self.touched.dedup();
         let mut seen: Vec<(&IndKey, IndRec)> = Vec::with_capacity(self.touched.len());
         for &s in &self.touched {
             let r = *self.lru.get(s);
-            // A slot listed twice (evicted and reused) is taken once.
             if r.win_seq == seq && r.win_count > 0 {
                 seen.push((self.lru.key(s), r));
             }
         }
-        seen.sort_by(|a, b| a.0.parts().cmp(&b.0.parts()));
-        seen.dedup_by(|a, b| std::ptr::eq(a.0, b.0));
         let by = |part: usize| {
             let mut m: HashMap<&str, u64> = HashMap::new();
             for (k, r) in &seen {
@@ -191,8 +193,13 @@ impl Indicators {
                 (k.out(), st)
             })
             .collect();
-        hits.sort_by(|a, b| {
-            b.1.window_count.cmp(&a.1.window_count).then_with(|| (a.0.feed(), a.0.id()).cmp(&(b.0.feed(), b.0.id())))
+        // Ties broken by the whole indicator, so the order never depends on
+        // the table's slots.
+        hits.sort_unstable_by(|a, b| {
+            b.1.window_count
+                .cmp(&a.1.window_count)
+                .then_with(|| (a.0.feed(), a.0.id()).cmp(&(b.0.feed(), b.0.id())))
+                .then_with(|| (0..5).map(|i| a.0.part(i)).cmp((0..5).map(|i| b.0.part(i))))
         });
         self.touched.clear();
         Closed { keys, hits }
