@@ -57,6 +57,10 @@ use crate::util::{HASH, InlineStr, IpKey, hash_of, push_hex16, push_int, push_ip
 use hashbrown::{HashMap, HashSet};
 use std::net::IpAddr;
 
+/// The largest `k` (or `sensors`) of a rule: every key keeps `k` entries,
+/// so it multiplies the memory bound. Larger values are clamped.
+pub const MAX_K: usize = 64;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CorrelationRule {
     DnsThenConnect { name: String, within_s: u64 },
@@ -446,7 +450,7 @@ impl Correlator {
                     CorrelationRule::DistinctTypes { name, within_s, k } => (name, within_s, *k, TYPES),
                     CorrelationRule::MultiSensor { name, within_s, sensors } => (name, within_s, *sensors, SENSORS),
                 };
-                let k = k.max(1);
+                let k = k.clamp(1, MAX_K);
                 let (off, coff) = match kind {
                     DNS => {
                         n_dns += 1;
@@ -754,16 +758,22 @@ impl Correlator {
         }
         g.ent_mut(hdr).ts = c.seq as i64;
         let fire_host = if kind == SENSORS { None } else { c.host };
-        let mut chosen: Vec<(i64, String, Option<IndRef>)> =
-            (0..len).map(|j| (g.ent(e0 + j).ts, g.id(cbase + j).to_string(), Some(g.cold[cbase + j].ind))).collect();
-        chosen.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let mut refs: Vec<Option<IndRef>> = Vec::new();
-        for (_, _, r) in &chosen {
+        // Oldest first (ties by id), ordered in place: only the outputs'
+        // own strings are allocated.
+        let mut order = [0u8; MAX_K];
+        let order = &mut order[..len];
+        order.iter_mut().enumerate().for_each(|(j, o)| *o = j as u8);
+        let at = |j: u8| (g.ent(e0 + j as usize).ts, g.id(cbase + j as usize));
+        order.sort_unstable_by(|&a, &b| at(a).cmp(&at(b)));
+        let mut refs: Vec<Option<IndRef>> = Vec::with_capacity(len);
+        let mut ids = Vec::with_capacity(len);
+        for &j in order.iter() {
+            let r = Some(g.cold[cbase + j as usize].ind);
             if !refs.iter().any(|x| x.map(|x| x.hash) == r.map(|r| r.hash)) {
-                refs.push(*r);
+                refs.push(r);
             }
+            ids.push(g.id(cbase + j as usize).to_string());
         }
-        let ids = chosen.into_iter().map(|x| x.1).collect();
         let suffix = (kind == SENSORS).then_some(ind.hash);
         out.push(self.incident(ri, c, inds, ids, &refs, fire_host, suffix));
     }

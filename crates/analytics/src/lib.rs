@@ -38,7 +38,7 @@ pub mod sessions;
 mod topn;
 mod util;
 
-pub use correlate::CorrelationRule;
+pub use correlate::{CorrelationRule, MAX_K};
 pub use engine::{Config, Engine, EngineStats, TableStats};
 pub use event::{Addrs, EventIn, IndicatorIn, ParseError, ParsedEvent, parse_event, parse_event_serde};
 pub use output::*;

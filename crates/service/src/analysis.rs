@@ -40,7 +40,10 @@ pub fn engine_config(file: &str, a: &AnalyticsSection) -> Result<analytics::Conf
     for (i, c) in a.correlations.iter().enumerate() {
         let at = format!("{file}: analytics.correlation[{i}] (name = {:?})", c.name);
         let within_s = intel::age::parse_duration(&c.within).map_err(|m| format!("{at}: within = {m}"))?.as_secs();
-        let k = || c.k.filter(|&k| k >= 2).ok_or_else(|| format!("{at}: k (at least 2) is required for this type"));
+        let k = || {
+            c.k.filter(|&k| (2..=analytics::MAX_K).contains(&k))
+                .ok_or_else(|| format!("{at}: k (2 to {}) is required for this type", analytics::MAX_K))
+        };
         correlations.push(match c.kind {
             CorrelationKind::DnsThenConnect => CorrelationRule::DnsThenConnect { name: c.name.clone(), within_s },
             CorrelationKind::DistinctIndicators => {
@@ -413,6 +416,34 @@ impl sinks::SinkWorker for StageWorker {
                 self.publish();
                 last_store = std::time::Instant::now();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sensor::config::CorrelationEntry;
+
+    fn with_k(k: Option<usize>) -> Result<analytics::Config, String> {
+        let a = AnalyticsSection {
+            correlations: vec![CorrelationEntry {
+                name: "spread".into(),
+                kind: CorrelationKind::DistinctIndicators,
+                within: "5m".into(),
+                k,
+            }],
+            ..AnalyticsSection::default()
+        };
+        engine_config("s.toml", &a)
+    }
+
+    #[test]
+    fn correlation_k_is_bounded() {
+        assert!(with_k(Some(2)).is_ok() && with_k(Some(analytics::MAX_K)).is_ok());
+        for bad in [None, Some(1), Some(analytics::MAX_K + 1)] {
+            let e = with_k(bad).unwrap_err();
+            assert!(e.starts_with("s.toml: analytics.correlation[0] (name = \"spread\"): k (2 to 64)"), "{e}");
         }
     }
 }
