@@ -267,7 +267,7 @@ fn measure(budget: f64, cfg: &Config, events: &[EventIn<'_>], lines: Option<&[St
         let mut e = Engine::new(cfg.clone());
         let mut out = Vec::with_capacity(1024);
         let mut n_out = 0;
-        // Shifted in place pass after pass: copying each ~560-byte event
+        // Shifted in place pass after pass: copying each ~300-byte event
         // to change its time would be measured as engine work.
         let mut own: Vec<EventIn<'_>> = events.to_vec();
         let mut t = Clock::start();
