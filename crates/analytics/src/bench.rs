@@ -79,14 +79,7 @@ impl fmt::Display for BenchReport {
 pub fn stream(n: usize) -> Vec<String> {
     let t0: i64 = 1_795_928_400;
     let mut out = Vec::with_capacity(n);
-    // xorshift: deterministic and cheap.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = crate::util::xorshift(0x9e37_79b9_7f4a_7c15);
     for i in 0..n {
         let r = rnd();
         let ms = i as i64;
@@ -106,7 +99,7 @@ pub fn stream(n: usize) -> Vec<String> {
             )
         } else if kind < 9 {
             // Mostly unlisted answers; 1 in 16 holds a listed address.
-            let a = if (r >> 12) % 16 == 0 {
+            let a = if (r >> 12).is_multiple_of(16) {
                 format!("198.51.{}.{}", k >> 8, k & 255)
             } else {
                 format!("203.0.113.{}", k & 255)

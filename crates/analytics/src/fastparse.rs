@@ -244,25 +244,8 @@ impl<'a> P<'a> {
     }
 
     /// Calls `f(self, key)` for each member; `f` consumes the value.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            let k = self.key()?;
-            self.eat(b':')?;
-            f(self, k)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+    fn object(&mut self, f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.object_in(&[], f)
     }
 
     fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
@@ -475,13 +458,7 @@ mod tests {
 
     #[test]
     fn block_skip_matches_a_plain_skip() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = crate::util::xorshift(0x2545_f491_4f6c_dd1d);
         // Brackets rarer than other bytes, so containers run past a block.
         let alphabet = b"ab:,\"{}[]\\ 01abcdefghijklmnopqrstuvwxyz:,\"\"";
         let mut long = 0;
@@ -489,7 +466,7 @@ mod tests {
             let len = (rnd() % 300) as usize;
             let mut b = vec![b'{'];
             // Few escapes in most cases, so the block path runs.
-            let rare = rnd() % 4 != 0;
+            let rare = !rnd().is_multiple_of(4);
             b.extend((0..len).map(|_| {
                 let c = alphabet[(rnd() % alphabet.len() as u64) as usize];
                 if rare && c == b'\\' { b'a' } else { c }

@@ -17,49 +17,54 @@ fn zero_bytes(v: u64) -> u64 {
 /// `b`: sixteen bytes at a time, then eight, then one.
 #[inline]
 pub(crate) fn scan(b: &[u8], ctrl: bool) -> Option<usize> {
-    let mut i = simd::scan(b, ctrl);
+    let i = simd::scan(b, ctrl);
     if let Some(n) = i.found {
         return Some(n);
     }
-    while i.at + 8 <= b.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i.at..i.at + 8]);
-        let v = u64::from_le_bytes(w);
-        let mut m = zero_bytes(v ^ (LO * b'"' as u64)) | zero_bytes(v ^ (LO * b'\\' as u64));
-        if ctrl {
-            m |= v.wrapping_sub(LO * 0x20) & !v & HI;
-        }
+    let at = match words(b, i.at, |v| {
+        let m = zero_bytes(v ^ (LO * b'"' as u64)) | zero_bytes(v ^ (LO * b'\\' as u64));
+        if ctrl { m | (v.wrapping_sub(LO * 0x20) & !v & HI) } else { m }
+    }) {
+        Ok(n) => return Some(n),
+        Err(at) => at,
+    };
+    b[at..].iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20)).map(|n| at + n)
+}
+
+/// The eight-byte steps after the block ones: the index of the first byte
+/// that `mask` marks (its high bit set in the word's result), or `Err` with
+/// where fewer than eight bytes remain.
+#[inline]
+fn words(b: &[u8], mut at: usize, mask: impl Fn(u64) -> u64) -> Result<usize, usize> {
+    while let Some(w) = b.get(at..at + 8) {
+        let m = mask(u64::from_le_bytes(w.try_into().expect("8 bytes")));
         if m != 0 {
-            return Some(i.at + (m.trailing_zeros() / 8) as usize);
+            return Ok(at + (m.trailing_zeros() / 8) as usize);
         }
-        i.at += 8;
+        at += 8;
     }
-    b[i.at..].iter().position(|&c| c == b'"' || c == b'\\' || (ctrl && c < 0x20)).map(|n| i.at + n)
+    Err(at)
 }
 
 /// Index of the first `"`, `{`, `}`, `[` or `]` in `b` (sixteen, eight,
 /// then one at a time): inside a skipped container nothing else matters.
 #[inline]
 pub(crate) fn scan_structure(b: &[u8]) -> Option<usize> {
-    let mut i = simd::scan_structure(b);
+    let i = simd::scan_structure(b);
     if let Some(n) = i.found {
         return Some(n);
     }
-    while i.at + 8 <= b.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i.at..i.at + 8]);
-        let v = u64::from_le_bytes(w);
+    let at = match words(b, i.at, |v| {
         // `[` and `]` are `{` and `}` without bit 5.
         let folded = v | (LO * 0x20);
-        let m = zero_bytes(v ^ (LO * b'"' as u64))
+        zero_bytes(v ^ (LO * b'"' as u64))
             | zero_bytes(folded ^ (LO * b'{' as u64))
-            | zero_bytes(folded ^ (LO * b'}' as u64));
-        if m != 0 {
-            return Some(i.at + (m.trailing_zeros() / 8) as usize);
-        }
-        i.at += 8;
-    }
-    b[i.at..].iter().position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']')).map(|n| i.at + n)
+            | zero_bytes(folded ^ (LO * b'}' as u64))
+    }) {
+        Ok(n) => return Some(n),
+        Err(at) => at,
+    };
+    b[at..].iter().position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']')).map(|n| at + n)
 }
 
 /// Bit `i` set for each byte `i` of a 64-byte block that is a `"`, a `\\`,
@@ -218,11 +223,9 @@ mod tests {
 
     #[test]
     fn scan_matches_a_plain_search() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = crate::util::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rnd();
             let len = (x % 48) as usize;
             let b: Vec<u8> = (0..len)
                 .map(|i| match (x >> (i % 60)) % 23 {
@@ -242,11 +245,9 @@ mod tests {
 
     #[test]
     fn scan_structure_matches_a_plain_search() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = crate::util::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rnd();
             let len = (x % 40) as usize;
             let b: Vec<u8> = (0..len)
                 .map(|i| b"\"{}[]ab:,;{{\x7b\x5b\x7d\x5d\x3b\x1b\xdb\xfb"[((x >> (i % 59)) % 20) as usize])

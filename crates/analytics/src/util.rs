@@ -67,6 +67,17 @@ fn parse_v4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     (i == b.len()).then(|| std::net::Ipv4Addr::from(o))
 }
 
+/// A xorshift generator from `seed` (not 0): deterministic and cheap, for
+/// synthetic streams and randomized tests.
+pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 /// Appends `v` in decimal (two digits per step: a nanosecond time has 19,
 /// and a digit at a time with a push each cost ~750 instructions).
 pub(crate) fn push_int(out: &mut String, v: i64) {
@@ -257,11 +268,9 @@ impl fmt::Display for Ts {
 mod tests {
     #[test]
     fn pushes_write_what_display_writes() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = super::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rnd();
             for v in [x as i64, (x >> 40) as i64, -((x >> 20) as i64), 0, i64::MIN, i64::MAX] {
                 let mut s = String::new();
                 push_int(&mut s, v);
