@@ -94,9 +94,11 @@ impl PairFilter {
         PairFilter { bits: vec![0; 1 << (Self::MIN_LOG2 - 6)], shift: 64 - Self::MIN_LOG2 }
     }
 
+    /// From the hash's low 32 bits: the table's index keeps those, so a
+    /// rebuild reads the index in order instead of every entry.
     #[inline]
     fn bit(&self, h: u64) -> usize {
-        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        ((h as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
     #[inline]
@@ -125,8 +127,8 @@ impl PairFilter {
         } else {
             self.bits.iter_mut().for_each(|w| *w = 0);
         }
-        for (k, _) in t.iter_oldest_first() {
-            self.set(hash_of(k));
+        for tag in t.hash_tags() {
+            self.set(tag as u64);
         }
     }
 }
