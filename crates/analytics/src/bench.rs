@@ -460,8 +460,15 @@ mod probe {
             return;
         }
         if std::env::var("PROBE_FULL").is_ok() {
+            // PROBE_RULES=0,2: only those of the four rules (none: `-`).
+            let mut cfg = config();
+            if let Ok(only) = std::env::var("PROBE_RULES") {
+                let keep: Vec<usize> = only.split(',').filter_map(|x| x.parse().ok()).collect();
+                cfg.correlations =
+                    cfg.correlations.into_iter().enumerate().filter(|(i, _)| keep.contains(i)).map(|x| x.1).collect();
+            }
             for _ in 0..if std::env::var("PROBE_ONCE").is_ok() { 1 } else { 5 } {
-                let (full, _) = run(config(), &events);
+                let (full, _) = run(cfg.clone(), &events);
                 println!("full {full:.0}");
             }
             return;

@@ -69,11 +69,15 @@ pub enum CorrelationRule {
     MultiSensor { name: String, within_s: u64, sensors: usize },
 }
 
+/// The DNS event behind a `(host, address)` pair (its id apart, in
+/// [`Dns::ids`]: read only when a connection matches, it made every node
+/// 144 bytes instead of 80).
 #[derive(Clone, Default)]
 struct DnsRec {
     ts: i64,
-    id: InlineStr,
     ind: Option<IndRef>,
+    /// Window of the last recency refresh (once per window, as elsewhere).
+    seq: u64,
 }
 
 /// A bit filter over the `(host, address)` pairs of the DNS table, at least
@@ -135,6 +139,8 @@ impl PairFilter {
 
 struct Dns {
     t: Lru<(IpKey, IpKey), DnsRec>,
+    /// The DNS event's id, by the pair's slot.
+    ids: Vec<InlineStr>,
     filter: PairFilter,
 }
 
@@ -473,7 +479,7 @@ impl Correlator {
         ind_group.seal();
         Correlator {
             rules,
-            dns: (n_dns > 0).then(|| Dns { t: Lru::new(cap), filter: PairFilter::new() }),
+            dns: (n_dns > 0).then(|| Dns { t: Lru::new(cap), ids: Vec::new(), filter: PairFilter::new() }),
             n_dns,
             hosts: Lru::new(if host_group.rules.is_empty() { 1 } else { cap }),
             host_group,
@@ -675,15 +681,18 @@ impl Correlator {
                     let h = hash_of(&key);
                     let slot = match d.t.find_with(h, |k| *k == key) {
                         Some(s) => {
-                            d.t.touch(s);
+                            if d.t.get(s).seq != c.seq {
+                                d.t.touch(s);
+                            }
                             s
                         }
                         None => d.t.insert_new(h, key, DnsRec::default()).0,
                     };
-                    let r = d.t.get_mut(slot);
-                    r.ts = e.ts_ns;
-                    r.id.set(e.id);
-                    r.ind = c.ind;
+                    *d.t.get_mut(slot) = DnsRec { ts: e.ts_ns, ind: c.ind, seq: c.seq };
+                    if slot as usize >= d.ids.len() {
+                        d.ids.resize(slot as usize + 1, InlineStr::default());
+                    }
+                    d.ids[slot as usize].set(e.id);
                     if d.t.len() * 16 > d.filter.bits.len() * 64 {
                         d.filter.rebuild(&d.t);
                     } else {
@@ -698,7 +707,7 @@ impl Correlator {
         let slot = d.t.find_with(h, |k| *k == key)?;
         let r = d.t.get(slot);
         // The same event twice never fires.
-        if r.id.as_str() == e.id {
+        if d.ids[slot as usize].as_str() == e.id {
             return None;
         }
         Some((r.ts, r.ind, slot))
@@ -726,7 +735,7 @@ impl Correlator {
             }
             let suffix = rind.map(|i| i.hash);
             let Some(d) = &self.dns else { return };
-            let ids = vec![d.t.get(slot).id.as_str().to_string(), e.id.to_string()];
+            let ids = vec![d.ids[slot as usize].as_str().to_string(), e.id.to_string()];
             out.push(self.incident(ri, c, inds, ids, &ind_refs, Some(host), suffix));
         }
     }
