@@ -69,9 +69,9 @@ pub enum CorrelationRule {
     MultiSensor { name: String, within_s: u64, sensors: usize },
 }
 
-/// The DNS event behind a `(host, address)` pair (its id apart, in
-/// [`Dns::ids`]: read only when a connection matches, it made every node
-/// 144 bytes instead of 80).
+/// The DNS event behind a `(host, address)` pair. Its id is kept apart, in
+/// [`Dns::ids`]: it is read only when a connection matches, and inside the
+/// node it made each node 144 bytes instead of 80.
 #[derive(Clone, Default)]
 struct DnsRec {
     ts: i64,
