@@ -108,7 +108,10 @@ fn config(dir: &Path, rules: &[(&str, &str, &str)]) -> PathBuf {
 #[test]
 fn pcap_chain_fires_on_exactly_the_frames_libpcap_accepts() {
     let d = dir("pcap");
-    let cases: [(&str, &[(&str, &str)]); 4] = [
+    let cases: [(&str, &[(&str, &str)]); 6] = [
+        // LINKTYPE_IPV6 (229) and LINKTYPE_IPV4 (228): no link header.
+        ("tcpdump/LINKTYPE_IPV6.pcap", &[("dns", "udp port 53"), ("v6", "ip6")]),
+        ("zeek/traces/tcp-syslog.pcap", &[("syslog", "tcp port 514"), ("v4", "ip")]),
         (
             "zeek/intel-match/wikipedia.pcap",
             &[("get", HTTP_GET), ("get_or_200", HTTP_GET_OR_200), ("udp_31337", "udp port 31337")],

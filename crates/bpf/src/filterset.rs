@@ -5,8 +5,10 @@ use crate::{BpfError, Compiler, Program, linktype_to_dlt};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Link types compiled up front: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, NULL,
-/// LOOP, FDDI. Ethernet comes first: expressions must compile for it.
-pub const COMMON_LINKTYPES: [i32; 7] = [1, 113, 276, 101, 0, 108, 10];
+/// LOOP, FDDI, IPV4, IPV6 (every link type the sensor decodes; without
+/// IPV4 and IPV6 no rule could match a capture of those). Ethernet comes
+/// first: expressions must compile for it.
+pub const COMMON_LINKTYPES: [i32; 9] = [1, 113, 276, 101, 0, 108, 10, 228, 229];
 
 /// tcpdump's default snap length; it only shows in RET values.
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
@@ -87,12 +89,14 @@ impl FilterSet {
     }
 
     /// Clears `out`, then pushes the index of every filter accepting the
-    /// packet. `linktype` is the capture's LINKTYPE/DLT value.
-    pub fn matching(&self, linktype: i32, packet: &[u8], wire_len: u32, out: &mut Vec<usize>) {
+    /// packet. `linktype` is the capture's LINKTYPE/DLT value. False when no
+    /// filter was compiled for that link type (also counted in
+    /// [`FilterSet::unknown_linktype_packets`]).
+    pub fn matching(&self, linktype: i32, packet: &[u8], wire_len: u32, out: &mut Vec<usize>) -> bool {
         out.clear();
         let Some(table) = self.table(linktype) else {
             self.unknown_linktype.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         };
         for (i, program) in table.programs.iter().enumerate() {
             if let Ok(p) = program
@@ -101,6 +105,7 @@ impl FilterSet {
                 out.push(i);
             }
         }
+        true
     }
 
     /// The program of filter `index` for `linktype`, if it compiled there.

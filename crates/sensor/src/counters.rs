@@ -42,6 +42,9 @@ pub struct Counters {
     pub suppressed: u64,
     /// Indicator sets picked up after a reload.
     pub reloads: u64,
+    /// Frames of a link type no pcap rule was compiled for (no pcap rule
+    /// can match them).
+    pub pcap_unknown_linktype: u64,
 }
 
 impl Counters {
@@ -122,5 +125,21 @@ impl Counters {
         self.hits += o.hits;
         self.suppressed += o.suppressed;
         self.reloads += o.reloads;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KNOWN_LINKS;
+
+    /// pcap_chain rules are compiled up front for every link type the
+    /// decoder reads: a capture of one left out matched no rule at all
+    /// (LINKTYPE_IPV4 and LINKTYPE_IPV6 were, until tests/rule_chains.rs
+    /// replayed them).
+    #[test]
+    fn every_decoded_link_type_has_pcap_rules() {
+        for l in KNOWN_LINKS {
+            assert!(bpf::COMMON_LINKTYPES.contains(&(l.number() as i32)), "{l:?}");
+        }
     }
 }

@@ -220,7 +220,9 @@ impl Pipeline {
         if let Some(cfg) = &self.app_cfg
             && !cfg.pcap_rules.is_empty()
         {
-            cfg.pcap_rules.matching(link, frame, wire_len, &mut self.pcap_matches);
+            if !cfg.pcap_rules.matching(link, frame, wire_len, &mut self.pcap_matches) {
+                self.counters.pcap_unknown_linktype += 1;
+            }
             for &i in &self.pcap_matches {
                 let text = self.scratch.push(cfg.pcap_rules.expression(i as u32).as_bytes());
                 self.hits.push(Hit {

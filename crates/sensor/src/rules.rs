@@ -73,18 +73,12 @@ impl PcapRules {
         self.filters.as_ref().and_then(|f| f.expression(id as usize)).unwrap_or("")
     }
 
-    /// The filters accepting a frame (`out` is cleared first).
+    /// The filters accepting a frame (`out` is cleared first). False when
+    /// no filter was compiled for the frame's link type.
     #[inline]
-    pub fn matching(&self, link: wire::LinkType, frame: &[u8], wire_len: u32, out: &mut Vec<usize>) {
+    pub fn matching(&self, link: wire::LinkType, frame: &[u8], wire_len: u32, out: &mut Vec<usize>) -> bool {
         out.clear();
-        if let Some(f) = &self.filters {
-            f.matching(link.number() as i32, frame, wire_len, out);
-        }
-    }
-
-    /// Frames of link types no filter was compiled for.
-    pub fn unknown_linktype_frames(&self) -> u64 {
-        self.filters.as_ref().map_or(0, |f| f.unknown_linktype_packets())
+        self.filters.as_ref().is_none_or(|f| f.matching(link.number() as i32, frame, wire_len, out))
     }
 }
 

@@ -14,6 +14,11 @@ pub fn pipeline_samples(p: &Pipeline, s: &mut Samples<'_>) {
     s.counter("sdn_hits_total", "Matches reported (intel and rules).", c.hits);
     s.counter("sdn_suppressed_total", "Matches silenced by an allowlist entry.", c.suppressed);
     s.counter("sdn_intel_reloads_seen_total", "New indicator sets picked up by this pipeline.", c.reloads);
+    s.counter(
+        "sdn_pcap_rules_unknown_linktype_frames_total",
+        "Frames of a link type no pcap_chain rule was compiled for (none of them can match).",
+        c.pcap_unknown_linktype,
+    );
     for (reason, n) in c.errors() {
         s.counter_by("sdn_decode_errors_total", "Malformed frames, by reason.", ("reason", reason), n);
     }
