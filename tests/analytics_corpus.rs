@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("SDN_TESTDATA"))
@@ -36,17 +35,8 @@ fn the_corpus_through_the_stage_gives_stored_events_aggregates_and_incidents() {
     let events = dir.join("events.jsonl");
     let config = dir.join("sensor.toml");
     std::fs::write(&config, common::corpus_config(common::free_tcp_port(), &events, &db)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--intel")
-        .arg(&feed)
-        .arg("--replay")
-        .args(&captures)
-        .output()
-        .unwrap();
     // Damaged corpus files are logged, and the rest goes on.
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::run_replay(&config, &feed, &captures);
     let emitted = std::fs::read_to_string(&events).unwrap().lines().count();
     assert!(emitted > 0);
 

@@ -18,43 +18,13 @@ fn the_stage_throttles_correlates_and_stores() {
     std::fs::create_dir_all(&dir).unwrap();
     let (syslog, http) = (common::free_tcp_port(), common::free_tcp_port());
     let feed = dir.join("feed.csv");
-    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n2,ip,scanner,198.51.100.7,,\n")
-        .unwrap();
+    std::fs::write(&feed, common::TWO_IP_FEED).unwrap();
     let events = dir.join("events.jsonl");
     let db = dir.join("store.db");
     let config = dir.join("sensor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[run]
-sensor = "edge-an"
-
-{listen}
-[http]
-listen = "127.0.0.1:{http}"
-token = "s3cret"
-
-[[sink]]
-type = "jsonl"
-path = "{}"
-
-[analytics]
-enabled = true
-throttle = 3
-store = "{}"
-
-[[analytics.correlation]]
-name = "two_indicators"
-type = "distinct_indicators"
-within = "5m"
-k = 2
-"#,
-            events.display(),
-            db.display(),
-            listen = common::listen_syslog_tcp(syslog)
-        ),
-    )
-    .unwrap();
+    let listen = common::listen_syslog_tcp(syslog);
+    let auth = "token = \"s3cret\"";
+    std::fs::write(&config, common::analytics_config(Some("edge-an"), &listen, http, auth, &events, &db)).unwrap();
     let child = common::start_run(&config, &feed, http);
     let mut tcp = TcpStream::connect(("127.0.0.1", syslog)).unwrap();
     for i in 0..12 {

@@ -163,45 +163,15 @@ fn scratch(name: &str) -> PathBuf {
 
 fn write_feed(dir: &Path) -> PathBuf {
     let feed = dir.join("feed.csv");
-    std::fs::write(&feed, "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n2,ip,scanner,198.51.100.7,,\n")
-        .unwrap();
+    std::fs::write(&feed, common::TWO_IP_FEED).unwrap();
     feed
 }
 
 fn config(dir: &Path, http: u16, auth: &str, syslog: u16) -> PathBuf {
     let config = dir.join("sensor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[run]
-sensor = "edge-web"
-
-{listen}
-[http]
-listen = "127.0.0.1:{http}"
-{auth}
-
-[[sink]]
-type = "jsonl"
-path = "{}"
-
-[analytics]
-enabled = true
-throttle = 3
-store = "{}"
-
-[[analytics.correlation]]
-name = "two_indicators"
-type = "distinct_indicators"
-within = "5m"
-k = 2
-"#,
-            dir.join("events.jsonl").display(),
-            dir.join("store.db").display(),
-            listen = common::listen_syslog_tcp(syslog)
-        ),
-    )
-    .unwrap();
+    let listen = common::listen_syslog_tcp(syslog);
+    let (events, db) = (dir.join("events.jsonl"), dir.join("store.db"));
+    std::fs::write(&config, common::analytics_config(Some("edge-web"), &listen, http, auth, &events, &db)).unwrap();
     config
 }
 

@@ -78,16 +78,8 @@ fn every_dashboard_page_works_in_headless_chromium() {
     ];
     // `run --replay` reads the captures through the whole service and stops; `run` then serves
     // the store it filled.
-    let out = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--intel")
-        .arg(&feed)
-        .arg("--replay")
-        .args(captures.iter().map(|c| testdata().join(c)))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let captures: Vec<PathBuf> = captures.iter().map(|c| testdata().join(c)).collect();
+    common::run_replay(&config, &feed, &captures);
     let child = common::start_run(&config, &feed, http);
 
     // What the pages must show, read from the API.

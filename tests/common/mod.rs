@@ -248,6 +248,9 @@ pub fn listen_syslog_tcp(port: u16) -> String {
     format!("[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = [\"127.0.0.1:{port}\"]\n")
 }
 
+/// Two listed addresses: 203.0.113.66 (c2) and 198.51.100.7 (scanner).
+pub const TWO_IP_FEED: &str = "id,type,threat_type,ip,dns,value\n1,ip,c2,203.0.113.66,,\n2,ip,scanner,198.51.100.7,,\n";
+
 /// A watchlist a SOC might start with, which the corpus hits: the private
 /// ranges (so every internal host is seen), and public addresses and
 /// domains of the captures (several inputs; hosts hitting two indicators).
@@ -260,16 +263,46 @@ pub const CORPUS_WATCHLIST: &str = "id,type,threat_type,ip,dns,value\n\
      6,domain,c2,,wikipedia.org,\n\
      7,domain,c2,,example.com,\n";
 
-/// A service for replayed captures (no listeners) with the analytics stage,
-/// a store and a two-indicator correlation: events to `events`, the store
-/// at `db`, HTTP on 127.0.0.1:`http`.
-pub fn corpus_config(http: u16, events: &std::path::Path, db: &std::path::Path) -> String {
+/// A service with the analytics stage: `[run] sensor` when given, the
+/// `listen` section, HTTP on 127.0.0.1:`http` with the `auth` lines, events
+/// to the JSONL file `events`, the store at `db`, 3 events per throttle key
+/// and the two-indicator correlation (`two_indicators`: k = 2 within 5m).
+pub fn analytics_config(
+    sensor: Option<&str>,
+    listen: &str,
+    http: u16,
+    auth: &str,
+    events: &std::path::Path,
+    db: &std::path::Path,
+) -> String {
+    let run = sensor.map_or(String::new(), |s| format!("[run]\nsensor = \"{s}\"\n\n"));
     format!(
-        "[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = []\n\n\
-         [http]\nlisten = \"127.0.0.1:{http}\"\n\n[[sink]]\ntype = \"jsonl\"\npath = \"{}\"\n\n\
-         [analytics]\nenabled = true\nstore = \"{}\"\n\n[[analytics.correlation]]\nname = \"two_indicators\"\n\
-         type = \"distinct_indicators\"\nwithin = \"5m\"\nk = 2\n",
+        "{run}{listen}\n[http]\nlisten = \"127.0.0.1:{http}\"\n{auth}\n\n[[sink]]\ntype = \"jsonl\"\npath = \"{}\"\n\n\
+         [analytics]\nenabled = true\nthrottle = 3\nstore = \"{}\"\n\n[[analytics.correlation]]\n\
+         name = \"two_indicators\"\ntype = \"distinct_indicators\"\nwithin = \"5m\"\nk = 2\n",
         events.display(),
         db.display()
     )
+}
+
+/// [`analytics_config`] for replayed captures (no listeners).
+pub fn corpus_config(http: u16, events: &std::path::Path, db: &std::path::Path) -> String {
+    let listen = "[listen]\nnetflow = []\nipfix = []\nsflow = []\nsyslog_udp = []\nsyslog_tcp = []\n";
+    analytics_config(None, listen, http, "", events, db)
+}
+
+/// `sdn-sensor run --config CONFIG --intel FEED --replay CAPTURES...`: the
+/// captures through the whole service, which then stops; it must succeed
+/// (damaged captures are logged and the rest goes on).
+pub fn run_replay(config: &std::path::Path, feed: &std::path::Path, captures: &[std::path::PathBuf]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["run", "--config"])
+        .arg(config)
+        .arg("--intel")
+        .arg(feed)
+        .arg("--replay")
+        .args(captures)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
