@@ -50,10 +50,11 @@
 //! again in the window where the evicted one fired.
 
 use crate::event::EventIn;
-use crate::indicators::{IndRef, Indicators};
+use crate::indicators::{IndRef, IndTags, Indicators};
+use crate::intern::OTHER;
 use crate::lru::Lru;
 use crate::output::Incident;
-use crate::util::{HASH, InlineStr, IpKey, hash_of, push_hex16, push_int, push_ip};
+use crate::util::{HASH, InlineStr, IpKey, copy_short, hash_of, push_hex16, push_int, push_ip};
 use hashbrown::{HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -257,19 +258,30 @@ impl Group {
         let (h, es) = flat(lines)[hdr..hdr + 1 + k].split_first_mut().expect("k >= 1");
         let cold = &mut cold[cbase..cbase + k];
         let mut len = (h.tag as usize).min(k);
+        // One pass: entries older than `cutoff` swap-removed (the entry
+        // moved in is looked at next), the tag's entry found, and the
+        // first of the oldest of those kept.
+        let (mut found, mut oldest) = (None, 0);
         let mut j = 0;
         while j < len {
-            if es[j].ts < cutoff {
+            let e = es[j];
+            if e.ts < cutoff {
                 len -= 1;
                 if j != len {
                     es[j] = es[len];
                     move_cold(cold, long, cbase, len, j);
                 }
-            } else {
-                j += 1;
+                continue;
             }
+            if e.tag == tag {
+                found = Some(j);
+            }
+            if e.ts < es[oldest].ts {
+                oldest = j;
+            }
+            j += 1;
         }
-        match es[..len].iter().position(|e| e.tag == tag) {
+        match found {
             Some(j) => {
                 if now >= es[j].ts {
                     es[j].ts = now;
@@ -278,13 +290,6 @@ impl Group {
             }
             None => {
                 if len >= k {
-                    // The first of the oldest.
-                    let mut oldest = 0;
-                    for j in 1..len {
-                        if es[j].ts < es[oldest].ts {
-                            oldest = j;
-                        }
-                    }
                     len -= 1;
                     if oldest != len {
                         es[oldest] = es[len];
@@ -366,7 +371,7 @@ fn set_cold(cold: &mut [Cold], long: &mut Long, base: usize, j: usize, c: ColdIn
     let e = &mut cold[j];
     e.ind = c.ind;
     if let Some(buf) = e.buf.get_mut(..c.id.len()) {
-        buf.copy_from_slice(c.id.as_bytes());
+        copy_short(buf, c.id.as_bytes());
         e.len = c.id.len() as u8;
     } else {
         e.len = LONG;
@@ -420,6 +425,10 @@ pub(crate) struct Ctx<'e, 'a> {
     pub e: &'e EventIn<'a>,
     pub host: Option<IpAddr>,
     pub ind: Option<IndRef>,
+    /// The indicator's tags (default without one).
+    pub tags: IndTags,
+    /// The sensor's symbol.
+    pub sensor: u32,
     pub window_start_ns: i64,
     /// Window sequence number (recency refreshed once per window).
     pub seq: u64,
@@ -599,7 +608,6 @@ impl Correlator {
             Some((_, r)) if !self.ind_group.rules.is_empty() => Some(self.ind_slot(r)),
             _ => None,
         };
-        let (mut value_tag, mut type_tag) = (None, None);
         // What every rule recording the event writes (the id copied once).
         let cold = ind.map(|(_, r)| ColdIn { ind: r, id: c.e.id });
         for ri in 0..self.rules.len() {
@@ -610,17 +618,15 @@ impl Correlator {
                     }
                 }
                 VALUES | TYPES => {
-                    let (Some(at), Some((x, _)), Some(new)) = (host_at, ind, cold) else { continue };
-                    let tag = if self.rules[ri].kind == VALUES {
-                        *value_tag.get_or_insert_with(|| hash_of(x.value))
-                    } else {
-                        *type_tag.get_or_insert_with(|| hash_of(x.r#type))
-                    };
+                    let (Some(at), Some(new)) = (host_at, cold) else { continue };
+                    let tag = if self.rules[ri].kind == VALUES { c.tags.value } else { c.tags.r#type };
                     self.recent(ri, false, at, tag, new, c, inds, out);
                 }
                 _ => {
                     let (Some(at), Some(new)) = (ind_at, cold) else { continue };
-                    self.recent(ri, true, at, hash_of(c.e.sensor), new, c, inds, out);
+                    // The symbol, unless the symbol table overflowed.
+                    let tag = if c.sensor != OTHER { u64::from(c.sensor) } else { hash_of(c.e.sensor) | 1 << 63 };
+                    self.recent(ri, true, at, tag, new, c, inds, out);
                 }
             }
         }
@@ -827,3 +833,7 @@ impl Correlator {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "correlate_tests.rs"]
+mod tests;

@@ -230,6 +230,9 @@ impl Engine {
             _ => None,
         };
         let mut pre = self.corr.prefetch(e, host);
+        if let Some(p) = e.src_port {
+            self.wc.prefetch_src_port(p);
+        }
 
         let sensor = self.syms.intern(e.sensor);
         let input = self.syms.intern(e.input);
@@ -245,9 +248,9 @@ impl Engine {
         let thr_h = hash_of(&key);
         self.thr.prefetch(thr_h);
         let ind = e.indicator.as_ref().zip(ind_h).map(|(x, h)| {
-            let r = self.inds.hit(x, h, ts, seq);
+            let (r, tags) = self.inds.hit(x, h, ts, seq, &mut self.syms);
             self.corr.prefetch_ind(r);
-            let f = self.syms.intern(x.feed) as usize;
+            let f = tags.feed as usize;
             if f >= self.feeds.len() {
                 self.feeds.resize(f + 1, FeedStat::default());
             }
@@ -261,7 +264,7 @@ impl Engine {
                 self.feeds_touched.push(f as u32);
             }
             fs.stat = (fs.stat.0 + 1, fs.stat.1 + 1, fs.stat.2.min(ts), fs.stat.3.max(ts));
-            r
+            (r, tags)
         });
 
         // Throttling (`what` is the indicator's hash, the rule's, or 0).
@@ -290,7 +293,7 @@ impl Engine {
             let s = &mut self.samples[u.slot as usize];
             s.input = input;
             s.value.set(e.value);
-            s.ind = ind;
+            s.ind = ind.map(|x| x.0);
             s.rule = rule;
             s.flow = match (e.src_ip, e.dst_ip, proto) {
                 (Some(a), Some(b), Some(p)) => Some((a, b, e.src_port, e.dst_port, p)),
@@ -361,7 +364,8 @@ impl Engine {
             self.sessions.hit(k, a, b, ts, out, &mut self.stats.session_reports);
         }
 
-        let ctx = Ctx { e, host, ind, window_start_ns: self.start_ns, seq };
+        let (ind, tags) = (ind.map(|x| x.0), ind.map(|x| x.1).unwrap_or_default());
+        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq };
         self.corr.push(&ctx, pre, &self.inds, &mut self.incidents);
         self.flush_incidents(out);
         // Table sizes are sampled, not kept per event (they cost a few

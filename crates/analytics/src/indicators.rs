@@ -5,11 +5,11 @@
 //! one lookup here instead of five counter updates.
 
 use crate::event::IndicatorIn;
+use crate::intern::Syms;
 use crate::lru::Lru;
 use crate::output::{HitStat, IndicatorOut};
 use crate::topn::{Ranked, top};
-use crate::util::hash_of;
-use core::hash::{Hash, Hasher};
+use crate::util::{hash_of, hash_strs, same};
 use hashbrown::HashMap;
 
 /// The five strings in one allocation, shared with the outputs that name
@@ -43,7 +43,7 @@ impl IndKey {
         let b = self.0.s.as_bytes();
         let mut start = 0;
         parts.iter().zip(&self.0.ends).all(|(p, &e)| {
-            let eq = b.get(start..e as usize) == Some(p.as_bytes());
+            let eq = b.get(start..e as usize).is_some_and(|q| same(q, p.as_bytes()));
             start = e as usize;
             eq
         })
@@ -69,20 +69,23 @@ impl PartialEq for IndKey {
 }
 impl Eq for IndKey {}
 
-impl Hash for IndKey {
-    // Same as `ind_hash` of the borrowed indicator.
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.parts().hash(h)
+impl IndKey {
+    /// Same as [`ind_hash`] of the borrowed indicator.
+    fn hash(&self) -> u64 {
+        hash_strs(&[self.part(0), self.part(1), self.part(2), self.part(3), self.part(4)])
     }
 }
 
 /// Identity of an indicator across tables (throttle keys, correlation).
 pub(crate) fn ind_hash(x: &IndicatorIn<'_>) -> u64 {
-    hash_of(&(x.id, x.r#type, x.value, x.threat_type, x.feed))
+    hash_strs(&[x.id, x.r#type, x.value, x.threat_type, x.feed])
 }
 
 #[derive(Clone, Copy, Default)]
 pub(crate) struct IndRec {
+    /// What the engine and the correlation rules derive from the strings,
+    /// computed once per record instead of once per event.
+    pub tags: IndTags,
     pub count: u64,
     pub first_ns: i64,
     pub last_ns: i64,
@@ -95,6 +98,15 @@ pub(crate) struct Indicators {
     pub lru: Lru<IndKey, IndRec>,
     /// Slots touched in the current window (may repeat after an eviction).
     touched: Vec<u32>,
+}
+
+/// Per indicator: its feed's symbol, and the tags the correlation rules
+/// count distinct (the hashes of its value and of its type).
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct IndTags {
+    pub feed: u32,
+    pub value: u64,
+    pub r#type: u64,
 }
 
 /// Identifies a record that may have been evicted since (`slot` reused).
@@ -110,8 +122,8 @@ impl Indicators {
     }
 
     /// Counts one hit of `x` at `ts` in window `seq`.
-    /// `hash` is [`ind_hash`] of `x`.
-    pub fn hit(&mut self, x: &IndicatorIn<'_>, hash: u64, ts: i64, seq: u64) -> IndRef {
+    /// `hash` is [`ind_hash`] of `x`; `syms` names the feed of a new record.
+    pub fn hit(&mut self, x: &IndicatorIn<'_>, hash: u64, ts: i64, seq: u64, syms: &mut Syms) -> (IndRef, IndTags) {
         let slot = match self.lru.find_with(hash, |k| k.is(x)) {
             Some(s) => {
                 // Recency refreshed once per window (see Lru::upsert_untouched).
@@ -121,11 +133,13 @@ impl Indicators {
                 s
             }
             None => {
-                let rec = IndRec { first_ns: ts, last_ns: ts, ..IndRec::default() };
+                let tags = IndTags { feed: syms.intern(x.feed), value: hash_of(x.value), r#type: hash_of(x.r#type) };
+                let rec = IndRec { tags, first_ns: ts, last_ns: ts, ..IndRec::default() };
                 self.lru.insert_new(hash, IndKey::new(x), rec).0
             }
         };
         let r = self.lru.get_mut(slot);
+        let tags = r.tags;
         r.count += 1;
         r.first_ns = r.first_ns.min(ts);
         r.last_ns = r.last_ns.max(ts);
@@ -143,13 +157,13 @@ impl Indicators {
                 self.touched.dedup();
             }
         }
-        IndRef { slot, hash }
+        (IndRef { slot, hash }, tags)
     }
 
     /// The record behind `r`, unless it was evicted since.
     pub fn resolve(&self, r: IndRef) -> Option<&IndKey> {
         let k = self.lru.key(r.slot);
-        (hash_of(k) == r.hash).then_some(k)
+        (k.hash() == r.hash).then_some(k)
     }
 
     /// Top-N of the indicator keys and the hit statistics for window `seq`,

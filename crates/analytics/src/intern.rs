@@ -3,7 +3,7 @@
 //! strings map to [`OTHER`] and are counted as overflow, so a symbol never
 //! dangles (nothing is ever removed).
 
-use crate::util::hash_of;
+use crate::util::{hash_of, same};
 use hashbrown::HashTable;
 
 /// The symbol of every string that did not fit.
@@ -51,7 +51,7 @@ impl Syms {
     pub fn intern(&mut self, s: &str) -> u32 {
         let m = memo_slot(s.as_bytes());
         let i = self.memo[m];
-        if i != OTHER && self.strs.get(i as usize).is_some_and(|x| *x.1 == *s) {
+        if i != OTHER && self.strs.get(i as usize).is_some_and(|x| same(x.1.as_bytes(), s.as_bytes())) {
             return i;
         }
         let i = self.intern_slow(s);
@@ -64,7 +64,9 @@ impl Syms {
     fn intern_slow(&mut self, s: &str) -> u32 {
         let h = hash_of(s);
         let strs = &self.strs;
-        if let Some(&i) = self.table.find(h, |&i| strs[i as usize].0 == h && &*strs[i as usize].1 == s) {
+        if let Some(&i) =
+            self.table.find(h, |&i| strs[i as usize].0 == h && same(strs[i as usize].1.as_bytes(), s.as_bytes()))
+        {
             return i;
         }
         if self.strs.len() >= self.cap {

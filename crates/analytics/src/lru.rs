@@ -167,7 +167,34 @@ pub struct Upsert<K, V> {
     pub evicted: Option<(K, V)>,
 }
 
+/// The conveniences that hash the key with [`hash_of`]. Tables keyed by a
+/// type with its own hash (the indicator table) pass it to the `_hashed`
+/// calls and [`Lru::insert_new`] instead.
 impl<K: Hash + Eq, V> Lru<K, V> {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn find(&self, key: &K) -> Option<u32> {
+        self.find_with(hash_of(key), |k| k == key)
+    }
+
+    /// Finds `key` or inserts `make(recycled)`; `recycled` is the evicted
+    /// value when the table was full (so buffers can be reused). The slot
+    /// becomes the most recently used.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn upsert(&mut self, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
+        let u = self.upsert_untouched(key, make);
+        self.touch(u.slot);
+        u
+    }
+
+    /// As [`Lru::upsert`], but an existing entry keeps its place: callers
+    /// that touch once per window save the list update (three random cache
+    /// lines) on every other hit.
+    pub fn upsert_untouched(&mut self, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
+        self.upsert_untouched_hashed(hash_of(&key), key, make)
+    }
+}
+
+impl<K: Eq, V> Lru<K, V> {
     pub fn new(cap: usize) -> Self {
         Lru {
             table: Index::new(),
@@ -189,32 +216,10 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         self.cap
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn find(&self, key: &K) -> Option<u32> {
-        self.find_with(hash_of(key), |k| k == key)
-    }
-
     /// Lookup by a precomputed hash and predicate (keys compared against
     /// borrowed data without building a `K`).
     pub fn find_with(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<u32> {
         self.table.find(hash, |i| self.nodes[i as usize].hash == hash && eq(&self.nodes[i as usize].key))
-    }
-
-    /// Finds `key` or inserts `make(recycled)`; `recycled` is the evicted
-    /// value when the table was full (so buffers can be reused). The slot
-    /// becomes the most recently used.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn upsert(&mut self, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
-        let u = self.upsert_untouched(key, make);
-        self.touch(u.slot);
-        u
-    }
-
-    /// As [`Lru::upsert`], but an existing entry keeps its place: callers
-    /// that touch once per window save the list update (three random cache
-    /// lines) on every other hit.
-    pub fn upsert_untouched(&mut self, key: K, make: impl FnOnce() -> V) -> Upsert<K, V> {
-        self.upsert_untouched_hashed(hash_of(&key), key, make)
     }
 
     /// As [`Lru::upsert_untouched`] with `hash == hash_of(&key)` already

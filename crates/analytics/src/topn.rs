@@ -185,6 +185,15 @@ impl WindowCounts {
         }
     }
 
+    /// The port counters are 256 KiB, so a random port's counter is
+    /// usually not in the nearest caches: loaded early.
+    #[inline]
+    pub fn prefetch_src_port(&self, p: u16) {
+        if let Some(c) = self.src_port.get(p as usize) {
+            crate::lru::prefetch(c);
+        }
+    }
+
     #[inline]
     pub fn add_src_port(&mut self, p: u16) {
         let c = &mut self.src_port[p as usize];
