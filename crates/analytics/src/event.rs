@@ -117,7 +117,7 @@ pub enum ParseError {
 pub fn parse_event_serde(json: &[u8]) -> Result<ParsedEvent<'_>, ParseError> {
     let raw: Raw<'_> = serde_json::from_slice(json)?;
     let ts_ns = parse_rfc3339_ns(&raw.ts.0).ok_or_else(|| ParseError::Ts(raw.ts.0.to_string()))?;
-    Ok(ParsedEvent(Parsed::Serde { raw, ts_ns }))
+    Ok(ParsedEvent(Parsed::Serde(Box::new((raw, ts_ns)))))
 }
 
 /// A parsed event owning the (rare) unescaped strings; [`ParsedEvent::event`]
@@ -125,13 +125,17 @@ pub fn parse_event_serde(json: &[u8]) -> Result<ParsedEvent<'_>, ParseError> {
 #[derive(Debug)]
 pub struct ParsedEvent<'a>(Parsed<'a>);
 
+// The fast variant is large on purpose: the hot path allocates nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Parsed<'a> {
     /// Every string borrowed from the line (the fast path); the answers
     /// apart (the event borrows them when lent).
     Fast(EventIn<'a>, Addrs),
-    /// Through serde_json, owning what had escapes.
-    Serde { raw: Raw<'a>, ts_ns: i64 },
+    /// Through serde_json, owning what had escapes. Boxed: the serde
+    /// structure is the larger variant, and every parsed event (the fast
+    /// path's too) was copied at its size on return.
+    Serde(Box<(Raw<'a>, i64)>),
 }
 
 /// Parses one event line. Unknown fields are skipped; addresses that do not
@@ -152,7 +156,7 @@ impl<'a> ParsedEvent<'a> {
     pub fn event(&self) -> EventIn<'_> {
         let (r, ts_ns) = match &self.0 {
             Parsed::Fast(e, addrs) => return EventIn { answer_addrs: addrs.as_slice(), ..*e },
-            Parsed::Serde { raw, ts_ns } => (raw, *ts_ns),
+            Parsed::Serde(b) => (&b.0, b.1),
         };
         let f = r.flow.as_ref();
         let ip = |s: Option<&S<'_>>| s.and_then(|s| crate::util::parse_ip(&s.0));

@@ -199,16 +199,15 @@ impl<'a> P<'a> {
         Some(false)
     }
 
-    /// As [`P::object`], expecting the members in `order` (each written
-    /// `"name":`, as the sensor's encoder orders them): checking that the
-    /// next expected name is there costs less than reading a name and
-    /// finding it. Members in any other order still parse (the expectation
-    /// moves on from each name found in `order`).
-    fn object_in(
-        &mut self,
-        order: &[&'static [u8]],
-        mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
-    ) -> Option<()> {
+    /// The members of an object whose names the caller knows: `f(self, i)`
+    /// for each, `i` the name's index in `names`, or `names.len()` for a
+    /// name not there (whose value `f` skips). The members are expected in
+    /// the order of `names` (each written `"name":`, as the sensor's encoder
+    /// orders them): checking that the next expected name is there costs
+    /// less than reading a name and finding it, and the caller then matches
+    /// an index, not a string. Members in any other order still parse (the
+    /// expectation moves on from each name found).
+    fn members(&mut self, names: &[&'static [u8]], mut f: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
@@ -216,22 +215,21 @@ impl<'a> P<'a> {
         }
         let mut next = 0;
         loop {
-            let k: &'a [u8] = match order.get(next) {
+            let i = match names.get(next) {
                 Some(pat) if self.b.get(self.i..).is_some_and(|r| r.starts_with(pat)) => {
                     self.i += pat.len();
-                    next += 1;
-                    &pat[1..pat.len() - 2]
+                    next
                 }
                 _ => {
                     let k = self.key()?;
                     self.eat(b':')?;
-                    if let Some(n) = order.iter().position(|pat| &pat[1..pat.len() - 2] == k) {
-                        next = n + 1;
-                    }
-                    k
+                    names.iter().position(|pat| &pat[1..pat.len() - 2] == k).unwrap_or(names.len())
                 }
             };
-            f(self, k)?;
+            if i < names.len() {
+                next = i + 1;
+            }
+            f(self, i)?;
             match self.peek()? {
                 b',' => self.i += 1,
                 b'}' => {
@@ -244,8 +242,25 @@ impl<'a> P<'a> {
     }
 
     /// Calls `f(self, key)` for each member; `f` consumes the value.
-    fn object(&mut self, f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.object_in(&[], f)
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let k = self.key()?;
+            self.eat(b':')?;
+            f(self, k)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
     }
 
     fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
@@ -280,7 +295,8 @@ pub(crate) fn parse(json: &[u8]) -> Option<EventIn<'_>> {
     Some(EventIn { answer_addrs: addrs.as_slice(), ..e })
 }
 
-// The member order of the sensor's events (crates/events): a hint only.
+// The members read, in the order of the sensor's events (crates/events):
+// the order is a hint only. Each name's index is its position.
 const TOP: &[&[u8]] = &[
     b"\"id\":",
     b"\"ts\":",
@@ -293,7 +309,19 @@ const TOP: &[&[u8]] = &[
     b"\"flow\":",
     b"\"packet\":",
     b"\"dns\":",
+    b"\"syslog\":",
 ];
+const ID: usize = 0;
+const TS: usize = 1;
+const SENSOR: usize = 2;
+const KIND: usize = 3;
+const INPUT: usize = 4;
+const MATCH_: usize = 5;
+const INDICATOR_: usize = 6;
+const RULE_: usize = 7;
+const FLOW_: usize = 8;
+const DNS: usize = 10;
+const SYSLOG: usize = 11;
 const MATCH: &[&[u8]] = &[b"\"where\":", b"\"value\":"];
 const INDICATOR: &[&[u8]] = &[b"\"id\":", b"\"type\":", b"\"value\":", b"\"threat_type\":", b"\"feed\":"];
 const RULE: &[&[u8]] = &[b"\"chain\":", b"\"name\":"];
@@ -306,66 +334,66 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
     let s = std::str::from_utf8(json).ok()?;
     let mut p = P { s, b: json, i: 0 };
     let (mut id, mut ts, mut sensor, mut kind, mut input, mut matched) = (None, None, None, None, None, false);
-    p.object_in(TOP, |p, k| {
+    p.members(TOP, |p, k| {
         match k {
-            b"id" => id = Some(p.str()?),
-            b"ts" => ts = Some(p.str()?),
-            b"sensor" => sensor = Some(p.str()?),
-            b"kind" => kind = Some(p.str()?),
-            b"input" => input = Some(p.str()?),
-            b"match" => {
+            ID => id = Some(p.str()?),
+            TS => ts = Some(p.str()?),
+            SENSOR => sensor = Some(p.str()?),
+            KIND => kind = Some(p.str()?),
+            INPUT => input = Some(p.str()?),
+            MATCH_ => {
                 let (mut w, mut v) = (None, None);
-                p.object_in(MATCH, |p, k| {
+                p.members(MATCH, |p, k| {
                     match k {
-                        b"where" => w = Some(p.str()?),
-                        b"value" => v = Some(p.str()?),
+                        0 => w = Some(p.str()?),
+                        1 => v = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 (e.location, e.value, matched) = (w?, v?, true);
             }
-            b"indicator" => {
+            INDICATOR_ => {
                 let (mut id, mut ty, mut value, mut tt, mut feed) = (None, None, None, "", None);
-                p.object_in(INDICATOR, |p, k| {
+                p.members(INDICATOR, |p, k| {
                     match k {
-                        b"id" => id = Some(p.str()?),
-                        b"type" => ty = Some(p.str()?),
-                        b"value" => value = Some(p.str()?),
-                        b"threat_type" => tt = p.str()?,
-                        b"feed" => feed = Some(p.str()?),
+                        0 => id = Some(p.str()?),
+                        1 => ty = Some(p.str()?),
+                        2 => value = Some(p.str()?),
+                        3 => tt = p.str()?,
+                        4 => feed = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 e.indicator = Some(IndicatorIn { id: id?, r#type: ty?, value: value?, threat_type: tt, feed: feed? });
             }
-            b"rule" => {
+            RULE_ => {
                 let (mut chain, mut name) = (None, None);
-                p.object_in(RULE, |p, k| {
+                p.members(RULE, |p, k| {
                     match k {
-                        b"chain" => chain = Some(p.str()?),
-                        b"name" => name = Some(p.str()?),
+                        0 => chain = Some(p.str()?),
+                        1 => name = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
                 e.rule = Some((chain?, name?));
             }
-            b"flow" => {
-                p.object_in(FLOW, |p, k| {
+            FLOW_ => {
+                p.members(FLOW, |p, k| {
                     match k {
-                        b"src_ip" => e.src_ip = parse_ip(p.str()?),
-                        b"dst_ip" => e.dst_ip = parse_ip(p.str()?),
-                        b"src_port" => e.src_port = Some(p.u16()?),
-                        b"dst_port" => e.dst_port = Some(p.u16()?),
-                        b"proto" => e.proto = Some(p.str()?),
+                        0 => e.src_ip = parse_ip(p.str()?),
+                        1 => e.src_port = Some(p.u16()?),
+                        2 => e.dst_ip = parse_ip(p.str()?),
+                        3 => e.dst_port = Some(p.u16()?),
+                        4 => e.proto = Some(p.str()?),
                         _ => p.skip()?,
                     }
                     Some(())
                 })?;
             }
-            b"dns" => {
+            DNS => {
                 p.object(|p, k| {
                     match k {
                         b"qr" => e.dns_qr = Some(p.bool()?),
@@ -407,7 +435,7 @@ pub(crate) fn parse_into<'a>(json: &'a [u8], e: &mut EventIn<'a>, addrs: &mut Ad
                     Some(())
                 })?;
             }
-            b"syslog" => {
+            SYSLOG => {
                 p.object(|p, k| {
                     match k {
                         b"host" => e.syslog_host = parse_ip(p.str()?),

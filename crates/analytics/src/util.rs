@@ -442,6 +442,15 @@ mod tests {
         assert_eq!(parse_rfc3339_ns("9999-12-31T23:59:59Z"), None);
         assert!(parse_rfc3339_ns("0001-01-01T00:00:00Z").is_none());
         assert!(parse_rfc3339_ns("2262-01-01T00:00:00Z").is_some());
+        // A non-digit at any digit position, the neighbours of '0' and '9' too.
+        let good = "2026-11-29T05:00:00.123Z";
+        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22] {
+            for c in ['/', ':', 'a', ' ', 'Z'] {
+                let mut bad = good.to_string();
+                bad.replace_range(i..i + 1, &c.to_string());
+                assert_eq!(parse_rfc3339_ns(&bad), None, "{bad}");
+            }
+        }
     }
 
     #[test]
