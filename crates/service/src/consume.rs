@@ -98,7 +98,12 @@ impl Served {
         s.counter("sdn_analytics_passed_total", "Events that passed throttling.", e.passed);
         s.counter("sdn_analytics_summaries_total", "Summary events.", e.summaries);
         s.counter("sdn_analytics_incidents_total", "Incident events.", e.incidents);
-        s.counter("sdn_analytics_store_errors_total", "Store batches not written.", stage.store_errors);
+        s.counter(
+            "sdn_analytics_store_errors_total",
+            "Store writes and commits that failed (retried).",
+            stage.store_errors,
+        );
+        s.counter("sdn_analytics_store_lost_total", "Lines given up after failed store writes.", stage.store_lost);
         self.metrics.publish("analytics", v);
     }
 }
@@ -263,11 +268,13 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                 tail = Some(m);
             }
             if let Some(m) = tail {
-                // Acknowledged only once what the batch produced is written:
-                // a crash before means redelivery (at least once).
-                stage.commit();
+                // Acknowledged only once what the batch produced is written
+                // and committed: a crash before means redelivery (at least
+                // once). A failed commit leaves the batch unacknowledged; a
+                // later commit's ack covers it (acks are cumulative).
+                let committed = stage.commit();
                 outputs.flush()?;
-                if let Err(e) = m.ack().await {
+                if committed && let Err(e) = m.ack().await {
                     tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
                 }
                 last_message = Instant::now();

@@ -378,6 +378,17 @@ impl Store {
     pub fn pending(&self) -> u64 {
         self.pending
     }
+
+    /// For tests of failing writes: caps the database at its current size
+    /// (`PRAGMA max_page_count`; writes that need a new page then fail as
+    /// "database or disk is full"), or lifts the cap.
+    #[doc(hidden)]
+    pub fn cap_size_for_tests(&self, capped: bool) -> Result<(), StoreError> {
+        let pages: i64 =
+            if capped { self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))? } else { 4_294_967_294 };
+        self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
 }
 
 /// One batch, inside the caller's transaction (also the bulk loader's path: the same rows and
