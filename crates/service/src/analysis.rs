@@ -8,8 +8,10 @@
 //! The store keeps every event, throttled or not: searches and charts
 //! count what was seen; throttling is for what people are sent.
 
+use crate::store_writer::StoreWriter;
 use analytics::{CorrelationRule, Engine, Output};
 use sensor::config::{AnalyticsSection, CorrelationKind, parse_size};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// What a line the stage hands out is.
@@ -85,23 +87,12 @@ pub struct Stage {
     sensor: String,
     outputs: Vec<Output>,
     line: Vec<u8>,
-    store: Option<store::Store>,
-    /// Lines waiting for the store (written in batches).
+    /// The store, written by its own thread.
+    store: Option<StoreWriter>,
+    /// Lines waiting for the store (handed over in batches).
     batch: Vec<Vec<u8>>,
-    /// Lines written to the store since its last commit: a failed write or
-    /// commit rolls all of them back, and they are written again with the
-    /// next batch (at most [`UNSAVED_MAX`]; older ones are given up, counted
-    /// in `store_lost`).
-    unsaved: Vec<Vec<u8>>,
-    /// `unsaved` was rolled back: the next write starts with it.
-    rewrite: bool,
     /// Lines the engine could not read (not sensor events).
     pub unreadable: u64,
-    /// Failed store writes and commits (each retried with the next batch).
-    pub store_errors: u64,
-    /// Lines given up after failed writes: past [`UNSAVED_MAX`], or still
-    /// unwritten at the end.
-    pub store_lost: u64,
     /// `/api/stream`: the summaries and incidents the engine makes (the
     /// events it reads were published where they were emitted).
     live: Option<std::sync::Arc<web::live::LiveFeed>>,
@@ -111,18 +102,10 @@ pub struct Stage {
 }
 
 const STORE_BATCH: usize = 1000;
-/// Lines kept for a retry while the store fails: five group commits.
-const UNSAVED_MAX: usize = 100_000;
-/// Lines per group commit.
-const GROUP_COMMIT: u64 = 20_000;
 
 impl Stage {
-    pub fn new(cfg: analytics::Config, sensor: &str, mut store: Option<store::Store>) -> Stage {
-        if let Some(s) = &mut store {
-            // Several batches share one transaction: SQLite rewrites every
-            // index page a commit touched, so fewer commits go much faster.
-            s.set_group_commit(GROUP_COMMIT, Duration::from_secs(1));
-        }
+    pub fn new(cfg: analytics::Config, sensor: &str, store: Option<store::Store>) -> Stage {
+        let store = store.map(StoreWriter::spawn);
         Stage {
             engine: Engine::new(cfg),
             sensor: sensor.to_string(),
@@ -130,11 +113,7 @@ impl Stage {
             line: Vec::with_capacity(1024),
             store,
             batch: Vec::new(),
-            unsaved: Vec::new(),
-            rewrite: false,
             unreadable: 0,
-            store_errors: 0,
-            store_lost: 0,
             live: None,
             reports_to_sinks: true,
         }
@@ -183,54 +162,50 @@ impl Stage {
         self.drain(emit);
     }
 
+    /// A live stage's store drops batches at its full queue (counted)
+    /// rather than holding up the stage and every sink behind it.
+    pub fn set_store_lossy(&mut self, lossy: bool) {
+        if let Some(w) = &mut self.store {
+            w.set_lossy(lossy);
+        }
+    }
+
+    /// The store's counters: (failed writes, lines given up, lines dropped
+    /// at its full queue).
+    pub fn store_stats(&self) -> (u64, u64, u64) {
+        self.store.as_ref().map_or((0, 0, 0), |w| {
+            let s = w.stats();
+            (s.errors.load(Relaxed), s.lost.load(Relaxed), s.dropped.load(Relaxed))
+        })
+    }
+
     /// End of input: every window and session closes; the store is
-    /// written.
+    /// written and committed (a failed write retried once more).
     pub fn finish(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.finish(&mut self.outputs);
         self.drain(emit);
-        // A failed write is retried once more here, then given up.
-        if !self.commit() && !self.commit() {
-            self.store_lost += self.unsaved.len() as u64;
-            self.unsaved.clear();
-            self.rewrite = false;
+        self.flush_store();
+        if let Some(w) = &self.store
+            && !w.commit()
+        {
+            w.commit();
         }
     }
 
     /// Applies the store's age and size bounds.
     pub fn enforce_retention(&mut self, now_ns: i64) {
-        self.commit();
-        if let Some(store) = &mut self.store {
-            match store.enforce_retention(now_ns) {
-                Ok(r) => tracing::debug!(?r, "store retention"),
-                Err(e) => {
-                    self.store_errors += 1;
-                    tracing::error!(error = %e, "store: retention failed");
-                }
-            }
+        self.flush_store();
+        if let Some(w) = &self.store {
+            w.retention(now_ns);
         }
     }
 
-    /// Writes what waits and commits it (readers see it). True when
-    /// everything handed to the store is committed (or there is no store);
-    /// false leaves it for the next write.
+    /// Hands over what waits and waits for its commit (readers see it).
+    /// True when everything handed to the store is committed (or there is
+    /// no store); false leaves it for the next write.
     pub fn commit(&mut self) -> bool {
         self.flush_store();
-        let Some(store) = &mut self.store else { return true };
-        if self.rewrite {
-            return false;
-        }
-        match store.flush() {
-            Ok(()) => {
-                self.unsaved.clear();
-                true
-            }
-            Err(e) => {
-                self.store_errors += 1;
-                self.rewrite = true;
-                tracing::error!(error = %e, lines = self.unsaved.len(), "store: commit failed; writing again with the next batch");
-                false
-            }
-        }
+        self.store.as_ref().is_none_or(StoreWriter::commit)
     }
 
     fn drain(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
@@ -266,32 +241,12 @@ impl Stage {
         }
     }
 
-    /// Writes what waits for the store: after a failure, everything since
-    /// the last commit first.
+    /// Hands what waits to the store's thread.
     pub fn flush_store(&mut self) {
-        let Some(store) = &mut self.store else { return };
-        if self.batch.is_empty() && !self.rewrite {
-            return;
-        }
-        let from = if self.rewrite { 0 } else { self.unsaved.len() };
-        self.unsaved.append(&mut self.batch);
-        let lines: Vec<&[u8]> = self.unsaved[from..].iter().map(Vec::as_slice).collect();
-        match store.insert_json(&lines) {
-            Ok(_) => {
-                self.rewrite = false;
-                // Committed (the group was due): nothing left to retry.
-                if store.pending() == 0 {
-                    self.unsaved.clear();
-                }
-            }
-            Err(e) => {
-                self.store_errors += 1;
-                self.rewrite = true;
-                let over = self.unsaved.len().saturating_sub(UNSAVED_MAX);
-                self.unsaved.drain(..over);
-                self.store_lost += over as u64;
-                tracing::error!(error = %e, lines = self.unsaved.len(), given_up = over, "store: batch not written; writing again with the next batch");
-            }
+        if let Some(w) = &self.store
+            && !self.batch.is_empty()
+        {
+            w.write(std::mem::take(&mut self.batch));
         }
     }
 }
@@ -391,16 +346,10 @@ impl StageWorker {
                 t.evictions as f64,
             );
         }
-        out.counter(
-            "sdn_analytics_store_errors_total",
-            "Store writes and commits that failed (retried).",
-            self.stage.store_errors,
-        );
-        out.counter(
-            "sdn_analytics_store_lost_total",
-            "Lines given up after failed store writes.",
-            self.stage.store_lost,
-        );
+        let (errors, lost, dropped) = self.stage.store_stats();
+        out.counter("sdn_analytics_store_errors_total", "Store writes and commits that failed (retried).", errors);
+        out.counter("sdn_analytics_store_lost_total", "Lines given up after failed store writes.", lost);
+        out.counter("sdn_analytics_store_dropped_total", "Lines dropped at the store's full queue.", dropped);
         m.publish("analytics", v);
     }
 }
@@ -471,7 +420,9 @@ impl sinks::SinkWorker for StageWorker {
                 last_retention = std::time::Instant::now();
             }
             if last_store.elapsed() >= std::time::Duration::from_secs(1) {
-                self.stage.commit();
+                // Handed over, not waited for: the store's thread commits
+                // on its own (a group, or an idle half second).
+                self.stage.flush_store();
                 self.publish();
                 last_store = std::time::Instant::now();
             }
@@ -483,79 +434,6 @@ impl sinks::SinkWorker for StageWorker {
 mod tests {
     use super::*;
     use sensor::config::CorrelationEntry;
-
-    /// A stage over a fresh store in its own directory (removed on drop).
-    struct Fixture {
-        dir: std::path::PathBuf,
-        stage: Stage,
-    }
-
-    impl Fixture {
-        fn new(name: &str) -> Fixture {
-            let dir = std::env::temp_dir().join(format!("sdn-stage-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let cfg = store::StoreConfig { path: dir.join("s.db"), max_age: None, max_bytes: None };
-            let st = store::Store::open(&cfg).unwrap();
-            Fixture { stage: Stage::new(analytics::Config::default(), "s1", Some(st)), dir }
-        }
-
-        fn cap(&self, capped: bool) {
-            self.stage.store.as_ref().unwrap().cap_size_for_tests(capped).unwrap();
-        }
-
-        fn push(&mut self, lines: &[String]) {
-            for l in lines {
-                self.stage.push(l.as_bytes(), &mut |_, _| {});
-            }
-        }
-
-        fn stored(&self) -> store::Counts {
-            store::Query::open(&self.dir.join("s.db")).unwrap().counts().unwrap()
-        }
-    }
-
-    impl Drop for Fixture {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    #[test]
-    fn failed_store_writes_are_written_again() {
-        let mut f = Fixture::new("retry");
-        let lines = analytics::bench::stream(2500);
-        f.push(&lines[..500]);
-        assert!(f.stage.commit());
-        // The disk "fills": the next batches and the commit fail, and are
-        // kept (2000 lines, each batch rolled back with the ones before).
-        f.cap(true);
-        f.push(&lines[500..]);
-        assert!(!f.stage.commit());
-        assert!(f.stage.store_errors >= 2, "{}", f.stage.store_errors);
-        assert_eq!(f.stored().events, 500);
-        // Room again: everything since the last commit is written, once.
-        f.cap(false);
-        assert!(f.stage.commit());
-        let events = f.stage.stats().events;
-        assert_eq!(events, 2500);
-        assert_eq!(f.stored().events, 2500, "every event, and every one once");
-        assert_eq!(f.stage.store_lost, 0);
-        f.stage.finish(&mut |_, _| {});
-        assert_eq!(f.stage.store_lost, 0);
-    }
-
-    #[test]
-    fn store_writes_given_up_at_the_end_are_counted() {
-        let mut f = Fixture::new("lost");
-        let lines = analytics::bench::stream(1500);
-        f.cap(true);
-        f.push(&lines);
-        f.stage.finish(&mut |_, _| {});
-        // The events and whatever the engine derived from them at the end.
-        assert!(f.stage.store_lost >= 1500, "{}", f.stage.store_lost);
-        assert_eq!(f.stored().events, 0);
-    }
 
     fn with_k(k: Option<usize>) -> Result<analytics::Config, String> {
         let a = AnalyticsSection {

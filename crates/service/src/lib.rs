@@ -14,4 +14,5 @@ pub mod rules;
 pub mod run;
 pub mod sink_plan;
 pub mod stats;
+pub mod store_writer;
 pub mod web_hooks;

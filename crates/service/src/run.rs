@@ -238,6 +238,9 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
                 stage: {
                     let mut stage = crate::analysis::Stage::new(engine.clone(), &loaded.sensor, store);
                     stage.set_live(live.clone());
+                    // Live traffic does not wait for SQLite (drops counted);
+                    // a replay keeps every line.
+                    stage.set_store_lossy(opts.replay.is_empty());
                     stage.reports_to_sinks = loaded.config.analytics.reports_to_sinks;
                     stage
                 },
