@@ -457,14 +457,26 @@ fn pub_slow_subscriber_drops_without_blocking_the_others() {
     // and its queue can hold.
     const N: usize = 3000;
     const SIZE: usize = 16 * 1024;
+    // The sender keeps at most 64 events ahead of the reading subscriber
+    // (its peer queue holds 256): that one never falls behind, however fast
+    // the build, while the stuck one does.
+    let got = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let reader = s.spawn(|| {
             for i in 0..N {
                 let m = sub.recv().unwrap_or_else(|e| panic!("event {i}: {e}"));
                 assert_eq!(m.as_slice(), big_event(i, SIZE).json.as_slice(), "event {i}");
+                got.store(i + 1, std::sync::atomic::Ordering::Release);
             }
         });
-        send_all(&sink, (0..N).map(|i| big_event(i, SIZE)));
+        for i in 0..N {
+            let deadline = Instant::now() + BOUND;
+            while i >= got.load(std::sync::atomic::Ordering::Acquire) + 64 {
+                assert!(Instant::now() < deadline && !reader.is_finished(), "the reader stopped at {i}");
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            send_all(&sink, [big_event(i, SIZE)]);
+        }
         reader.join().unwrap();
     });
     assert!(counter(&sink, "peer_drops_total") > 0);
