@@ -208,72 +208,53 @@ impl<'a> P<'a> {
     /// an index, not a string. Members in any other order still parse (the
     /// expectation moves on from each name found).
     fn members(&mut self, names: &[&'static [u8]], mut f: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
         let mut next = 0;
-        loop {
+        self.seq(b'{', b'}', |p| {
             let i = match names.get(next) {
-                Some(pat) if self.b.get(self.i..).is_some_and(|r| r.starts_with(pat)) => {
-                    self.i += pat.len();
+                Some(pat) if p.b.get(p.i..).is_some_and(|r| r.starts_with(pat)) => {
+                    p.i += pat.len();
                     next
                 }
                 _ => {
-                    let k = self.key()?;
-                    self.eat(b':')?;
+                    let k = p.key()?;
+                    p.eat(b':')?;
                     names.iter().position(|pat| &pat[1..pat.len() - 2] == k).unwrap_or(names.len())
                 }
             };
             if i < names.len() {
                 next = i + 1;
             }
-            f(self, i)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            f(p, i)
+        })
     }
 
     /// Calls `f(self, key)` for each member; `f` consumes the value.
     fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            let k = self.key()?;
-            self.eat(b':')?;
-            f(self, k)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.seq(b'{', b'}', |p| {
+            let k = p.key()?;
+            p.eat(b':')?;
+            f(p, k)
+        })
     }
 
-    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
+    fn array(&mut self, f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.seq(b'[', b']', f)
+    }
+
+    /// A container between `open` and `close`: `item` for each element,
+    /// which it consumes; elements are separated by commas.
+    #[inline]
+    fn seq(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
         loop {
-            f(self)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.i += 1,
-                b']' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
