@@ -719,6 +719,8 @@ impl Correlator {
         Some((r.ts, r.ind, slot))
     }
 
+    #[cold]
+    #[inline(never)]
     fn dns_fire(
         &mut self,
         ri: usize,
@@ -764,7 +766,6 @@ impl Correlator {
         let g = if by_ind { &mut self.ind_group } else { &mut self.host_group };
         let hdr = at.slot as usize * g.stride + rule.off;
         let cbase = at.slot as usize * g.cstride + rule.coff;
-        let e0 = hdr + 1;
         let now = c.e.ts_ns;
         let len = g.record(hdr, cbase, k, tag, now, now.saturating_sub(within), new);
         // Checked before building anything: most events of a busy key land here.
@@ -773,8 +774,30 @@ impl Correlator {
         }
         g.ent_mut(hdr).ts = c.seq as i64;
         let fire_host = if kind == SENSORS { None } else { c.host };
-        // Oldest first (ties by id), ordered in place: only the outputs'
-        // own strings are allocated.
+        let suffix = (kind == SENSORS).then_some(ind.hash);
+        self.fire(ri, by_ind, (hdr, cbase, len), c, inds, fire_host, suffix, out);
+    }
+
+    /// A recent-tags rule fires: its entries, oldest first (ties by id),
+    /// become an incident. Out of line: the per-event path above stays
+    /// small in the instruction cache.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    fn fire(
+        &self,
+        ri: usize,
+        by_ind: bool,
+        (hdr, cbase, len): (usize, usize, usize),
+        c: &Ctx<'_, '_>,
+        inds: &Indicators,
+        fire_host: Option<IpAddr>,
+        suffix: Option<u64>,
+        out: &mut Vec<Incident>,
+    ) {
+        let g = if by_ind { &self.ind_group } else { &self.host_group };
+        let e0 = hdr + 1;
+        // Ordered in place: only the outputs' own strings are allocated.
         let mut order = [0u8; MAX_K];
         let order = &mut order[..len];
         order.iter_mut().enumerate().for_each(|(j, o)| *o = j as u8);
@@ -789,7 +812,6 @@ impl Correlator {
             }
             ids.push(g.id(cbase + j as usize).to_string());
         }
-        let suffix = (kind == SENSORS).then_some(ind.hash);
         out.push(self.incident(ri, c, inds, ids, &refs, fire_host, suffix));
     }
 
