@@ -180,16 +180,12 @@ impl Stage {
     }
 
     /// End of input: every window and session closes; the store is
-    /// written and committed (a failed write retried once more).
+    /// written and committed (what a failed write left is retried once
+    /// more, then counted, when the store's thread ends with the stage).
     pub fn finish(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.finish(&mut self.outputs);
         self.drain(emit);
-        self.flush_store();
-        if let Some(w) = &self.store
-            && !w.commit()
-        {
-            w.commit();
-        }
+        self.commit();
     }
 
     /// Applies the store's age and size bounds.

@@ -83,23 +83,23 @@ impl StoreWriter {
         &self.stats
     }
 
+    /// Queues `msg`: a lossy writer gives up at a full queue (`Full`),
+    /// another waits for room.
+    fn offer(&self, msg: Msg) -> Result<(), TrySendError<Msg>> {
+        let Some(tx) = &self.tx else { return Err(TrySendError::Disconnected(msg)) };
+        if self.lossy { tx.try_send(msg) } else { tx.send(msg).map_err(|e| TrySendError::Disconnected(e.0)) }
+    }
+
     pub fn write(&self, lines: Vec<Vec<u8>>) {
-        let Some(tx) = &self.tx else { return };
         let n = lines.len() as u64;
-        let sent = if self.lossy {
-            match tx.try_send(Msg::Lines(lines)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_)) => {
-                    self.stats.dropped.fetch_add(n, Relaxed);
-                    return;
-                }
-                Err(TrySendError::Disconnected(_)) => false,
+        match self.offer(Msg::Lines(lines)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.stats.dropped.fetch_add(n, Relaxed);
             }
-        } else {
-            tx.send(Msg::Lines(lines)).is_ok()
-        };
-        if !sent {
-            self.stats.lost.fetch_add(n, Relaxed);
+            Err(TrySendError::Disconnected(_)) => {
+                self.stats.lost.fetch_add(n, Relaxed);
+            }
         }
     }
 
@@ -114,12 +114,7 @@ impl StoreWriter {
     /// Applies the store's age and size bounds (in turn with the writes; a
     /// live stage skips it when the queue is full: it comes again).
     pub fn retention(&self, now_ns: i64) {
-        let Some(tx) = &self.tx else { return };
-        let _ = if self.lossy {
-            tx.try_send(Msg::Retention(now_ns)).is_ok()
-        } else {
-            tx.send(Msg::Retention(now_ns)).is_ok()
-        };
+        let _ = self.offer(Msg::Retention(now_ns));
     }
 
     #[cfg(test)]
