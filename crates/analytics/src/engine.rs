@@ -516,8 +516,9 @@ impl Engine {
         let closed = self.inds.close_window(seq, n);
         if self.wc.events > 0 {
             self.stats.windows += 1;
-            for (key, (total, top)) in closed.keys {
-                out.push(Output::TopN(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top }));
+            for (key, (total, top, max_error)) in closed.keys {
+                let r = TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top, max_error };
+                out.push(Output::TopN(r));
             }
             let (events, late) = (self.wc.events, self.wc.late);
             let secs = self.cfg.window_s as f64;

@@ -129,6 +129,11 @@ pub struct TopNReport {
     pub total: u64,
     /// Count descending, then value ascending (addresses and ports numerically).
     pub top: Vec<(String, u64)>,
+    /// 0: the counts are exact. Otherwise the counter was full in this
+    /// window and made room Space-Saving style: each count is at most this
+    /// much above the true count, and every value counted more than this
+    /// is listed. In JSON only when not 0.
+    pub max_error: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,6 +343,9 @@ pub fn encode(output: &Output, sensor: &str, buf: &mut Vec<u8>) {
                 let _ = write!(buf, ",\"count\":{c}}}");
             }
             buf.push(b']');
+            if t.max_error > 0 {
+                let _ = write!(buf, ",\"max_error\":{}", t.max_error);
+            }
         }
         Output::Session(s) => {
             let end = match s.end {

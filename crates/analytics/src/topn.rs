@@ -2,19 +2,23 @@
 //! indicator table (DESIGN §1): sensor, input, rule, src/dst ip, host,
 //! (proto, dst port), src port; plus the per-second event counts.
 //!
-//! Bounded: a keyed counter that already holds `cap` keys counts new keys as
-//! `overflow` (reported as evictions of the `topn` table) instead of
-//! inserting them. XXX: this favours keys seen early in an overloaded window;
-//! a Space-Saving sketch would be fairer.
+//! Bounded: a keyed counter holds at most `cap` keys per window. A new key
+//! at a full counter takes the place of a rarely counted one, Space-Saving
+//! style (see [`crate::saving`]), and the replacement is counted as an
+//! eviction of the `topn` table. The window's report then carries
+//! `max_error`: each listed count is at most that much above the true one,
+//! and every key counted more than that is listed.
 
 use crate::intern::Syms;
 use crate::output::TopNReport;
+use crate::saving::Saving;
 use crate::util::{HASH, IpKey};
 use core::hash::Hash;
 use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
 
-/// (total, top values with counts)
-pub(crate) type Ranked = (u64, Vec<(String, u64)>);
+/// (total, top values with counts, max_error)
+pub(crate) type Ranked = (u64, Vec<(String, u64)>, u64);
 
 /// The `n` largest by count, ties broken by key ascending.
 pub(crate) fn top<T: Ord>(mut v: Vec<(T, u64)>, n: usize) -> Vec<(T, u64)> {
@@ -57,7 +61,8 @@ impl SymCounts {
             self.counts[s as usize] = 0;
         }
         self.touched.clear();
-        (total, top(v, n).into_iter().map(|(s, c)| (s.to_string(), c)).collect())
+        // Dense: never full, so exact.
+        (total, top(v, n).into_iter().map(|(s, c)| (s.to_string(), c)).collect(), 0)
     }
 }
 
@@ -66,12 +71,14 @@ pub(crate) struct Capped<K> {
     map: HashMap<K, u64, foldhash::fast::FixedState>,
     cap: usize,
     total: u64,
+    saving: Saving<K>,
+    /// Keys evicted to make room (over the counter's life).
     pub overflow: u64,
 }
 
 impl<K: Hash + Eq + Copy + Ord> Capped<K> {
     fn new(cap: usize) -> Self {
-        Capped { map: HashMap::with_hasher(HASH), cap, total: 0, overflow: 0 }
+        Capped { map: HashMap::with_hasher(HASH), cap, total: 0, saving: Saving::new(), overflow: 0 }
     }
 
     #[inline]
@@ -82,8 +89,33 @@ impl<K: Hash + Eq + Copy + Ord> Capped<K> {
         } else if self.map.len() < self.cap {
             self.map.insert(k, 1);
         } else {
+            self.replace(k);
+        }
+    }
+
+    #[cold]
+    fn replace(&mut self, k: K) {
+        let start = self.saving.evict(
+            &mut self.map,
+            |m, v, thr| match m.entry(v) {
+                Entry::Occupied(o) if *o.get() <= thr => Some(o.remove()),
+                _ => None,
+            },
+            |m, f| m.iter().for_each(|(x, c)| f(*x, *c)),
+        );
+        if let Some(start) = start {
+            self.map.insert(k, start);
             self.overflow += 1;
         }
+    }
+
+    /// (total, every key with its count, max_error), and a new window.
+    fn take_all(&mut self) -> (u64, Vec<(K, u64)>, u64) {
+        let v = self.map.iter().map(|(k, c)| (*k, *c)).collect();
+        let r = (std::mem::take(&mut self.total), v, self.saving.floor);
+        self.map.clear();
+        self.saving.reset();
+        r
     }
 
     pub fn len(&self) -> usize {
@@ -94,13 +126,15 @@ impl<K: Hash + Eq + Copy + Ord> Capped<K> {
 /// The src_ip, dst_ip and host counters ([`SRC`], [`DST`], [`HOST`]) in one
 /// map: an event's host is usually its source or its destination, so two
 /// lookups count the three. Each counter is capped on its own, exactly as a
-/// [`Capped`] of its own would be (a key not yet counted by a full counter
-/// is an overflow of that counter).
+/// [`Capped`] of its own would be (a key at a full counter takes the place
+/// of one of that counter's keys; the map keeps a key while any counter
+/// counts it, so it holds at most 3 `cap` keys).
 pub(crate) struct IpCounts {
     map: HashMap<IpKey, [u64; 3], foldhash::fast::FixedState>,
     cap: usize,
     len: [usize; 3],
     total: [u64; 3],
+    saving: [Saving<IpKey>; 3],
     overflow: [u64; 3],
 }
 
@@ -110,26 +144,24 @@ pub(crate) const HOST: usize = 2;
 
 impl IpCounts {
     fn new(cap: usize) -> Self {
-        IpCounts { map: HashMap::with_hasher(HASH), cap, len: [0; 3], total: [0; 3], overflow: [0; 3] }
+        IpCounts {
+            map: HashMap::with_hasher(HASH),
+            cap,
+            len: [0; 3],
+            total: [0; 3],
+            saving: [Saving::new(), Saving::new(), Saving::new()],
+            overflow: [0; 3],
+        }
     }
 
     /// Counts `k` once in each counter of `which`.
     #[inline]
     pub fn add(&mut self, k: IpKey, which: &[usize]) {
-        let fits = |len: &[usize; 3], w: usize| len[w] < self.cap;
         let c = match self.map.get_mut(&k) {
             Some(c) => c,
-            None => {
-                if !which.iter().any(|&w| fits(&self.len, w)) {
-                    for &w in which {
-                        self.total[w] += 1;
-                        self.overflow[w] += 1;
-                    }
-                    return;
-                }
-                self.map.entry(k).or_insert([0; 3])
-            }
+            None => self.map.entry(k).or_insert([0; 3]),
         };
+        let mut full = [false; 3];
         for &w in which {
             self.total[w] += 1;
             if c[w] > 0 {
@@ -138,20 +170,54 @@ impl IpCounts {
                 c[w] = 1;
                 self.len[w] += 1;
             } else {
-                self.overflow[w] += 1;
+                full[w] = true;
             }
+        }
+        if full != [false; 3] {
+            self.replace(k, full);
         }
     }
 
-    fn take(&mut self, w: usize, n: usize) -> (u64, Vec<(IpKey, u64)>) {
+    /// `k` is new to the counters of `full`, which are full.
+    #[cold]
+    fn replace(&mut self, k: IpKey, full: [bool; 3]) {
+        for w in (0..3).filter(|&w| full[w]) {
+            let start = self.saving[w].evict(
+                &mut self.map,
+                |m, v, thr| match m.entry(v) {
+                    Entry::Occupied(mut o) if (1..=thr).contains(&o.get()[w]) => {
+                        let c = std::mem::take(&mut o.get_mut()[w]);
+                        if *o.get() == [0; 3] {
+                            o.remove();
+                        }
+                        Some(c)
+                    }
+                    _ => None,
+                },
+                |m, f| m.iter().filter(|(_, c)| c[w] > 0).for_each(|(x, c)| f(*x, c[w])),
+            );
+            let Some(start) = start else { continue };
+            if let Some(kc) = self.map.get_mut(&k) {
+                kc[w] = start;
+            }
+            self.overflow[w] += 1;
+        }
+        // Counted nowhere (no counter had a key to give up).
+        if self.map.get(&k) == Some(&[0; 3]) {
+            self.map.remove(&k);
+        }
+    }
+
+    fn take(&mut self, w: usize, n: usize) -> (u64, Vec<(IpKey, u64)>, u64) {
         let v = top(self.map.iter().filter(|(_, c)| c[w] > 0).map(|(k, c)| (*k, c[w])).collect(), n);
-        (std::mem::take(&mut self.total[w]), v)
+        (std::mem::take(&mut self.total[w]), v, self.saving[w].floor)
     }
 
     /// `clear` keeps the allocation: no allocation next window.
     fn clear(&mut self) {
         self.map.clear();
         self.len = [0; 3];
+        self.saving.iter_mut().for_each(Saving::reset);
     }
 }
 
@@ -213,27 +279,26 @@ impl WindowCounts {
 
     /// Emits the non-indicator top-N reports and resets the counters.
     pub fn close(&mut self, syms: &Syms, w: (i64, i64), n: usize, out: &mut Vec<TopNReport>) {
-        let mut push = |key: &'static str, (total, top): Ranked| {
-            out.push(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top });
+        let mut push = |key: &'static str, (total, top, max_error): Ranked| {
+            out.push(TopNReport { window_start_ns: w.0, window_end_ns: w.1, key, total, top, max_error });
         };
-        let ips =
-            |(t, v): (u64, Vec<(IpKey, u64)>)| (t, v.into_iter().map(|(ip, c)| (ip.ip().to_string(), c)).collect());
+        let ips = |(t, v, e): (u64, Vec<(IpKey, u64)>, u64)| {
+            (t, v.into_iter().map(|(ip, c)| (ip.ip().to_string(), c)).collect(), e)
+        };
         push("sensor", self.sensor.take(syms, n));
         push("input", self.input.take(syms, n));
         let rules = self.rule.take(syms, n);
-        let rules = (rules.0, rules.1.into_iter().map(|(s, c)| (s.replacen('\0', ":", 1), c)).collect());
+        let rules = (rules.0, rules.1.into_iter().map(|(s, c)| (s.replacen('\0', ":", 1), c)).collect(), rules.2);
         push("rule", rules);
         push("src_ip", ips(self.ips.take(SRC, n)));
         push("dst_ip", ips(self.ips.take(DST, n)));
         push("host", ips(self.ips.take(HOST, n)));
         self.ips.clear();
         // Ranked by (proto name, port), not by symbol number.
-        let pp: Vec<((&str, u16), u64)> =
-            self.proto_port.map.iter().map(|(&(p, port), &c)| ((syms.get(p), port), c)).collect();
-        let pp_total = std::mem::take(&mut self.proto_port.total);
+        let (pp_total, pp, pp_error) = self.proto_port.take_all();
+        let pp: Vec<((&str, u16), u64)> = pp.into_iter().map(|((p, port), c)| ((syms.get(p), port), c)).collect();
         let pp = top(pp, n).into_iter().map(|((p, port), c)| (format!("{p}/{port}"), c)).collect();
-        self.proto_port.map.clear();
-        push("proto_dst_port", (pp_total, pp));
+        push("proto_dst_port", (pp_total, pp, pp_error));
         let sp: Vec<(u16, u64)> =
             self.src_port_touched.iter().map(|&p| (p, self.src_port[p as usize] as u64)).collect();
         let sp_total = sp.iter().map(|x| x.1).sum();
@@ -241,7 +306,8 @@ impl WindowCounts {
             self.src_port[p as usize] = 0;
         }
         self.src_port_touched.clear();
-        push("src_port", (sp_total, top(sp, n).into_iter().map(|(p, c)| (p.to_string(), c)).collect()));
+        // Dense (65,536 counters): exact.
+        push("src_port", (sp_total, top(sp, n).into_iter().map(|(p, c)| (p.to_string(), c)).collect(), 0));
         self.per_second.iter_mut().for_each(|c| *c = 0);
         self.events = 0;
         self.late = 0;
@@ -258,5 +324,46 @@ mod tests {
         assert_eq!(top(v.clone(), 3), [("c", 5), ("a", 2), ("b", 2)]);
         assert_eq!(top(v.clone(), 10).len(), 4);
         assert!(top(v, 0).is_empty());
+    }
+
+    /// Each of the three address counters keeps the Space-Saving bounds on
+    /// its own (checked against exact counts), whatever the others hold,
+    /// and the shared map stays within 3 `cap` keys.
+    #[test]
+    fn address_counters_keep_their_bounds() {
+        use std::collections::HashMap as Exact;
+        let mut rnd = crate::util::xorshift(7);
+        let sets: [&[usize]; 4] = [&[SRC, HOST], &[DST], &[SRC], &[DST, HOST]];
+        for cap in [1, 5, 40] {
+            let mut c = IpCounts::new(cap);
+            let mut exact: [Exact<IpKey, u64>; 3] = Default::default();
+            for i in 0..30_000u64 {
+                let r = rnd();
+                // A few heavy addresses (new ones half way through) and a long tail.
+                let a =
+                    if r.is_multiple_of(4) { (i / 15_000) * 100 + (r >> 8) % 6 } else { 1000 + (r >> 16) % 100_000 };
+                let k = IpKey::from(std::net::IpAddr::from(std::net::Ipv4Addr::from(a as u32)));
+                let which = sets[(r >> 40) as usize % 4];
+                c.add(k, which);
+                which.iter().for_each(|&w| *exact[w].entry(k).or_default() += 1);
+                assert!(c.map.len() <= 3 * cap);
+            }
+            for w in [SRC, DST, HOST] {
+                let total: u64 = exact[w].values().sum();
+                let (t, _, floor) = c.take(w, 0);
+                assert_eq!(t, total);
+                let counted: Vec<(IpKey, u64)> =
+                    c.map.iter().filter(|(_, n)| n[w] > 0).map(|(k, n)| (*k, n[w])).collect();
+                assert!(counted.len() <= cap);
+                for (k, n) in &counted {
+                    let e = exact[w][k];
+                    assert!(e <= *n && *n <= e + floor, "cap {cap} counter {w}: true {e}, counted {n}, floor {floor}");
+                }
+                for (k, &e) in &exact[w] {
+                    assert!(e <= floor || counted.iter().any(|x| x.0 == *k), "cap {cap} counter {w}: {e} > {floor}");
+                }
+                assert!(floor > 0 && floor as f64 <= total as f64 * 16.0 / (15.0 * cap as f64) + 1.0);
+            }
+        }
     }
 }

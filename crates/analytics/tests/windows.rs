@@ -83,6 +83,54 @@ fn topn_at_each_window_close() {
     );
 }
 
+/// A full top-N counter makes room for new keys (Space-Saving): a source
+/// that first shows up once 40 others filled it still tops the window, with
+/// its count at most `max_error` above the truth; an engine with room
+/// reports the same window exactly.
+#[test]
+fn a_late_heavy_hitter_tops_a_full_counter() {
+    let i = ind("1", "ip", "198.51.100.1");
+    let srcs: Vec<String> = (0..100).map(|n| format!("10.0.{}.{}", n / 250, 1 + n % 250)).collect();
+    let mut script: Vec<&str> = srcs[..40].iter().map(|s| s.as_str()).collect();
+    for (n, s) in srcs[40..].iter().enumerate() {
+        script.push(s);
+        if n % 5 == 0 {
+            script.push("10.9.9.9");
+        }
+    }
+    let heavy = script.iter().filter(|s| **s == "10.9.9.9").count() as u64;
+    assert_eq!(heavy, 12);
+    let run = |max_keys: usize| {
+        let mut e = Engine::new(Config { max_keys, top_n: 3, ..Config::default() });
+        let mut out = Vec::new();
+        for (n, s) in script.iter().enumerate() {
+            e.push(&pkt("x", n as i64 * 100, s, "198.51.100.1", i), &mut out);
+        }
+        e.finish(&mut out);
+        (out, e.stats().topn.evictions)
+    };
+    let (exact, evictions) = run(1000);
+    let t = topn(&exact, "src_ip")[0];
+    assert_eq!((t.total, t.max_error, evictions), (script.len() as u64, 0, 0));
+    assert_eq!(top_pairs(t)[0], ("10.9.9.9", heavy));
+    let mut line = Vec::new();
+    output::encode(&Output::TopN(t.clone()), "s", &mut line);
+    assert!(!String::from_utf8_lossy(&line).contains("max_error"));
+
+    let (full, evictions) = run(8);
+    let t = topn(&full, "src_ip")[0];
+    assert_eq!(t.total, script.len() as u64);
+    assert!(t.max_error > 0 && evictions > 0);
+    let (top, count) = top_pairs(t)[0];
+    assert_eq!(top, "10.9.9.9");
+    assert!((heavy..=heavy + t.max_error).contains(&count), "{count} {}", t.max_error);
+    // The other counters with the same source keys (host) work the same way.
+    assert_eq!(top_pairs(topn(&full, "host")[0])[0].0, "10.9.9.9");
+    let mut line = Vec::new();
+    output::encode(&Output::TopN(t.clone()), "s", &mut line);
+    assert!(String::from_utf8_lossy(&line).contains(&format!(",\"max_error\":{}", t.max_error)));
+}
+
 #[test]
 fn sessions_idle_timeout_and_finish() {
     let mut e = Engine::new(Config::default());
