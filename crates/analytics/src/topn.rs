@@ -157,55 +157,73 @@ impl IpCounts {
     /// Counts `k` once in each counter of `which`.
     #[inline]
     pub fn add(&mut self, k: IpKey, which: &[usize]) {
-        let c = match self.map.get_mut(&k) {
-            Some(c) => c,
-            None => self.map.entry(k).or_insert([0; 3]),
-        };
-        let mut full = [false; 3];
+        if let Some(c) = self.map.get_mut(&k) {
+            let mut full = [false; 3];
+            for &w in which {
+                self.total[w] += 1;
+                if c[w] > 0 {
+                    c[w] += 1;
+                } else if self.len[w] < self.cap {
+                    c[w] = 1;
+                    self.len[w] += 1;
+                } else {
+                    full[w] = true;
+                }
+            }
+            if full != [false; 3] {
+                self.add_to_full(k, full);
+            }
+            return;
+        }
+        // A new key: its counts settled first (room made where a counter
+        // is full), then one insert.
+        let mut c = [0; 3];
         for &w in which {
             self.total[w] += 1;
-            if c[w] > 0 {
-                c[w] += 1;
-            } else if self.len[w] < self.cap {
+            if self.len[w] < self.cap {
                 c[w] = 1;
                 self.len[w] += 1;
             } else {
-                full[w] = true;
+                c[w] = self.make_room(w);
             }
         }
-        if full != [false; 3] {
-            self.replace(k, full);
+        if c != [0; 3] {
+            self.map.insert(k, c);
         }
     }
 
-    /// `k` is new to the counters of `full`, which are full.
+    /// `k`, counted elsewhere, is new to the counters of `full`, which are full.
     #[cold]
-    fn replace(&mut self, k: IpKey, full: [bool; 3]) {
+    fn add_to_full(&mut self, k: IpKey, full: [bool; 3]) {
         for w in (0..3).filter(|&w| full[w]) {
-            let start = self.saving[w].evict(
-                &mut self.map,
-                |m, v, thr| match m.entry(v) {
-                    Entry::Occupied(mut o) if (1..=thr).contains(&o.get()[w]) => {
-                        let c = std::mem::take(&mut o.get_mut()[w]);
-                        if *o.get() == [0; 3] {
-                            o.remove();
-                        }
-                        Some(c)
-                    }
-                    _ => None,
-                },
-                |m, f| m.iter().filter(|(_, c)| c[w] > 0).for_each(|(x, c)| f(*x, c[w])),
-            );
-            let Some(start) = start else { continue };
-            if let Some(kc) = self.map.get_mut(&k) {
-                kc[w] = start;
+            // `k` is not counted by `w`: never the key evicted.
+            let start = self.make_room(w);
+            if let Some(c) = self.map.get_mut(&k) {
+                c[w] = start;
             }
-            self.overflow[w] += 1;
         }
-        // Counted nowhere (no counter had a key to give up).
-        if self.map.get(&k) == Some(&[0; 3]) {
-            self.map.remove(&k);
-        }
+    }
+
+    /// Evicts a key from the full counter `w`: the count a new key starts
+    /// from (0: nothing to evict).
+    #[cold]
+    fn make_room(&mut self, w: usize) -> u64 {
+        let start = self.saving[w].evict(
+            &mut self.map,
+            |m, v, thr| match m.entry(v) {
+                Entry::Occupied(mut o) if (1..=thr).contains(&o.get()[w]) => {
+                    let c = std::mem::take(&mut o.get_mut()[w]);
+                    if *o.get() == [0; 3] {
+                        o.remove();
+                    }
+                    Some(c)
+                }
+                _ => None,
+            },
+            |m, f| m.iter().filter(|(_, c)| c[w] > 0).for_each(|(x, c)| f(*x, c[w])),
+        );
+        self.overflow[w] += u64::from(start.is_some());
+        start.unwrap_or(0)
     }
 
     fn take(&mut self, w: usize, n: usize) -> (u64, Vec<(IpKey, u64)>, u64) {
