@@ -1,6 +1,7 @@
 //! Small helpers: inline strings (no allocation for typical event ids and
 //! values), RFC 3339 parse/format on nanoseconds, deterministic hashing.
 
+use civil::{civil_from_days, days_from_civil};
 use core::hash::{BuildHasher, Hash};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -304,30 +305,6 @@ pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
     let days = days_from_civil(y, mo as u32, d as u32);
     // i64 nanoseconds reach 2262: later instants do not parse.
     (days * 86_400 + h * 3600 + mi * 60 + sec).checked_mul(1_000_000_000)?.checked_add(nanos)
-}
-
-/// Howard Hinnant's civil-to-days (proleptic Gregorian).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// RFC 3339 UTC: 6 fraction digits, 9 when the instant has sub-microsecond

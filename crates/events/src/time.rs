@@ -1,5 +1,6 @@
 //! RFC 3339 UTC timestamps without a calendar dependency.
 
+use civil::civil_from_days;
 use core::fmt;
 use serde::{Serialize, Serializer};
 
@@ -37,20 +38,6 @@ impl Serialize for Timestamp {
 /// with 6 fraction digits, or 9 when `nanos_precision` is set.
 pub fn rfc3339(secs: i64, nanos: u32, nanos_precision: bool) -> String {
     Timestamp { secs, nanos, nanos_precision }.to_string()
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

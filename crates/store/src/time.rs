@@ -1,5 +1,7 @@
 //! RFC 3339 timestamps <-> nanoseconds since the Unix epoch (no calendar crate needed).
 
+use civil::{civil_from_days, days_from_civil};
+
 const NS_PER_SEC: i64 = 1_000_000_000;
 /// Nanoseconds per minute: the aggregate bucket width.
 pub const NS_PER_MINUTE: i64 = 60 * NS_PER_SEC;
@@ -7,29 +9,6 @@ pub const NS_PER_MINUTE: i64 = 60 * NS_PER_SEC;
 /// Start (ns) of the minute that contains `ts_ns`.
 pub fn minute_of(ts_ns: i64) -> i64 {
     ts_ns.div_euclid(NS_PER_MINUTE) * NS_PER_MINUTE
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn num(b: &[u8]) -> Option<i64> {
@@ -84,7 +63,7 @@ pub fn parse_ts(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
+    let secs = days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
     secs.checked_mul(NS_PER_SEC)?.checked_add(frac)
 }
 

@@ -21,28 +21,10 @@ pub struct Timestamp<'a> {
     pub kind: TimestampKind,
 }
 
+use civil::{civil_from_days, days_from_civil, days_in_month};
+
 const MONTHS: [&[u8; 3]; 12] =
     [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
 
 /// Exactly `n` digits at `s[at..]`.
 fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
@@ -177,15 +159,7 @@ impl<'a> Timestamp<'a> {
 /// time, to give RFC 3164 timestamps a year).
 pub fn utc_year(unix_nanos: i64) -> i32 {
     let days = unix_nanos.div_euclid(1_000_000_000).div_euclid(86_400);
-    // civil_from_days (Howard Hinnant), year only.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400 + i64::from(mp >= 10);
-    y as i32
+    civil_from_days(days).0 as i32
 }
 
 #[cfg(test)]
