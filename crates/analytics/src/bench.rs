@@ -53,16 +53,20 @@ impl fmt::Display for BenchReport {
             self.bytes / self.events.max(1),
             self.outputs
         )?;
+        // The spread shows how much the machine moved during the runs (on a
+        // shared VM, more than most code changes do).
+        let (lo, hi) = spread(&self.engine_runs);
         writeln!(
             f,
-            "engine only: {:.0} events/s per core ({:.0}/s wall clock; median of {} runs)",
+            "engine only: {:.0} events/s per core ({:.0}/s wall clock; median of {} runs, {lo:.0}-{hi:.0})",
             self.engine_eps,
             self.engine_wall_eps,
             self.engine_runs.len()
         )?;
+        let (lo, hi) = spread(&self.json_runs);
         writeln!(
             f,
-            "json + engine: {:.0} events/s per core ({:.0}/s wall clock; median of {} runs)",
+            "json + engine: {:.0} events/s per core ({:.0}/s wall clock; median of {} runs, {lo:.0}-{hi:.0})",
             self.json_eps,
             self.json_wall_eps,
             self.json_runs.len()
@@ -73,6 +77,11 @@ impl fmt::Display for BenchReport {
             self.engine_plain_eps, self.json_plain_eps
         )
     }
+}
+
+/// (slowest, fastest) of the runs.
+fn spread(runs: &[f64]) -> (f64, f64) {
+    runs.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)))
 }
 
 /// The synthetic stream as JSON lines.
