@@ -243,7 +243,7 @@ impl Group {
     /// order of the entries breaks ties between equal times. Returns the
     /// entry count.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn record(
         &mut self,
         hdr: usize,
@@ -749,6 +749,7 @@ impl Correlator {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn recent(
         &mut self,
         ri: usize,

@@ -123,6 +123,7 @@ impl Indicators {
 
     /// Counts one hit of `x` at `ts` in window `seq`.
     /// `hash` is [`ind_hash`] of `x`; `syms` names the feed of a new record.
+    #[inline(always)]
     pub fn hit(&mut self, x: &IndicatorIn<'_>, hash: u64, ts: i64, seq: u64, syms: &mut Syms) -> (IndRef, IndTags) {
         let slot = match self.lru.find_with(hash, |k| k.is(x)) {
             Some(s) => {

@@ -58,6 +58,7 @@ impl Sessions {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn hit(
         &mut self,
         (key, h): ((IpKey, IpKey), u64),
