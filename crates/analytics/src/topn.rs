@@ -344,6 +344,26 @@ mod tests {
         assert!(top(v, 0).is_empty());
     }
 
+    /// The (protocol, port) counter: a pair first seen once the counter is
+    /// full still tops it, within `max_error`; a new window is exact again.
+    #[test]
+    fn a_full_counter_makes_room() {
+        let mut c: Capped<(u32, u16)> = Capped::new(4);
+        for p in 0..20 {
+            c.add((1, p));
+        }
+        for _ in 0..10 {
+            c.add((1, 443));
+        }
+        let (total, v, err) = c.take_all();
+        assert_eq!((total, v.len(), c.overflow), (30, 4, 17));
+        let (k, n) = top(v, 1)[0];
+        assert_eq!(k, (1, 443));
+        assert!(err > 0 && (10..=10 + err).contains(&n), "{n} {err}");
+        c.add((6, 53));
+        assert_eq!(c.take_all(), (1, vec![((6, 53), 1)], 0));
+    }
+
     /// Each of the three address counters keeps the Space-Saving bounds on
     /// its own (checked against exact counts), whatever the others hold,
     /// and the shared map stays within 3 `cap` keys.
