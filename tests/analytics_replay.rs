@@ -73,12 +73,16 @@ fn throttling_summaries_and_a_dns_then_connect_incident() {
     assert!(intel <= THROTTLE, "{intel} intel events passed");
     let suppressed: u64 = summaries.iter().map(|s| s["summary"]["suppressed"].as_u64().unwrap()).sum();
     assert_eq!(intel as u64 + suppressed, 500, "{summaries:?}");
+    // Derived events carry the input of what they describe.
+    assert!(summaries.iter().all(|s| s["input"] == "packet" && s["summary"]["input"] == "packet"), "{summaries:?}");
 
     let incidents: Vec<&Value> = events.iter().filter(|e| e["kind"] == "incident").collect();
     assert_eq!(incidents.len(), 1, "{incidents:#?}");
     let inc = &incidents[0]["incident"];
     assert_eq!(inc["rule"], "resolved_then_connected");
     assert_eq!(inc["host"], "10.0.0.5");
+    // Completed by the connection.
+    assert_eq!(incidents[0]["input"], "packet");
     let ids: Vec<&str> = inc["events"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let by_id = |id: &str| events.iter().find(|e| e["id"] == id);
     let dns_event = ids.iter().filter_map(|id| by_id(id)).find(|e| e["input"] == "dns");

@@ -847,6 +847,7 @@ impl Correlator {
             id,
             rule: name.clone(),
             host: c.host,
+            input: crate::output::schema_input(c.e.input),
             events,
             ts_ns: c.e.ts_ns,
             location: c.e.location.to_string(),

@@ -102,11 +102,23 @@ pub struct Summary {
     pub flow: Option<FlowOut>,
 }
 
+/// The schema's `input` values. A derived event (summary, incident) writes
+/// the input of the events it describes when it is one of these, else
+/// `intel` (the stage's own).
+pub const INPUTS: [&str; 10] = ["intel", "packet", "dns", "http", "tls", "smtp", "netflow", "ipfix", "sflow", "syslog"];
+
+/// `input` as the schema knows it (see [`INPUTS`]).
+pub fn schema_input(input: &str) -> &'static str {
+    INPUTS.iter().find(|i| **i == input).copied().unwrap_or("intel")
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Incident {
     pub id: String,
     pub rule: String,
     pub host: Option<IpAddr>,
+    /// Input of the event that completed it (one of [`INPUTS`]).
+    pub input: &'static str,
     /// Ids of the events behind it, oldest first.
     pub events: Vec<String>,
     /// Time of the event that completed it.
@@ -239,17 +251,16 @@ fn flow(buf: &mut Vec<u8>, f: &FlowOut) {
     buf.push(b'}');
 }
 
-/// Head shared by summary and incident events.
-// XXX: `input` is "intel" because the schema requires the protocol object
-// named by `input` (packet, dns, ...), which a derived event does not have;
-// the key's own input is in `summary.input`. If the schema exempts kinds
-// summary/incident from that rule, write the key's input here instead.
-fn head(buf: &mut Vec<u8>, id: &str, ts: i64, sensor: &str, kind: &str, location: &str, value: &str) {
+/// Head shared by summary and incident events: `input` is that of the
+/// events described (the schema exempts these kinds from carrying the
+/// protocol object it names).
+#[allow(clippy::too_many_arguments)]
+fn head(buf: &mut Vec<u8>, id: &str, ts: i64, sensor: &str, kind: &str, input: &str, location: &str, value: &str) {
     buf.extend_from_slice(b"{\"id\":");
     js(buf, id);
     let _ = write!(buf, ",\"ts\":\"{}\"", Ts(ts));
     field(buf, "sensor", sensor);
-    let _ = write!(buf, ",\"kind\":\"{kind}\",\"input\":\"intel\",\"match\":{{\"where\":");
+    let _ = write!(buf, ",\"kind\":\"{kind}\",\"input\":\"{}\",\"match\":{{\"where\":", schema_input(input));
     // The schema wants a dotted lower-case name.
     js(buf, if location.contains('.') { location } else { "analytics.key" });
     field(buf, "value", value);
@@ -278,7 +289,7 @@ fn stat(buf: &mut Vec<u8>, s: &HitStat) {
 pub fn encode(output: &Output, sensor: &str, buf: &mut Vec<u8>) {
     match output {
         Output::Summary(s) => {
-            head(buf, &s.id, s.last_ns, sensor, "summary", &s.location, &s.value);
+            head(buf, &s.id, s.last_ns, sensor, "summary", &s.input, &s.location, &s.value);
             if let Some(i) = &s.indicator {
                 buf.extend_from_slice(b",\"indicator\":");
                 indicator(buf, i);
@@ -306,7 +317,7 @@ pub fn encode(output: &Output, sensor: &str, buf: &mut Vec<u8>) {
             }
         }
         Output::Incident(i) => {
-            head(buf, &i.id, i.ts_ns, sensor, "incident", &i.location, &i.value);
+            head(buf, &i.id, i.ts_ns, sensor, "incident", i.input, &i.location, &i.value);
             if let Some(first) = i.indicators.first() {
                 buf.extend_from_slice(b",\"indicator\":");
                 indicator(buf, first);

@@ -263,8 +263,7 @@ fn derived_head(line: &[u8]) -> (String, &'static str, &'static str) {
         "summary" => "summary",
         _ => "report",
     };
-    const INPUTS: [&str; 10] = ["intel", "packet", "dns", "http", "tls", "smtp", "netflow", "ipfix", "sflow", "syslog"];
-    let input = INPUTS.iter().find(|i| **i == h.input).copied().unwrap_or("intel");
+    let input = analytics::output::schema_input(&h.input);
     (h.id, kind, input)
 }
 

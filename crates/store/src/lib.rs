@@ -5,7 +5,8 @@
 //!   whole event JSON;
 //! - `agg_minute`: per-minute counts per dimension ([`DIMS`]), upserted in the same transaction as the
 //!   events, so charts and top-N never scan raw events (derived `summary` / `incident` events count
-//!   under `all`, `kind`, `input` and `sensor` only, not under the hit dimensions);
+//!   under `all`, `kind` and `sensor` only, not under the hit dimensions, `input` among them: they
+//!   carry the input of the events they describe);
 //! - `incidents` (`kind: "incident"` events, also stored in `events`) and `reports` (lines with a
 //!   top-level `"report"` field);
 //! - one transaction per [`Store::insert_json`] batch, or per group of batches

@@ -181,14 +181,14 @@ impl<'b> Row<'b> {
     }
 
     /// (dim index in DIMS, value) pairs this event counts under. Every event counts under `all`,
-    /// `kind`, `input` and `sensor`; only observations (not the derived `summary` and `incident`
-    /// events, which repeat the indicator / flow / host of events counted on their own) count under
-    /// the hit dimensions (feed, indicator, addresses, host, port).
+    /// `kind` and `sensor`; only observations (not the derived `summary` and `incident` events,
+    /// which repeat the input / indicator / flow / host of events counted on their own) count under
+    /// the hit dimensions (input, feed, indicator, addresses, host, port).
     fn dims(&self, mut f: impl FnMut(usize, Cow<'b, str>)) {
         let derived = matches!(self.kind, Some("summary" | "incident"));
         let text = [
             (self.kind, true),
-            (self.input, true),
+            (self.input, !derived),
             (self.feed, !derived),
             (self.indicator_id, !derived),
             (self.indicator_value, !derived),

@@ -401,7 +401,7 @@ impl SynthEvents {
         };
         let _ = write!(
             out,
-            r#"{{"id":"{id}","ts":"{ts}","sensor":"{sensor}","kind":"summary","input":"intel","match":{{"where":"{location}","value":"{}"}}"#,
+            r#"{{"id":"{id}","ts":"{ts}","sensor":"{sensor}","kind":"summary","input":"{input}","match":{{"where":"{location}","value":"{}"}}"#,
             self.value
         );
         self.indicator_json(out, k);
@@ -436,7 +436,7 @@ impl SynthEvents {
         let ids = events.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(",");
         let _ = write!(
             out,
-            r#"{{"id":"analytics:distinct_indicators:{window_s}:{host}:{i}","ts":"{ts}","sensor":"analytics@sdn","kind":"incident","input":"intel","match":{{"where":"ip.dst","value":"{host}"}},"flow":{{"src_ip":"{host}","dst_ip":"10.0.0.53","proto":"udp"}},"incident":{{"rule":"distinct_indicators","host":"{host}","events":[{ids}],"indicators":[]}}}}"#
+            r#"{{"id":"analytics:distinct_indicators:{window_s}:{host}:{i}","ts":"{ts}","sensor":"analytics@sdn","kind":"incident","input":"packet","match":{{"where":"ip.dst","value":"{host}"}},"flow":{{"src_ip":"{host}","dst_ip":"10.0.0.53","proto":"udp"}},"incident":{{"rule":"distinct_indicators","host":"{host}","events":[{ids}],"indicators":[]}}}}"#
         );
     }
 }

@@ -126,8 +126,8 @@ fn insert_dedup_routes_and_counts() {
         q.search(&EventFilter { cidr: Some("10.7.7.0/24".into()), ..Default::default() }, Page::first(10)).unwrap();
     assert_eq!(ids(&rows), vec!["edge-1:same".to_string()]);
 
-    // Summary and incident events count under all/kind/input/sensor, not under the hit dims: the
-    // summary's indicator and the incident's host are not hits of their own.
+    // Summary and incident events count under all/kind/sensor, not under the hit dims: the
+    // summary's indicator and input and the incident's host and input are not hits of their own.
     let range = (T0 - MIN, T0 + 10 * MIN);
     let top_feed = q.top("feed", range.0, range.1, 10).unwrap();
     assert_eq!(top_feed.iter().map(|x| x.1).sum::<u64>(), 51, "{top_feed:?}"); // 50 intel + the same-address one
@@ -138,6 +138,7 @@ fn insert_dedup_routes_and_counts() {
     let kinds: Vec<(&str, u64)> = kinds.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     assert_eq!(kinds, vec![("intel", 51), ("incident", 1), ("rule", 1), ("summary", 1)]);
     assert_eq!(q.top("sensor", range.0, range.1, 10).unwrap().iter().map(|x| x.1).sum::<u64>(), 54);
+    assert_eq!(q.top("input", range.0, range.1, 10).unwrap().iter().map(|x| x.1).sum::<u64>(), 52);
 
     // The report.
     let reps = q.reports(Some("top_n"), T0, T0 + MIN, 10).unwrap();
