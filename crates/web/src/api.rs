@@ -84,13 +84,13 @@ fn answer<T: serde::Serialize>(r: Result<T, store::StoreError>) -> Response {
 
 type Args = (State<Arc<ApiState>>, Params<HashMap<String, String>>);
 
-/// Runs `f` on the query connection off the async threads.
+/// Runs `f` on a read connection off the async threads.
 async fn with_query<T: serde::Serialize + Send + 'static>(
     s: Arc<ApiState>,
     f: impl FnOnce(&store::Query) -> Result<T, store::StoreError> + Send + 'static,
 ) -> Response {
     let r = tokio::task::spawn_blocking(move || {
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        let q = s.query.get()?;
         f(&q)
     })
     .await;
@@ -231,7 +231,7 @@ struct IncidentDetail {
 
 async fn incident(State(s): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
     let r = tokio::task::spawn_blocking(move || {
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        let q = s.query.get()?;
         q.incident(&id).map(|o| o.map(|(incident, events)| IncidentDetail { incident, events }))
     })
     .await;

@@ -99,10 +99,7 @@ fn export(
     loop {
         // The connection is held for one page at a time: other requests
         // run between pages.
-        let rows = {
-            let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-            q.search(filter, page.clone())
-        };
+        let rows = { s.query.get().and_then(|q| q.search(filter, page.clone())) };
         let rows = match rows {
             Ok(rows) => rows,
             Err(e) => {

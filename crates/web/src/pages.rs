@@ -107,7 +107,7 @@ fn error_page(e: &PageError) -> Response {
 
 /// Checks the credentials (the router's layer did already; a page asks
 /// again so that it never renders without them), then runs `render` on
-/// the query connection off the async threads.
+/// a read connection off the async threads.
 async fn on_query(
     s: Arc<WebState>,
     headers: HeaderMap,
@@ -117,7 +117,7 @@ async fn on_query(
     crate::auth::check(&s, &headers, &params)?;
     let ctx = Ctx::new(params);
     Ok(tokio::task::spawn_blocking(move || {
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
+        let q = s.query.get()?;
         render(&s, &q, &ctx)
     })
     .await
@@ -168,13 +168,10 @@ async fn search_page((State(s), h, Params(p)): Args) -> Response {
     // A bad search shows the form again with the message (status 400),
     // not a bare error page.
     let ctx = Ctx::new(p);
-    let result = tokio::task::spawn_blocking(move || {
-        let q = s.query.lock().unwrap_or_else(|p| p.into_inner());
-        search::page(&q, &ctx)
-    })
-    .await;
+    let result = tokio::task::spawn_blocking(move || s.query.get().map(|q| search::page(&q, &ctx))).await;
     match result {
-        Ok((status, body)) => html_response(status, body, PAGE_CSP),
+        Ok(Ok((status, body))) => html_response(status, body, PAGE_CSP),
+        Ok(Err(e)) => error_page(&PageError::from(e)),
         Err(e) => error_page(&PageError::Internal(e.to_string())),
     }
 }
@@ -284,7 +281,7 @@ mod tests {
     #[test]
     fn every_page_shows_hostile_event_text_as_text() {
         let (dir, s) = hostile_store("hostile");
-        let q = s.query.lock().unwrap();
+        let q = s.query.get().unwrap();
         let overview = overview::page(&s, &q, &ctx(&[])).unwrap();
         assert!(overview.contains("<main data-page=\"overview\">"));
         assert!(overview.contains("&lt;script&gt;alert(1)&lt;&#47;script&gt;"), "{overview}");
@@ -312,7 +309,7 @@ mod tests {
     #[test]
     fn bad_parameters_are_400_with_what_to_fix() {
         let (dir, s) = hostile_store("bad");
-        let q = s.query.lock().unwrap();
+        let q = s.query.get().unwrap();
         let (status, page) = search::page(&q, &ctx(&[("cidr", "10.0.0.0/99"), ("value", "<script>")]));
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(page.contains("role=\"alert\""), "{page}");
