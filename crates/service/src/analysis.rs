@@ -170,13 +170,16 @@ impl Stage {
         }
     }
 
-    /// The store's counters: (failed writes, lines given up, lines dropped
-    /// at its full queue).
-    pub fn store_stats(&self) -> (u64, u64, u64) {
-        self.store.as_ref().map_or((0, 0, 0), |w| {
+    /// The store's counters for `/metrics` (`run` and `analytics` alike):
+    /// failed writes, lines given up, lines dropped at its full queue.
+    pub fn store_metrics(&self, out: &mut crate::metrics::Samples<'_>) {
+        let (errors, lost, dropped) = self.store.as_ref().map_or((0, 0, 0), |w| {
             let s = w.stats();
             (s.errors.load(Relaxed), s.lost.load(Relaxed), s.dropped.load(Relaxed))
-        })
+        });
+        out.counter("sdn_analytics_store_errors_total", "Store writes and commits that failed (retried).", errors);
+        out.counter("sdn_analytics_store_lost_total", "Lines given up after failed store writes.", lost);
+        out.counter("sdn_analytics_store_dropped_total", "Lines dropped at the store's full queue.", dropped);
     }
 
     /// End of input: every window and session closes; the store is
@@ -341,10 +344,7 @@ impl StageWorker {
                 t.evictions as f64,
             );
         }
-        let (errors, lost, dropped) = self.stage.store_stats();
-        out.counter("sdn_analytics_store_errors_total", "Store writes and commits that failed (retried).", errors);
-        out.counter("sdn_analytics_store_lost_total", "Lines given up after failed store writes.", lost);
-        out.counter("sdn_analytics_store_dropped_total", "Lines dropped at the store's full queue.", dropped);
+        self.stage.store_metrics(&mut out);
         m.publish("analytics", v);
     }
 }

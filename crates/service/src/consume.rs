@@ -98,9 +98,8 @@ impl Served {
         s.counter("sdn_analytics_passed_total", "Events that passed throttling.", e.passed);
         s.counter("sdn_analytics_summaries_total", "Summary events.", e.summaries);
         s.counter("sdn_analytics_incidents_total", "Incident events.", e.incidents);
-        let (errors, lost, _) = stage.store_stats();
-        s.counter("sdn_analytics_store_errors_total", "Store writes and commits that failed (retried).", errors);
-        s.counter("sdn_analytics_store_lost_total", "Lines given up after failed store writes.", lost);
+        // (A consumer waits for the store: its `dropped` stays 0.)
+        stage.store_metrics(&mut s);
         self.metrics.publish("analytics", v);
     }
 }
