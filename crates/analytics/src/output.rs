@@ -252,15 +252,24 @@ fn flow(buf: &mut Vec<u8>, f: &FlowOut) {
 }
 
 /// Head shared by summary and incident events: `input` is that of the
-/// events described (the schema exempts these kinds from carrying the
-/// protocol object it names).
+/// events described, one of [`INPUTS`] (the schema exempts these kinds
+/// from carrying the protocol object it names).
 #[allow(clippy::too_many_arguments)]
-fn head(buf: &mut Vec<u8>, id: &str, ts: i64, sensor: &str, kind: &str, input: &str, location: &str, value: &str) {
+fn head(
+    buf: &mut Vec<u8>,
+    id: &str,
+    ts: i64,
+    sensor: &str,
+    kind: &str,
+    input: &'static str,
+    location: &str,
+    value: &str,
+) {
     buf.extend_from_slice(b"{\"id\":");
     js(buf, id);
     let _ = write!(buf, ",\"ts\":\"{}\"", Ts(ts));
     field(buf, "sensor", sensor);
-    let _ = write!(buf, ",\"kind\":\"{kind}\",\"input\":\"{}\",\"match\":{{\"where\":", schema_input(input));
+    let _ = write!(buf, ",\"kind\":\"{kind}\",\"input\":\"{input}\",\"match\":{{\"where\":");
     // The schema wants a dotted lower-case name.
     js(buf, if location.contains('.') { location } else { "analytics.key" });
     field(buf, "value", value);
@@ -289,7 +298,7 @@ fn stat(buf: &mut Vec<u8>, s: &HitStat) {
 pub fn encode(output: &Output, sensor: &str, buf: &mut Vec<u8>) {
     match output {
         Output::Summary(s) => {
-            head(buf, &s.id, s.last_ns, sensor, "summary", &s.input, &s.location, &s.value);
+            head(buf, &s.id, s.last_ns, sensor, "summary", schema_input(&s.input), &s.location, &s.value);
             if let Some(i) = &s.indicator {
                 buf.extend_from_slice(b",\"indicator\":");
                 indicator(buf, i);

@@ -181,3 +181,17 @@ fn mutations_never_panic() {
         }
     }
 }
+
+/// The inputs a derived event may name are the schema's: `output::INPUTS`
+/// is a copy of its `input` enum (the engine reads JSON and does not link
+/// the sensor's event crate), checked here.
+#[test]
+fn derived_inputs_are_the_schemas() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/event.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let inputs: Vec<&str> =
+        schema["properties"]["input"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(inputs, output::INPUTS);
+    assert_eq!(output::schema_input("netflow"), "netflow");
+    assert_eq!(output::schema_input("carrier-pigeon"), "intel");
+}
