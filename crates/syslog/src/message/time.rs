@@ -2,6 +2,8 @@
 //! legacy messages) and the RFC 3164 `Mmm dd hh:mm:ss`, which has no year
 //! and no zone.
 
+use civil::{civil_from_days, days_from_civil, days_in_month};
+
 /// Which form a timestamp has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampKind {
@@ -20,8 +22,6 @@ pub struct Timestamp<'a> {
     pub unix_nanos: Option<i64>,
     pub kind: TimestampKind,
 }
-
-use civil::{civil_from_days, days_from_civil, days_in_month};
 
 const MONTHS: [&[u8; 3]; 12] =
     [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
