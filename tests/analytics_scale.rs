@@ -1,26 +1,43 @@
-//! Scale-out (issue 8, acceptance 4): a sensor (`run`) publishes its events
-//! to JetStream on subjects partitioned by host
-//! (`sdn.events.{partition}.{kind}.{input}`, 2 partitions); two `sdn-sensor
-//! analytics` processes take one partition each, a third takes all. The
-//! two together must give what the single one gives: the same passing
-//! events, summaries and incidents, and per window the same counts in every
-//! top-N report (each process's counts summed; `top_n` is larger than the
-//! number of distinct values here, so the lists are complete).
+//! Scale-out (issue 8, acceptance 4): two sensors (`run`, one after the
+//! other) publish their events to JetStream on subjects partitioned by host
+//! (`sdn.events.{partition}.{kind}.{input}`, 2 partitions), and their intel
+//! events again to a sightings stream partitioned by indicator
+//! (`sdn.sightings.{partition}`); two `sdn-sensor analytics` processes take
+//! one partition of each, a third takes all the events. The two together
+//! must give what the single one gives: the same passing events, summaries
+//! and incidents (the multi-sensor ones included), and per window the same
+//! counts in every top-N report (each process's counts summed; `top_n` is
+//! larger than the number of distinct values here, so the lists are
+//! complete).
 
 mod common;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use std::net::UdpSocket;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const LISTED: [&str; 5] = ["203.0.113.10", "203.0.113.11", "203.0.113.12", "203.0.113.13", "203.0.113.14"];
+/// Seen by each sensor from one host only, the two hosts in different
+/// host partitions: only indicator partitioning brings both together.
+const SPLIT: [&str; 2] = ["203.0.113.20", "203.0.113.21"];
+
+/// The host partition the sensor gives an IPv4 host (FNV-1a of its octets,
+/// as `service::analysis::partition_keys`).
+fn partition(a: std::net::Ipv4Addr) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in a.octets() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.max(1) % 2
+}
 
 /// A NetFlow v5 datagram of (src, dst) records.
-fn v5(records: &[(std::net::Ipv4Addr, std::net::Ipv4Addr)], sequence: u32) -> Vec<u8> {
+fn v5(records: &[(Ipv4Addr, Ipv4Addr)], sequence: u32) -> Vec<u8> {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
     let mut d = Vec::new();
     d.extend_from_slice(&5u16.to_be_bytes());
@@ -52,11 +69,12 @@ struct Outcome {
     reports: Vec<Value>,
 }
 
-fn analytics(dir: &Path, nats: u16, subject: &str, durable: &str, config: &Path) -> Outcome {
+fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, durable: &str, config: &Path) -> Outcome {
     let out = dir.join(format!("{durable}.jsonl"));
     let reports = dir.join(format!("{durable}.reports.jsonl"));
     let run = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
         .args(["analytics", "--nats", &format!("nats://127.0.0.1:{nats}"), "--subject", subject, "--durable", durable])
+        .args(sightings.map(|s| ["--sightings", s]).into_iter().flatten())
         .args(["--idle-exit", "2", "--sensor", "an", "--config"])
         .arg(config)
         .arg("-o")
@@ -121,23 +139,16 @@ fn comparable(outcomes: &[&Outcome]) -> Comparable {
     c
 }
 
-#[test]
-fn two_partitioned_processes_give_what_one_gives() {
-    let dir = std::env::temp_dir().join(format!("sdn-analytics-scale-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let (nats_port, http) = (common::free_tcp_port(), common::free_tcp_port());
-    let netflow = common::free_udp_port();
-    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
-    let feed = dir.join("feed.csv");
-    let rows: String = LISTED.iter().enumerate().map(|(i, a)| format!("{i},ip,c2,{a},,\n")).collect();
-    std::fs::write(&feed, format!("id,type,threat_type,ip,dns,value\n{rows}")).unwrap();
-    let sensor_cfg = dir.join("sensor.toml");
+/// One sensor (`run` named `sensor`) publishes `records` to both streams,
+/// and stops once both acknowledged every event.
+fn sensor(dir: &Path, nats_port: u16, feed: &Path, sensor: &str, records: &[(Ipv4Addr, Ipv4Addr)]) {
+    let (http, netflow) = (common::free_tcp_port(), common::free_udp_port());
+    let cfg = dir.join(format!("{sensor}.toml"));
     std::fs::write(
-        &sensor_cfg,
+        &cfg,
         format!(
             r#"[run]
-sensor = "edge-s"
+sensor = "{sensor}"
 
 [listen]
 netflow = ["127.0.0.1:{netflow}"]
@@ -151,23 +162,66 @@ listen = "127.0.0.1:{http}"
 
 [[sink]]
 type = "nats"
+name = "events"
 url = "nats://127.0.0.1:{nats_port}"
 stream = "SDN_EVENTS"
 subject = "sdn.events.{{partition}}.{{kind}}.{{input}}"
 partitions = 2
 spool = "{}"
+
+[[sink]]
+type = "nats"
+name = "sightings"
+url = "nats://127.0.0.1:{nats_port}"
+stream = "SDN_SIGHTINGS"
+subject = "sdn.sightings.{{partition}}"
+partitions = 2
+partition_by = "indicator"
+spool = "{}"
 "#,
-            dir.join("spool").display()
+            dir.join(format!("spool-{sensor}-events")).display(),
+            dir.join(format!("spool-{sensor}-sightings")).display(),
         ),
     )
     .unwrap();
-    let sensor = common::start_run(&sensor_cfg, &feed, http);
-    // 40 hosts: each reaches 5 listed addresses and one of them twice;
-    // hosts 0..9 also send 5 more flows to the first (throttled).
-    let listed: Vec<std::net::Ipv4Addr> = LISTED.iter().map(|a| a.parse().unwrap()).collect();
+    let run = common::start_run(&cfg, feed, http);
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (i, chunk) in records.chunks(30).enumerate() {
+        udp.send_to(&v5(chunk, (i * 30) as u32), ("127.0.0.1", netflow)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Every record is an intel event: on both streams.
+    let expected = records.len() as f64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = common::http_get(http, "/metrics").unwrap_or_default();
+        let acked =
+            |sink: &str| common::metric(&page, "sdn_sink_detail", &format!("name=\"acked_total\",sink=\"{sink}\""));
+        if acked("events") >= expected && acked("sightings") >= expected {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{sensor} did not publish {expected} events twice:\n{page}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    common::stop_run(run);
+}
+
+#[test]
+fn two_partitioned_processes_give_what_one_gives() {
+    let dir = std::env::temp_dir().join(format!("sdn-analytics-scale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let nats_port = common::free_tcp_port();
+    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
+    let feed = dir.join("feed.csv");
+    let rows: String = LISTED.iter().chain(&SPLIT).enumerate().map(|(i, a)| format!("{i},ip,c2,{a},,\n")).collect();
+    std::fs::write(&feed, format!("id,type,threat_type,ip,dns,value\n{rows}")).unwrap();
+    // Sensor s: 40 hosts each reach 5 listed addresses and one of them
+    // twice; hosts 0..9 also send 5 more flows to the first (throttled).
+    let listed: Vec<Ipv4Addr> = LISTED.iter().map(|a| a.parse().unwrap()).collect();
     let mut records = Vec::new();
     for h in 0..40u8 {
-        let host = std::net::Ipv4Addr::new(10, 1, 0, h);
+        let host = Ipv4Addr::new(10, 1, 0, h);
         for j in 0..6usize {
             records.push((host, listed[(h as usize + j) % 5]));
         }
@@ -175,40 +229,48 @@ spool = "{}"
             records.extend(std::iter::repeat_n((host, listed[0]), 5));
         }
     }
-    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for (i, chunk) in records.chunks(30).enumerate() {
-        udp.send_to(&v5(chunk, (i * 30) as u32), ("127.0.0.1", netflow)).unwrap();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let expected = records.len() as f64;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = common::http_get(http, "/metrics").unwrap_or_default();
-        if common::metric(&page, "sdn_sink_detail", "name=\"acked_total\"") >= expected {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the sensor did not publish {expected} events:\n{page}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    common::stop_run(sensor);
+    // The SPLIT addresses: from a host in partition 0 here, in partition 1
+    // at sensor t.
+    let in_partition =
+        |p: u64, net: u8| (0..=255u8).map(|x| Ipv4Addr::new(10, net, 0, x)).find(|a| partition(*a) == p).unwrap();
+    let (split_s, split_t) = (in_partition(0, 3), in_partition(1, 4));
+    let split: Vec<Ipv4Addr> = SPLIT.iter().map(|a| a.parse().unwrap()).collect();
+    records.extend(split.iter().map(|&a| (split_s, a)));
+    sensor(&dir, nats_port, &feed, "edge-s", &records);
+    // Sensor t: one host per listed address, once; and the SPLIT ones.
+    let mut records: Vec<_> = (0..5u8).map(|h| (Ipv4Addr::new(10, 2, 0, h), listed[h as usize])).collect();
+    records.extend(split.iter().map(|&a| (split_t, a)));
+    sensor(&dir, nats_port, &feed, "edge-t", &records);
 
     let cfg = dir.join("analytics.toml");
     std::fs::write(
         &cfg,
-        "[analytics]\nthrottle = 2\ntop_n = 1000\n\n[[analytics.correlation]]\nname = \"three_indicators\"\ntype = \"distinct_indicators\"\nwithin = \"5m\"\nk = 3\n",
+        "[analytics]\nthrottle = 2\ntop_n = 1000\n\n\
+         [[analytics.correlation]]\nname = \"three_indicators\"\ntype = \"distinct_indicators\"\nwithin = \"5m\"\nk = 3\n\n\
+         [[analytics.correlation]]\nname = \"two_sensors\"\ntype = \"multi_sensor\"\nwithin = \"5m\"\nk = 2\n",
     )
     .unwrap();
-    let p0 = analytics(&dir, nats_port, "sdn.events.0.>", "p0", &cfg);
-    let p1 = analytics(&dir, nats_port, "sdn.events.1.>", "p1", &cfg);
-    let all = analytics(&dir, nats_port, "sdn.events.>", "all", &cfg);
+    let p0 = analytics(&dir, nats_port, "sdn.events.0.>", Some("sdn.sightings.0"), "p0", &cfg);
+    let p1 = analytics(&dir, nats_port, "sdn.events.1.>", Some("sdn.sightings.1"), "p1", &cfg);
+    let all = analytics(&dir, nats_port, "sdn.events.>", None, "all", &cfg);
     let (split, single) = (comparable(&[&p0, &p1]), comparable(&[&all]));
     // Both partitions had work, and the work is what one process does.
     assert!(!p0.lines.is_empty() && !p1.lines.is_empty());
-    assert_eq!(single.incidents.len(), 40, "one incident per host");
+    let by_rule = |c: &Comparable, rule: &str| c.incidents.iter().filter(|i| i.0 == rule).count();
+    assert_eq!(by_rule(&single, "three_indicators"), 40, "one incident per host of sensor s");
+    // Every listed address was reported by both sensors.
+    assert_eq!(by_rule(&single, "two_sensors"), 7);
+    assert!(single.incidents.iter().filter(|i| i.0 == "two_sensors").all(|i| i.2.len() == 2));
     assert_eq!(single.summaries.len(), 10, "one summary per throttled host");
     // Hosts 0 and 5 reach the first address 7 times, the other 8 hosts 6
     // times; 2 pass.
     assert_eq!(single.summaries.iter().map(|(_, n)| n).sum::<u64>(), 2 * 5 + 8 * 4);
     assert_eq!(split, single);
+
+    // Without the sightings, each process runs the multi-sensor rule over
+    // its hosts' events only: the SPLIT addresses never meet.
+    let q0 = analytics(&dir, nats_port, "sdn.events.0.>", None, "q0", &cfg);
+    let q1 = analytics(&dir, nats_port, "sdn.events.1.>", None, "q1", &cfg);
+    assert_eq!(by_rule(&comparable(&[&q0, &q1]), "two_sensors"), 5);
     std::fs::remove_dir_all(&dir).ok();
 }

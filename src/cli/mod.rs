@@ -58,6 +58,12 @@ pub struct AnalyticsArgs {
     /// Durable consumer name: one per partition; a restart continues where it stopped (default: analytics- and the subject).
     #[arg(long, value_name = "NAME")]
     pub durable: Option<String>,
+    /// Sightings this process takes, e.g. sdn.sightings.0 for partition 0 of a sink with partition_by = "indicator" and subject "sdn.sightings.{partition}": the multi_sensor rules then run over these (split by indicator) instead of over --subject (split by host). Its durable consumer is the --durable name with "-sightings".
+    #[arg(long, value_name = "FILTER")]
+    pub sightings: Option<String>,
+    /// JetStream stream of the sightings (a stream of its own: its events keep their ids, which JetStream de-duplicates per stream).
+    #[arg(long, value_name = "NAME", default_value = "SDN_SIGHTINGS", requires = "sightings")]
+    pub sightings_stream: String,
     /// Configuration file: its [analytics] section (window, throttle, correlations, store) and [http] (with a store: the dashboard, API and /metrics on that address).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

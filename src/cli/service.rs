@@ -57,7 +57,10 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let name = a.sensor.clone().unwrap_or_else(|| format!("analytics@{}", service::run::hostname()));
-    let stage = service::analysis::Stage::new(cfg, &name, store);
+    let mut stage = service::analysis::Stage::new(cfg, &name, store);
+    if a.sightings.is_some() {
+        stage.split_sightings();
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
@@ -75,6 +78,11 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         url: a.nats,
         stream: a.stream,
         subject: a.subject,
+        sightings: a.sightings.map(|subject| service::consume::Sightings {
+            stream: a.sightings_stream,
+            subject,
+            durable: format!("{durable}-sightings"),
+        }),
         durable,
         output: a.output,
         reports: a.reports,

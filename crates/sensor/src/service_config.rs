@@ -176,6 +176,18 @@ pub struct SinkEntry {
     /// nats: `{partition}` in `subject` is a hash of the event's host
     /// modulo this, so analytics consumers can split the stream by host.
     pub partitions: Option<u32>,
+    /// nats: what `{partition}` hashes: `host` (default) or `indicator`
+    /// (then only `intel` events are published: the sightings stream of
+    /// the multi-sensor correlation when analytics scale out).
+    pub partition_by: Option<PartitionBy>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionBy {
+    #[default]
+    Host,
+    Indicator,
 }
 
 #[derive(Debug, Deserialize)]

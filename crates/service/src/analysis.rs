@@ -84,6 +84,11 @@ pub fn store_config(file: &str, a: &AnalyticsSection) -> Result<Option<store::St
 /// Events through the engine (and into the store).
 pub struct Stage {
     engine: Engine,
+    /// `analytics --sightings`: the multi-sensor rules, over the sightings
+    /// stream (intel events split by indicator) instead of `engine`'s
+    /// events (split by host). Only its incidents are kept.
+    sightings: Option<Engine>,
+    sighting_outputs: Vec<Output>,
     sensor: String,
     outputs: Vec<Output>,
     line: Vec<u8>,
@@ -108,6 +113,8 @@ impl Stage {
         let store = store.map(StoreWriter::spawn);
         Stage {
             engine: Engine::new(cfg),
+            sightings: None,
+            sighting_outputs: Vec::new(),
             sensor: sensor.to_string(),
             outputs: Vec::new(),
             line: Vec::with_capacity(1024),
@@ -117,6 +124,46 @@ impl Stage {
             live: None,
             reports_to_sinks: true,
         }
+    }
+
+    /// Moves the multi-sensor rules to an engine of their own, fed by
+    /// [`Stage::push_sighting`]: under host partitioning one process sees
+    /// only some of an indicator's events, under indicator partitioning of
+    /// the sightings all of them. Call before the first event.
+    pub fn split_sightings(&mut self) {
+        let cfg = self.engine.config().clone();
+        let (multi, rest) =
+            cfg.correlations.iter().cloned().partition(|r| matches!(r, CorrelationRule::MultiSensor { .. }));
+        self.engine = Engine::new(analytics::Config { correlations: rest, ..cfg.clone() });
+        self.sightings = Some(Engine::new(analytics::Config { correlations: multi, ..cfg }));
+    }
+
+    /// The sightings engine's counters (with `split_sightings`).
+    pub fn sighting_stats(&self) -> Option<&analytics::EngineStats> {
+        self.sightings.as_ref().map(Engine::stats)
+    }
+
+    /// One event of the sightings stream: it only feeds the multi-sensor
+    /// rules (the event itself is stored, counted and passed on by the
+    /// process of its host's partition); `emit` gets the incidents.
+    pub fn push_sighting(&mut self, json: &[u8], emit: &mut dyn FnMut(&[u8], Line)) {
+        let Some(engine) = &mut self.sightings else { return };
+        match analytics::parse_event(json) {
+            Ok(parsed) if parsed.event().kind == "intel" => {
+                engine.push(&parsed.event(), &mut self.sighting_outputs);
+            }
+            _ => self.unreadable += 1,
+        }
+        self.take_sighting_incidents();
+        self.drain(emit);
+    }
+
+    /// The sightings engine's incidents join the stage's outputs; its
+    /// windows' reports and summaries are dropped (the host partitions
+    /// report every event).
+    fn take_sighting_incidents(&mut self) {
+        let incidents = self.sighting_outputs.drain(..).filter(|o| matches!(o, Output::Incident(_)));
+        self.outputs.extend(incidents);
     }
 
     /// Derived events are also published to the live stream.
@@ -159,6 +206,10 @@ impl Stage {
     /// The clock of an idle live stream.
     pub fn advance(&mut self, now_ns: i64, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.advance(now_ns, &mut self.outputs);
+        if let Some(s) = &mut self.sightings {
+            s.advance(now_ns, &mut self.sighting_outputs);
+            self.take_sighting_incidents();
+        }
         self.drain(emit);
     }
 
@@ -187,6 +238,10 @@ impl Stage {
     /// more, then counted, when the store's thread ends with the stage).
     pub fn finish(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.finish(&mut self.outputs);
+        if let Some(s) = &mut self.sightings {
+            s.finish(&mut self.sighting_outputs);
+            self.take_sighting_incidents();
+        }
         self.drain(emit);
         self.commit();
     }
@@ -273,7 +328,13 @@ fn derived_head(line: &[u8]) -> (String, &'static str, &'static str) {
 /// FNV-1a: a stable 64-bit hash (the same in every process and version),
 /// for partition keys and the consumer's recent ids.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a continued from `h` over `bytes`.
+fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
@@ -281,19 +342,38 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The partition key of an encoded event: a stable hash (FNV-1a) of the
-/// host the analytics key it by, so every event of a host lands in one
-/// partition and correlation stays correct when analytics scale out. 0
-/// when the event names no host.
-pub fn host_key(json: &[u8]) -> u64 {
-    let Ok(parsed) = analytics::parse_event(json) else { return 0 };
-    let Some(host) = parsed.event().host() else { return 0 };
-    let h = match host {
-        std::net::IpAddr::V4(a) => fnv1a(&a.octets()),
-        std::net::IpAddr::V6(a) => fnv1a(&a.octets()),
+/// The partition keys of an encoded event (one parse for both), stable
+/// hashes (FNV-1a) of what the analytics key their state by:
+/// - the host (0 when the event names none): every event of a host lands
+///   in one partition, so throttling, sessions and the host correlations
+///   stay correct when analytics scale out;
+/// - the indicator of an `intel` event (0 for other events): the key of
+///   the multi-sensor correlation, for the sightings stream.
+pub fn partition_keys(json: &[u8]) -> (u64, u64) {
+    let Ok(parsed) = analytics::parse_event(json) else { return (0, 0) };
+    let e = parsed.event();
+    let host = e.host().map_or(0, |h| {
+        let h = match h {
+            std::net::IpAddr::V4(a) => fnv1a(&a.octets()),
+            std::net::IpAddr::V6(a) => fnv1a(&a.octets()),
+        };
+        // 0 means "none"; keep every bit of the hash for the modulus.
+        h.max(1)
+    });
+    let indicator = match (e.kind, e.indicator) {
+        ("intel", Some(i)) => {
+            // The fields that identify an indicator to the engine, each
+            // closed by a byte no UTF-8 string holds.
+            let mut h = FNV_OFFSET;
+            for part in [i.id, i.r#type, i.value, i.threat_type, i.feed] {
+                h = fnv1a_from(h, part.as_bytes());
+                h = fnv1a_from(h, &[0xff]);
+            }
+            h.max(1)
+        }
+        _ => 0,
     };
-    // 0 means "no host"; keep every bit of the hash for the modulus.
-    h.max(1)
+    (host, indicator)
 }
 
 /// `run`'s analytics stage as a sink: the sensor's threads queue events on
@@ -373,7 +453,8 @@ impl sinks::SinkWorker for StageWorker {
             }
             Line::Derived => {
                 let (id, k, input) = derived_head(line);
-                send(&Arc::new(sinks::Encoded { id, kind: k, input, json: line.to_vec(), key: host_key(line) }));
+                let (key, indicator_key) = partition_keys(line);
+                send(&Arc::new(sinks::Encoded { id, kind: k, input, json: line.to_vec(), key, indicator_key }));
             }
             Line::Report if reports_to_sinks => send(&Arc::new(sinks::Encoded {
                 id: format!("report:{:016x}", fnv1a(line)),
@@ -381,6 +462,7 @@ impl sinks::SinkWorker for StageWorker {
                 input: "analytics",
                 json: line.to_vec(),
                 key: 0,
+                indicator_key: 0,
             })),
             // In the store only (and on /metrics through the stats).
             Line::Report => {}
@@ -450,5 +532,57 @@ mod tests {
             let e = with_k(bad).unwrap_err();
             assert!(e.starts_with("s.toml: analytics.correlation[0] (name = \"spread\"): k (2 to 64)"), "{e}");
         }
+    }
+
+    fn event(host: &str, kind: &str, indicator: &str) -> Vec<u8> {
+        format!(
+            r#"{{"id":"s:1","ts":"2026-11-29T05:00:00Z","sensor":"s","kind":"{kind}","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},{indicator}"flow":{{"src_ip":"{host}","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn partition_keys_follow_host_and_indicator() {
+        let ind = r#""indicator":{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"},"#;
+        let (h1, i1) = partition_keys(&event("10.0.0.1", "intel", ind));
+        let (h2, i2) = partition_keys(&event("10.0.0.2", "intel", ind));
+        // Another host, the same indicator: another host key, the same
+        // indicator key.
+        assert!(h1 != 0 && h2 != 0 && h1 != h2);
+        assert!(i1 != 0 && i1 == i2);
+        let other = ind.replace("\"f.csv\"", "\"g.csv\"");
+        assert_ne!(partition_keys(&event("10.0.0.1", "intel", &other)).1, i1);
+        // Only intel events are sightings.
+        let rule = r#""rule":{"chain":"cidr","name":"x"},"#;
+        assert_eq!(partition_keys(&event("10.0.0.1", "rule", rule)), (h1, 0));
+        assert_eq!(partition_keys(b"{}"), (0, 0));
+    }
+
+    #[test]
+    fn split_sightings_moves_only_the_multi_sensor_rules() {
+        let rule = |name: &str, kind| CorrelationEntry { name: name.into(), kind, within: "5m".into(), k: Some(2) };
+        let a = AnalyticsSection {
+            correlations: vec![
+                rule("spread", CorrelationKind::DistinctIndicators),
+                rule("sensors", CorrelationKind::MultiSensor),
+            ],
+            ..AnalyticsSection::default()
+        };
+        let mut stage = Stage::new(engine_config("s.toml", &a).unwrap(), "an", None);
+        assert!(stage.sighting_stats().is_none());
+        stage.split_sightings();
+        let names = |c: &analytics::Config| {
+            c.correlations
+                .iter()
+                .map(|r| match r {
+                    CorrelationRule::MultiSensor { name, .. } | CorrelationRule::DistinctIndicators { name, .. } => {
+                        name.clone()
+                    }
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(stage.engine.config()), ["spread"]);
+        assert_eq!(names(stage.sightings.as_ref().unwrap().config()), ["sensors"]);
     }
 }

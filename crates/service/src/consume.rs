@@ -3,6 +3,9 @@
 //! Sensors publish to `...{partition}...` subjects (a hash of the event's
 //! host); each process consumes some partitions with a subject filter, so
 //! all events of a host reach one process and correlation stays correct.
+//! The multi-sensor rule is keyed by indicator: with `--sightings` it runs
+//! over a second stream, the intel events split by indicator, taken by a
+//! second durable consumer.
 
 use crate::analysis::{Line, Stage};
 use futures_util::StreamExt;
@@ -30,6 +33,18 @@ pub struct ConsumeOptions {
     pub idle_exit: Option<Duration>,
     /// The dashboard and API over the store, with `/metrics`.
     pub web: Option<AnalyticsWeb>,
+    /// The sightings this process takes (the multi-sensor rules' input,
+    /// split by indicator), when the stage was split for them.
+    pub sightings: Option<Sightings>,
+}
+
+/// A second durable consumer, on the sightings stream.
+#[derive(Debug, Clone)]
+pub struct Sightings {
+    pub stream: String,
+    /// e.g. `sdn.sightings.0`.
+    pub subject: String,
+    pub durable: String,
 }
 
 /// Where and how `analytics` serves the web side.
@@ -97,7 +112,9 @@ impl Served {
         s.counter("sdn_analytics_events_total", "Events through the analytics stage.", e.events);
         s.counter("sdn_analytics_passed_total", "Events that passed throttling.", e.passed);
         s.counter("sdn_analytics_summaries_total", "Summary events.", e.summaries);
-        s.counter("sdn_analytics_incidents_total", "Incident events.", e.incidents);
+        let from_sightings = stage.sighting_stats().map_or(0, |s| s.incidents);
+        s.counter("sdn_analytics_incidents_total", "Incident events.", e.incidents + from_sightings);
+        s.counter("sdn_analytics_sightings_total", "Messages fetched from the sightings stream.", stats.sightings);
         // (A consumer waits for the store: its `dropped` stays 0.)
         stage.store_metrics(&mut s);
         self.metrics.publish("analytics", v);
@@ -109,6 +126,8 @@ pub struct ConsumeStats {
     pub messages: u64,
     /// Redeliveries dropped by event id.
     pub duplicates: u64,
+    /// Messages of the sightings stream (redeliveries included).
+    pub sightings: u64,
 }
 
 /// Event ids seen lately (bounded): a redelivered message is dropped.
@@ -119,7 +138,11 @@ struct Recent {
 }
 
 impl Recent {
+    /// False for an id seen lately; a message without one always passes.
     fn first_time(&mut self, id: &[u8]) -> bool {
+        if id.is_empty() {
+            return true;
+        }
         let h = crate::analysis::fnv1a(id);
         if !self.set.insert(h) {
             return false;
@@ -132,6 +155,65 @@ impl Recent {
         }
         true
     }
+}
+
+/// The durable pull consumer `name` on `stream`, created if missing; one
+/// that exists with another filter is refused (each partition needs its
+/// own durable).
+async fn durable(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    subject: &str,
+    name: &str,
+) -> anyhow::Result<async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>> {
+    use async_nats::jetstream::consumer::{AckPolicy, pull};
+    let s = js.get_stream(stream).await.map_err(|e| anyhow::anyhow!("stream {stream}: {e}"))?;
+    let mut consumer = s
+        .get_or_create_consumer(
+            name,
+            pull::Config {
+                durable_name: Some(name.to_string()),
+                filter_subject: subject.to_string(),
+                // Each process (partition) has its own durable, so
+                // acknowledging a batch's last message acknowledges just
+                // that process's batch (with Explicit acks a lazy
+                // consumer stalls).
+                ack_policy: AckPolicy::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("consumer {name}: {e}"))?;
+    let filter =
+        consumer.info().await.map_err(|e| anyhow::anyhow!("consumer {name}: {e}"))?.config.filter_subject.clone();
+    anyhow::ensure!(
+        filter == subject,
+        "durable consumer {name:?} exists with subject {filter:?}, not {subject:?}: give each partition its own --durable"
+    );
+    Ok(consumer)
+}
+
+type Batch = async_nats::jetstream::consumer::pull::Batch;
+
+/// Up to 1000 messages, waiting at most `wait` for the first; `None`
+/// after a failed fetch (the client reconnects on its own; tried again).
+async fn fetch(
+    consumer: &mut async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>,
+    wait: Duration,
+) -> Option<Batch> {
+    match consumer.fetch().max_messages(1000).expires(wait).messages().await {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!(error = %e, "fetch failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            None
+        }
+    }
+}
+
+/// The message's `Nats-Msg-Id` (empty without one: never a duplicate).
+fn msg_id(m: &async_nats::jetstream::Message) -> &[u8] {
+    m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map_or(&[][..], |v| v.as_str().as_bytes())
 }
 
 /// Appends: a restarted process continues its files as the durable
@@ -198,80 +280,65 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
     let mut recent = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result: anyhow::Result<()> = rt.block_on(async {
-        use async_nats::jetstream::consumer::{AckPolicy, pull};
         let client =
             async_nats::connect(opts.url.as_str()).await.map_err(|e| anyhow::anyhow!("nats {}: {e}", opts.url))?;
         let js = async_nats::jetstream::new(client);
-        let stream = js.get_stream(&opts.stream).await.map_err(|e| anyhow::anyhow!("stream {}: {e}", opts.stream))?;
-        let mut consumer = stream
-            .get_or_create_consumer(
-                &opts.durable,
-                pull::Config {
-                    durable_name: Some(opts.durable.clone()),
-                    filter_subject: opts.subject.clone(),
-                    // Each process (partition) has its own durable, so
-                    // acknowledging a batch's last message acknowledges just
-                    // that process's batch (with Explicit acks a lazy
-                    // consumer stalls).
-                    ack_policy: AckPolicy::All,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("consumer {}: {e}", opts.durable))?;
-        let filter = consumer
-            .info()
-            .await
-            .map_err(|e| anyhow::anyhow!("consumer {}: {e}", opts.durable))?
-            .config
-            .filter_subject
-            .clone();
-        anyhow::ensure!(
-            filter == opts.subject,
-            "durable consumer {:?} exists with subject {filter:?}, not {:?}: give each partition its own --durable",
-            opts.durable,
-            opts.subject
-        );
+        let mut consumer = durable(&js, &opts.stream, &opts.subject, &opts.durable).await?;
+        let mut sightings = match &opts.sightings {
+            Some(s) => Some(durable(&js, &s.stream, &s.subject, &s.durable).await?),
+            None => None,
+        };
+        // Sightings repeat their events' ids: de-duplicated on their own.
+        let mut recent_sightings = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
         let mut last_message = Instant::now();
         let mut last_retention = Instant::now();
         if let Some(s) = &served {
             s.metrics.set_ready();
         }
         while !stop.load(Ordering::Relaxed) {
-            let batch = consumer.fetch().max_messages(1000).expires(Duration::from_millis(500)).messages().await;
-            let mut batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    // The client reconnects on its own; try again.
-                    tracing::warn!(error = %e, "fetch failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
+            let batch = fetch(&mut consumer, Duration::from_millis(500)).await;
             let mut tail = None;
-            while let Some(m) = batch.next().await {
-                let Ok(m) = m else { break };
-                stats.messages += 1;
-                let id = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().as_bytes().to_vec());
-                if id.as_deref().is_none_or(|id| recent.first_time(id)) {
-                    if let Some(s) = &served {
-                        s.live.publish(&m.payload);
+            if let Some(mut batch) = batch {
+                while let Some(m) = batch.next().await {
+                    let Ok(m) = m else { break };
+                    stats.messages += 1;
+                    if recent.first_time(msg_id(&m)) {
+                        if let Some(s) = &served {
+                            s.live.publish(&m.payload);
+                        }
+                        stage.push(&m.payload, &mut |line, kind| outputs.write(line, kind));
+                    } else {
+                        stats.duplicates += 1;
                     }
-                    stage.push(&m.payload, &mut |line, kind| outputs.write(line, kind));
-                } else {
-                    stats.duplicates += 1;
+                    tail = Some(m);
                 }
-                tail = Some(m);
             }
-            if let Some(m) = tail {
+            let mut sightings_tail = None;
+            if let Some(c) = &mut sightings
+                && let Some(mut batch) = fetch(c, Duration::from_millis(100)).await
+            {
+                while let Some(m) = batch.next().await {
+                    let Ok(m) = m else { break };
+                    stats.sightings += 1;
+                    if recent_sightings.first_time(msg_id(&m)) {
+                        stage.push_sighting(&m.payload, &mut |line, kind| outputs.write(line, kind));
+                    } else {
+                        stats.duplicates += 1;
+                    }
+                    sightings_tail = Some(m);
+                }
+            }
+            if tail.is_some() || sightings_tail.is_some() {
                 // Acknowledged only once what the batch produced is written
                 // and committed: a crash before means redelivery (at least
                 // once). A failed commit leaves the batch unacknowledged; a
                 // later commit's ack covers it (acks are cumulative).
                 let committed = stage.commit();
                 outputs.flush()?;
-                if committed && let Err(e) = m.ack().await {
-                    tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
+                for m in [tail, sightings_tail].into_iter().flatten() {
+                    if committed && let Err(e) = m.ack().await {
+                        tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
+                    }
                 }
                 last_message = Instant::now();
                 if let Some(s) = &served {

@@ -14,7 +14,7 @@ pub type SinkSet = Arc<Vec<Sink>>;
 /// One thread's end of the sinks.
 pub struct Emitter {
     sinks: SinkSet,
-    /// Whether events carry their host's key (a sink partitions by it).
+    /// Whether events carry their partition keys (a sink partitions by one).
     keyed: bool,
     by_kind: BTreeMap<(&'static str, &'static str), u64>,
     by_feed: BTreeMap<String, u64>,
@@ -70,8 +70,8 @@ impl Emitter {
         if let Some(live) = &self.live {
             live.publish(&json);
         }
-        let key = if self.keyed { crate::analysis::host_key(&json) } else { 0 };
-        let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json, key });
+        let (key, indicator_key) = if self.keyed { crate::analysis::partition_keys(&json) } else { (0, 0) };
+        let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json, key, indicator_key });
         let mut taken = false;
         for s in self.sinks.iter() {
             taken |= if self.wait.is_zero() { s.send(&encoded) } else { s.send_wait(&encoded, self.wait) };

@@ -2,7 +2,7 @@
 //! separate from starting so `run --check` reports every mistake without
 //! opening files or connecting.
 
-use sensor::config::{FsyncPolicy, NanomsgPattern, SinkEntry, SinkType, parse_size};
+use sensor::config::{FsyncPolicy, NanomsgPattern, PartitionBy, SinkEntry, SinkType, parse_size};
 use sinks::Sink;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,6 +88,7 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
         only("spool", e.spool.is_some(), &[Nats], "\"nats\"")?;
         only("spool_limit", e.spool_limit.is_some(), &[Nats], "\"nats\"")?;
         only("partitions", e.partitions.is_some(), &[Nats], "\"nats\"")?;
+        only("partition_by", e.partition_by.is_some(), &[Nats], "\"nats\"")?;
         let size = |key: &str, v: &Option<String>| -> Result<Option<u64>, String> {
             v.as_deref().map(|s| parse_size(s).map_err(|m| format!("{at}: {key} = {m}"))).transpose()
         };
@@ -133,6 +134,13 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                 },
                 bind: e.bind.unwrap_or(false),
             }),
+            Nats if e.partition_by == Some(PartitionBy::Indicator)
+                && !e.subject.as_deref().is_some_and(|s| s.contains("{partition}")) =>
+            {
+                return Err(format!(
+                    "{at}: partition_by = \"indicator\" needs {{partition}} in subject (e.g. subject = \"sdn.sightings.{{partition}}\")"
+                ));
+            }
             Nats => Plan::Nats(sinks::nats::NatsConfig {
                 url: e.url.clone().unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
                 stream: e.stream.clone().unwrap_or_else(|| "SDN_EVENTS".into()),
@@ -141,6 +149,10 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                 spool_limit: size("spool_limit", &e.spool_limit)?.unwrap_or(1 << 30),
                 max_pending_acks: 256,
                 partitions: e.partitions.unwrap_or(1).max(1),
+                partition_by: match e.partition_by.unwrap_or_default() {
+                    PartitionBy::Host => sinks::nats::PartitionBy::Host,
+                    PartitionBy::Indicator => sinks::nats::PartitionBy::Indicator,
+                },
             }),
         };
         let name = e.name.clone().unwrap_or_else(|| {
@@ -164,4 +176,33 @@ pub fn close_all(sinks: &mut [Sink], timeout: Duration) -> Vec<String> {
         s.begin_close();
     }
     sinks.iter_mut().filter_map(|s| (!s.wait_closed(deadline)).then(|| s.name().to_string())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(sink: &str) -> Result<Vec<SinkPlan>, String> {
+        let c = sensor::config::Config::parse("s.toml", &format!("[[sink]]\ntype = \"nats\"\n{sink}")).unwrap();
+        plans("s.toml", &c.sink)
+    }
+
+    #[test]
+    fn sightings_sink() {
+        let p = plan("subject = \"sdn.sightings.{partition}\"\npartitions = 4\npartition_by = \"indicator\"").unwrap();
+        let Plan::Nats(n) = &p[0].plan else { panic!("not nats") };
+        assert_eq!((n.partitions, n.partition_by), (4, sinks::nats::PartitionBy::Indicator));
+        let e = plan("subject = \"sdn.sightings\"\npartition_by = \"indicator\"").unwrap_err();
+        assert!(
+            e.starts_with("s.toml: sink[0] (type = \"nats\"): partition_by = \"indicator\" needs {partition}"),
+            "{e}"
+        );
+        assert!(plan("partition_by = \"indicator\"").is_err(), "the default subject has no {{partition}}");
+        let c = sensor::config::Config::parse(
+            "s.toml",
+            "[[sink]]\ntype = \"jsonl\"\npath = \"x\"\npartition_by = \"host\"",
+        )
+        .unwrap();
+        assert!(plans("s.toml", &c.sink).unwrap_err().contains("partition_by applies to type = \"nats\" only"));
+    }
 }

@@ -343,6 +343,7 @@ mod tests {
             input: "packet",
             json: format!("{{\"id\":\"t:{i}\",\"pad\":\"{}\"}}", "x".repeat(100)).into_bytes(),
             key: 0,
+            indicator_key: 0,
         })
     }
 

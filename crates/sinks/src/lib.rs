@@ -31,6 +31,10 @@ pub struct Encoded {
     /// A stable hash of the host the event is about (the analytics' key),
     /// for partitioned NATS subjects (`{partition}`); 0 when unknown.
     pub key: u64,
+    /// A stable hash of the indicator of an `intel` event (the key of the
+    /// multi-sensor correlation), for sinks partitioned by indicator; 0
+    /// for other events.
+    pub indicator_key: u64,
 }
 
 /// Counters every sink has. Sinks add their own beside these.
@@ -85,6 +89,7 @@ pub struct Sink {
     extra: Option<Arc<dyn ExtraCounters>>,
     thread: Option<JoinHandle<()>>,
     wants_key: bool,
+    indicator_only: bool,
 }
 
 impl Sink {
@@ -105,7 +110,15 @@ impl Sink {
         let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
         let s = Arc::clone(&stats);
         let thread = std::thread::Builder::new().name(format!("sink-{name}")).spawn(move || worker.run(rx, s))?;
-        Ok(Sink { name: name.to_string(), tx: Some(tx), stats, extra: None, thread: Some(thread), wants_key: false })
+        Ok(Sink {
+            name: name.to_string(),
+            tx: Some(tx),
+            stats,
+            extra: None,
+            thread: Some(thread),
+            wants_key: false,
+            indicator_only: false,
+        })
     }
 
     /// Attaches the sink-specific counters shown beside the common ones.
@@ -129,6 +142,20 @@ impl Sink {
         self.wants_key
     }
 
+    /// Marks the sink as one that takes only events with an
+    /// `indicator_key` (the others are not its business: `send` passes
+    /// them by without counting). Implies `with_key`.
+    pub fn indicator_events_only(mut self) -> Sink {
+        self.wants_key = true;
+        self.indicator_only = true;
+        self
+    }
+
+    /// Whether the sink takes `event` at all.
+    fn takes(&self, event: &Encoded) -> bool {
+        !self.indicator_only || event.indicator_key != 0
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -137,6 +164,9 @@ impl Sink {
     /// queue is full.
     pub fn send(&self, event: &Arc<Encoded>) -> bool {
         let Some(tx) = &self.tx else { return false };
+        if !self.takes(event) {
+            return true;
+        }
         match tx.try_send(Arc::clone(event)) {
             Ok(()) => {
                 SinkStats::add(&self.stats.queued, 1);
@@ -154,6 +184,9 @@ impl Sink {
     /// Returns false (and counts) when there was none.
     pub fn send_wait(&self, event: &Arc<Encoded>, timeout: Duration) -> bool {
         let Some(tx) = &self.tx else { return false };
+        if !self.takes(event) {
+            return true;
+        }
         match tx.send_timeout(Arc::clone(event), timeout) {
             Ok(()) => {
                 SinkStats::add(&self.stats.queued, 1);

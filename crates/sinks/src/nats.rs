@@ -78,6 +78,18 @@ pub struct NatsConfig {
     /// `{partition}` in `subject` is the event's host key modulo this
     /// (analytics consumers each take some partitions).
     pub partitions: u32,
+    /// What `{partition}` hashes: the host (every event), or the indicator
+    /// (then the sink publishes only `intel` events: the sightings the
+    /// multi-sensor correlation needs, split by indicator).
+    pub partition_by: PartitionBy,
+}
+
+/// The key of `{partition}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PartitionBy {
+    #[default]
+    Host,
+    Indicator,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,7 +245,7 @@ impl SubjectTemplate {
         self.parts.contains(&Part::Partition)
     }
 
-    fn render(&self, ev: &Encoded, partitions: u32) -> String {
+    fn render(&self, ev: &Encoded, partitions: u32, by: PartitionBy) -> String {
         fn push_token(out: &mut String, v: &str) {
             if v.is_empty() {
                 out.push('_');
@@ -250,7 +262,13 @@ impl SubjectTemplate {
                 Part::Kind => push_token(&mut out, ev.kind),
                 Part::Input => push_token(&mut out, ev.input),
                 Part::Sensor => push_token(&mut out, ev.id.split_once(':').map_or("", |(s, _)| s)),
-                Part::Partition => out.push_str(&(ev.key % u64::from(partitions.max(1))).to_string()),
+                Part::Partition => {
+                    let key = match by {
+                        PartitionBy::Host => ev.key,
+                        PartitionBy::Indicator => ev.indicator_key,
+                    };
+                    out.push_str(&(key % u64::from(partitions.max(1))).to_string())
+                }
             }
         }
         out
@@ -276,6 +294,12 @@ fn validate(cfg: &NatsConfig) -> Result<(Vec<async_nats::ServerAddr>, SubjectTem
         return err(format!("stream name {s:?} is empty or holds whitespace, '.', '*', '>', '/' or '\\'"));
     }
     let tpl = SubjectTemplate::parse(&cfg.subject).map_err(NatsError::Config)?;
+    if cfg.partition_by == PartitionBy::Indicator && !tpl.partitioned() {
+        return err(format!(
+            "partition_by = \"indicator\" needs {{partition}} in subject {:?} (e.g. \"sdn.sightings.{{partition}}\")",
+            cfg.subject
+        ));
+    }
     if cfg.max_pending_acks == 0 {
         return err("max_pending_acks must be at least 1".into());
     }
@@ -298,9 +322,14 @@ pub fn spawn(name: &str, capacity: usize, cfg: NatsConfig) -> Result<Sink, NatsE
     add(&nats.spool_corrupt_bytes, recovery.corrupt_bytes);
     nats.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
     let keyed = template.partitioned();
+    let by_indicator = cfg.partition_by == PartitionBy::Indicator;
     let worker = NatsWorker { name: name.to_string(), cfg, addrs, template, spool, nats: Arc::clone(&nats) };
     let sink = Sink::spawn(name, capacity, Box::new(worker)).map_err(NatsError::Thread)?.with_extra(nats);
-    Ok(if keyed { sink.with_key() } else { sink })
+    Ok(match (by_indicator, keyed) {
+        (true, _) => sink.indicator_events_only(),
+        (false, true) => sink.with_key(),
+        (false, false) => sink,
+    })
 }
 
 struct NatsWorker {
@@ -581,7 +610,11 @@ impl State {
     }
 
     fn record(&self, ev: &Encoded) -> Record {
-        Record { id: ev.id.clone(), subject: self.w.template.render(ev, self.w.cfg.partitions), body: ev.json.clone() }
+        Record {
+            id: ev.id.clone(),
+            subject: self.w.template.render(ev, self.w.cfg.partitions, self.w.cfg.partition_by),
+            body: ev.json.clone(),
+        }
     }
 
     fn spool_record(&mut self, rec: &Record) {
@@ -786,20 +819,43 @@ mod tests {
     use super::*;
 
     fn ev(id: &str) -> Encoded {
-        Encoded { id: id.into(), kind: "intel", input: "dns", json: b"{}".to_vec(), key: 0 }
+        Encoded { id: id.into(), kind: "intel", input: "dns", json: b"{}".to_vec(), key: 7, indicator_key: 12 }
     }
 
     #[test]
     fn subject_templates() {
         let t = SubjectTemplate::parse("sdn.events.{kind}.{input}").unwrap();
         assert_eq!(t.filter, "sdn.events.>");
-        assert_eq!(t.render(&ev("edge-1:0f"), 1), "sdn.events.intel.dns");
+        assert_eq!(t.render(&ev("edge-1:0f"), 1, PartitionBy::Host), "sdn.events.intel.dns");
         let t = SubjectTemplate::parse("sdn.{sensor}.x-{kind}").unwrap();
         assert_eq!(t.filter, "sdn.>");
-        assert_eq!(t.render(&ev("edge.1:0f"), 1), "sdn.edge_1.x-intel");
-        assert_eq!(t.render(&ev("nocolon"), 1), "sdn._.x-intel");
+        assert_eq!(t.render(&ev("edge.1:0f"), 1, PartitionBy::Host), "sdn.edge_1.x-intel");
+        assert_eq!(t.render(&ev("nocolon"), 1, PartitionBy::Host), "sdn._.x-intel");
+        // `{partition}`: the host's key or the indicator's, modulo the count.
+        let t = SubjectTemplate::parse("sdn.s.{partition}").unwrap();
+        assert_eq!(t.render(&ev("e:1"), 5, PartitionBy::Host), "sdn.s.2");
+        assert_eq!(t.render(&ev("e:1"), 5, PartitionBy::Indicator), "sdn.s.2");
+        assert_eq!(t.render(&ev("e:1"), 4, PartitionBy::Host), "sdn.s.3");
+        assert_eq!(t.render(&ev("e:1"), 4, PartitionBy::Indicator), "sdn.s.0");
         for bad in ["", "a..b", ".a", "a.", "a b", "a.{kind", "a.{nope}", "a.}", "a.*", "a.>"] {
             assert!(SubjectTemplate::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn partition_by_indicator_needs_a_partition_token() {
+        let cfg = |subject: &str| NatsConfig {
+            url: "nats://127.0.0.1:4222".into(),
+            stream: "S".into(),
+            subject: subject.into(),
+            spool_dir: "spool".into(),
+            spool_limit: 1 << 20,
+            max_pending_acks: 1,
+            partitions: 2,
+            partition_by: PartitionBy::Indicator,
+        };
+        assert!(validate(&cfg("sdn.sightings.{partition}")).is_ok());
+        let e = validate(&cfg("sdn.sightings")).unwrap_err().to_string();
+        assert!(e.contains("partition_by = \"indicator\" needs {partition} in subject"), "{e}");
     }
 }

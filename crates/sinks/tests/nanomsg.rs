@@ -19,7 +19,14 @@ const BOUND: Duration = Duration::from_secs(10);
 fn event(i: usize) -> Arc<Encoded> {
     let json =
         format!(r#"{{"seq":{i},"kind":"intel","value":"198.51.100.{}","pad":"{}"}}"#, i % 256, "x".repeat(i % 97));
-    Arc::new(Encoded { id: format!("test:{i}"), kind: "intel", input: "packet", json: json.into_bytes(), key: 0 })
+    Arc::new(Encoded {
+        id: format!("test:{i}"),
+        kind: "intel",
+        input: "packet",
+        json: json.into_bytes(),
+        key: 0,
+        indicator_key: 0,
+    })
 }
 
 fn free_port() -> u16 {
@@ -437,7 +444,7 @@ fn big_event(i: usize, size: usize) -> Arc<Encoded> {
     let mut json = head.into_bytes();
     json.resize(size - 2, b'x');
     json.extend_from_slice(b"\"}");
-    Arc::new(Encoded { id: format!("test:{i}"), kind: "intel", input: "packet", json, key: 0 })
+    Arc::new(Encoded { id: format!("test:{i}"), kind: "intel", input: "packet", json, key: 0, indicator_key: 0 })
 }
 
 /// A subscriber that never reads does not hold back the others: it misses

@@ -103,6 +103,7 @@ fn config(port: u16, spool: &Path) -> NatsConfig {
         spool_limit: 1 << 30,
         max_pending_acks: 256,
         partitions: 1,
+        partition_by: Default::default(),
     }
 }
 
@@ -113,6 +114,7 @@ fn event(sensor: &str, i: u64) -> Arc<Encoded> {
         input: if i.is_multiple_of(2) { "dns" } else { "packet" },
         json: format!("{{\"n\":{i},\"sensor\":\"{sensor}\"}}").into_bytes(),
         key: 0,
+        indicator_key: 0,
     })
 }
 
