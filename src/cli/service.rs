@@ -57,8 +57,15 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let name = a.sensor.clone().unwrap_or_else(|| format!("analytics@{}", service::run::hostname()));
+    let cfg_has_multi_sensor =
+        cfg.correlations.iter().any(|r| matches!(r, analytics::CorrelationRule::MultiSensor { .. }));
     let mut stage = service::analysis::Stage::new(cfg, &name, store);
     if a.sightings.is_some() {
+        if !cfg_has_multi_sensor {
+            eprintln!(
+                "sdn-sensor: note: --sightings: no multi_sensor correlation in {file}; the sightings are read and dropped"
+            );
+        }
         stage.split_sightings();
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -90,6 +97,9 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         web,
     };
     let stats = service::consume::consume(&opts, stage, stop)?;
-    eprintln!("analytics: {} messages, {} redeliveries dropped", stats.messages, stats.duplicates);
+    eprintln!(
+        "analytics: {} messages, {} sightings, {} redeliveries dropped",
+        stats.messages, stats.sightings, stats.duplicates
+    );
     Ok(ExitCode::SUCCESS)
 }
