@@ -26,14 +26,18 @@ const LISTED: [&str; 5] = ["203.0.113.10", "203.0.113.11", "203.0.113.12", "203.
 const SPLIT: [&str; 2] = ["203.0.113.20", "203.0.113.21"];
 
 /// The host partition the sensor gives an IPv4 host (FNV-1a of its octets,
-/// as `service::analysis::partition_keys`).
-fn partition(a: std::net::Ipv4Addr) -> u64 {
+/// mixed, as `service::analysis::partition_keys`).
+fn partition(a: Ipv4Addr) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in a.octets() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h.max(1) % 2
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    (h ^ h >> 31).max(1) % 2
 }
 
 /// A NetFlow v5 datagram of (src, dst) records.
@@ -67,6 +71,8 @@ fn v5(records: &[(Ipv4Addr, Ipv4Addr)], sequence: u32) -> Vec<u8> {
 struct Outcome {
     lines: Vec<Value>,
     reports: Vec<Value>,
+    /// Sightings read (from the exit line).
+    sightings: u64,
 }
 
 fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, durable: &str, config: &Path) -> Outcome {
@@ -87,7 +93,13 @@ fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, dura
     let read = |p: &PathBuf| -> Vec<Value> {
         std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     };
-    Outcome { lines: read(&out), reports: read(&reports) }
+    // "analytics: N messages, M sightings, D redeliveries dropped"
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let sightings = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("analytics: ")?.split(", ").nth(1)?.strip_suffix(" sightings")?.parse().ok())
+        .unwrap_or_else(|| panic!("no exit line: {stderr}"));
+    Outcome { lines: read(&out), reports: read(&reports), sightings }
 }
 
 /// What must not depend on how the stream was split.
@@ -95,7 +107,8 @@ fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, dura
 struct Comparable {
     passed: Vec<String>,
     summaries: Vec<(String, u64)>,
-    incidents: Vec<(String, String, Vec<String>)>,
+    /// (rule, host, events, id)
+    incidents: Vec<(String, String, Vec<String>, String)>,
     /// (window start, key, value) -> count
     top: BTreeMap<(String, String, String), u64>,
 }
@@ -117,6 +130,7 @@ fn comparable(outcomes: &[&Outcome]) -> Comparable {
                         l["incident"]["rule"].as_str().unwrap().to_string(),
                         l["incident"]["host"].as_str().unwrap().to_string(),
                         ev,
+                        l["id"].as_str().unwrap().to_string(),
                     ));
                 }
                 _ => c.passed.push(l["id"].as_str().unwrap().to_string()),
@@ -198,6 +212,8 @@ spool = "{}"
         let acked =
             |sink: &str| common::metric(&page, "sdn_sink_detail", &format!("name=\"acked_total\",sink=\"{sink}\""));
         if acked("events") >= expected && acked("sightings") >= expected {
+            // Every one of them, once: intel events only, all intel.
+            assert_eq!((acked("events"), acked("sightings")), (expected, expected));
             break;
         }
         assert!(Instant::now() < deadline, "{sensor} did not publish {expected} events twice:\n{page}");
@@ -254,8 +270,12 @@ fn two_partitioned_processes_give_what_one_gives() {
     let p1 = analytics(&dir, nats_port, "sdn.events.1.>", Some("sdn.sightings.1"), "p1", &cfg);
     let all = analytics(&dir, nats_port, "sdn.events.>", None, "all", &cfg);
     let (split, single) = (comparable(&[&p0, &p1]), comparable(&[&all]));
-    // Both partitions had work, and the work is what one process does.
+    // Both partitions had work, of both streams, and the work is what one
+    // process does.
     assert!(!p0.lines.is_empty() && !p1.lines.is_empty());
+    assert!(p0.sightings > 0 && p1.sightings > 0, "{} {}", p0.sightings, p1.sightings);
+    assert_eq!(p0.sightings + p1.sightings, 292 + 7, "every intel event once");
+    assert_eq!(all.sightings, 0);
     let by_rule = |c: &Comparable, rule: &str| c.incidents.iter().filter(|i| i.0 == rule).count();
     assert_eq!(by_rule(&single, "three_indicators"), 40, "one incident per host of sensor s");
     // Every listed address was reported by both sensors.

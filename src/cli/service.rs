@@ -60,14 +60,17 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
     let cfg_has_multi_sensor =
         cfg.correlations.iter().any(|r| matches!(r, analytics::CorrelationRule::MultiSensor { .. }));
     let mut stage = service::analysis::Stage::new(cfg, &name, store);
-    if a.sightings.is_some() {
-        if !cfg_has_multi_sensor {
-            eprintln!(
-                "sdn-sensor: note: --sightings: no multi_sensor correlation in {file}; the sightings are read and dropped"
-            );
+    let sightings = match a.sightings {
+        Some(_) if !cfg_has_multi_sensor => {
+            eprintln!("sdn-sensor: note: --sightings ignored: {file} has no multi_sensor correlation");
+            None
         }
-        stage.split_sightings();
-    }
+        Some(subject) => {
+            stage.split_sightings();
+            Some(subject)
+        }
+        None => None,
+    };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
@@ -85,7 +88,7 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         url: a.nats,
         stream: a.stream,
         subject: a.subject,
-        sightings: a.sightings.map(|subject| service::consume::Sightings {
+        sightings: sightings.map(|subject| service::consume::Sightings {
             stream: a.sightings_stream,
             subject,
             durable: format!("{durable}-sightings"),

@@ -342,8 +342,21 @@ fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// FNV-1a's low bits depend only on the low bits of the bytes it read (a
+/// key modulo 2 is the parity of their lowest bits), so partition keys are
+/// mixed (SplitMix64's finalizer) before anyone takes a modulus: hosts
+/// 10.0.0.2 and 10.0.1.3, or indicators whose id and value change in
+/// step, would otherwise always share a partition.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ x >> 31
+}
+
 /// The partition keys of an encoded event (one parse for both), stable
-/// hashes (FNV-1a) of what the analytics key their state by:
+/// hashes (FNV-1a, mixed) of what the analytics key their state by:
 /// - the host (0 when the event names none): every event of a host lands
 ///   in one partition, so throttling, sessions and the host correlations
 ///   stay correct when analytics scale out;
@@ -358,7 +371,7 @@ pub fn partition_keys(json: &[u8]) -> (u64, u64) {
             std::net::IpAddr::V6(a) => fnv1a(&a.octets()),
         };
         // 0 means "none"; keep every bit of the hash for the modulus.
-        h.max(1)
+        mix(h).max(1)
     });
     let indicator = match (e.kind, e.indicator) {
         ("intel", Some(i)) => {
@@ -369,7 +382,7 @@ pub fn partition_keys(json: &[u8]) -> (u64, u64) {
                 h = fnv1a_from(h, part.as_bytes());
                 h = fnv1a_from(h, &[0xff]);
             }
-            h.max(1)
+            mix(h).max(1)
         }
         _ => 0,
     };
@@ -556,6 +569,28 @@ mod tests {
         let rule = r#""rule":{"chain":"cidr","name":"x"},"#;
         assert_eq!(partition_keys(&event("10.0.0.1", "rule", rule)), (h1, 0));
         assert_eq!(partition_keys(b"{}"), (0, 0));
+    }
+
+    #[test]
+    fn partition_keys_spread_over_small_moduli() {
+        // Indicators whose id and value change in step (plain FNV-1a put
+        // all of these in one partition of two).
+        let mut per = [0usize; 4];
+        for i in 0..400 {
+            let ind = format!(
+                r#""indicator":{{"id":"{i}","type":"ip","value":"203.0.113.{}","threat_type":"c2","feed":"f.csv"}},"#,
+                i % 250
+            );
+            per[(partition_keys(&event(&format!("10.0.{}.{}", i / 250, i % 250), "intel", &ind)).1 % 4) as usize] += 1;
+        }
+        assert!(per.iter().all(|&n| (70..=130).contains(&n)), "{per:?}");
+        let mut per = [0usize; 2];
+        for (a, b) in [(2u8, 0u8), (3, 1), (4, 2), (5, 3)] {
+            for host in [format!("10.0.0.{a}"), format!("10.0.1.{b}")] {
+                per[(partition_keys(&event(&host, "rule", r#""rule":{"chain":"c","name":"n"},"#)).0 % 2) as usize] += 1;
+            }
+        }
+        assert!(per[0] > 0 && per[1] > 0, "{per:?}");
     }
 
     #[test]

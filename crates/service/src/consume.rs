@@ -115,6 +115,11 @@ impl Served {
         let from_sightings = stage.sighting_stats().map_or(0, |s| s.incidents);
         s.counter("sdn_analytics_incidents_total", "Incident events.", e.incidents + from_sightings);
         s.counter("sdn_analytics_sightings_total", "Messages fetched from the sightings stream.", stats.sightings);
+        s.counter(
+            "sdn_analytics_sighting_duplicates_total",
+            "Redelivered sightings dropped by id.",
+            stats.sighting_duplicates,
+        );
         // (A consumer waits for the store: its `dropped` stays 0.)
         stage.store_metrics(&mut s);
         self.metrics.publish("analytics", v);
@@ -128,6 +133,8 @@ pub struct ConsumeStats {
     pub duplicates: u64,
     /// Messages of the sightings stream (redeliveries included).
     pub sightings: u64,
+    /// Redelivered sightings dropped by id.
+    pub sighting_duplicates: u64,
 }
 
 /// Event ids seen lately (bounded): a redelivered message is dropped.
@@ -165,7 +172,7 @@ async fn durable(
     stream: &str,
     subject: &str,
     name: &str,
-) -> anyhow::Result<async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>> {
+) -> anyhow::Result<PullConsumer> {
     use async_nats::jetstream::consumer::{AckPolicy, pull};
     let s = js.get_stream(stream).await.map_err(|e| anyhow::anyhow!("stream {stream}: {e}"))?;
     let mut consumer = s
@@ -193,20 +200,38 @@ async fn durable(
     Ok(consumer)
 }
 
-type Batch = async_nats::jetstream::consumer::pull::Batch;
+type Message = async_nats::jetstream::Message;
+type PullConsumer = async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>;
 
-/// Up to 1000 messages, waiting at most `wait` for the first; `None`
-/// after a failed fetch (the client reconnects on its own; tried again).
-async fn fetch(
-    consumer: &mut async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>,
-    wait: Duration,
-) -> Option<Batch> {
-    match consumer.fetch().max_messages(1000).expires(wait).messages().await {
-        Ok(b) => Some(b),
-        Err(e) => {
-            tracing::warn!(error = %e, "fetch failed; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            None
+/// Which consumer a batch came from.
+#[derive(Clone, Copy)]
+enum Source {
+    Events,
+    Sightings,
+}
+
+/// Fetches batches of up to 1000 messages (waiting up to 500 ms for the
+/// first) and hands them over until the receiver is gone; a failed fetch
+/// is tried again a second later (the client reconnects on its own).
+async fn fetcher(consumer: PullConsumer, source: Source, tx: tokio::sync::mpsc::Sender<(Source, Vec<Message>)>) {
+    loop {
+        match consumer.fetch().max_messages(1000).expires(Duration::from_millis(500)).messages().await {
+            Ok(mut batch) => {
+                let mut messages = Vec::new();
+                while let Some(Ok(m)) = batch.next().await {
+                    messages.push(m);
+                }
+                if !messages.is_empty() && tx.send((source, messages)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "fetch failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if tx.is_closed() {
+            return;
         }
     }
 }
@@ -283,11 +308,17 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         let client =
             async_nats::connect(opts.url.as_str()).await.map_err(|e| anyhow::anyhow!("nats {}: {e}", opts.url))?;
         let js = async_nats::jetstream::new(client);
-        let mut consumer = durable(&js, &opts.stream, &opts.subject, &opts.durable).await?;
-        let mut sightings = match &opts.sightings {
-            Some(s) => Some(durable(&js, &s.stream, &s.subject, &s.durable).await?),
-            None => None,
-        };
+        // Each consumer is read by a task of its own, one batch ahead: a
+        // quiet stream's fetch (which waits for messages up to its expiry)
+        // never holds up a busy one.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(Source, Vec<Message>)>(2);
+        let events = durable(&js, &opts.stream, &opts.subject, &opts.durable).await?;
+        tokio::spawn(fetcher(events, Source::Events, tx.clone()));
+        if let Some(s) = &opts.sightings {
+            let sightings = durable(&js, &s.stream, &s.subject, &s.durable).await?;
+            tokio::spawn(fetcher(sightings, Source::Sightings, tx.clone()));
+        }
+        drop(tx);
         // Sightings repeat their events' ids: de-duplicated on their own.
         let mut recent_sightings = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
         let mut last_message = Instant::now();
@@ -296,56 +327,53 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
             s.metrics.set_ready();
         }
         while !stop.load(Ordering::Relaxed) {
-            let batch = fetch(&mut consumer, Duration::from_millis(500)).await;
-            let mut tail = None;
-            if let Some(mut batch) = batch {
-                while let Some(m) = batch.next().await {
-                    let Ok(m) = m else { break };
-                    stats.messages += 1;
-                    if recent.first_time(msg_id(&m)) {
-                        if let Some(s) = &served {
-                            s.live.publish(&m.payload);
+            match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+                Ok(Some((source, batch))) => {
+                    for m in &batch {
+                        match source {
+                            Source::Events => {
+                                stats.messages += 1;
+                                if recent.first_time(msg_id(m)) {
+                                    if let Some(s) = &served {
+                                        s.live.publish(&m.payload);
+                                    }
+                                    stage.push(&m.payload, &mut |line, kind| outputs.write(line, kind));
+                                } else {
+                                    stats.duplicates += 1;
+                                }
+                            }
+                            Source::Sightings => {
+                                stats.sightings += 1;
+                                if recent_sightings.first_time(msg_id(m)) {
+                                    stage.push_sighting(&m.payload, &mut |line, kind| outputs.write(line, kind));
+                                } else {
+                                    stats.sighting_duplicates += 1;
+                                }
+                            }
                         }
-                        stage.push(&m.payload, &mut |line, kind| outputs.write(line, kind));
-                    } else {
-                        stats.duplicates += 1;
                     }
-                    tail = Some(m);
-                }
-            }
-            let mut sightings_tail = None;
-            if let Some(c) = &mut sightings
-                && let Some(mut batch) = fetch(c, Duration::from_millis(100)).await
-            {
-                while let Some(m) = batch.next().await {
-                    let Ok(m) = m else { break };
-                    stats.sightings += 1;
-                    if recent_sightings.first_time(msg_id(&m)) {
-                        stage.push_sighting(&m.payload, &mut |line, kind| outputs.write(line, kind));
-                    } else {
-                        stats.duplicates += 1;
-                    }
-                    sightings_tail = Some(m);
-                }
-            }
-            if tail.is_some() || sightings_tail.is_some() {
-                // Acknowledged only once what the batch produced is written
-                // and committed: a crash before means redelivery (at least
-                // once). A failed commit leaves the batch unacknowledged; a
-                // later commit's ack covers it (acks are cumulative).
-                let committed = stage.commit();
-                outputs.flush()?;
-                for m in [tail, sightings_tail].into_iter().flatten() {
-                    if committed && let Err(e) = m.ack().await {
+                    // Acknowledged only once what the batch produced is
+                    // written and committed: a crash before means
+                    // redelivery (at least once). A failed commit leaves the
+                    // batch unacknowledged; a later commit's ack covers it
+                    // (acks are cumulative, per consumer).
+                    let committed = stage.commit();
+                    outputs.flush()?;
+                    if committed
+                        && let Some(m) = batch.last()
+                        && let Err(e) = m.ack().await
+                    {
                         tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
                     }
+                    last_message = Instant::now();
+                    if let Some(s) = &served {
+                        s.publish(&stats, &stage);
+                    }
                 }
-                last_message = Instant::now();
-                if let Some(s) = &served {
-                    s.publish(&stats, &stage);
-                }
-            } else if opts.idle_exit.is_some_and(|d| last_message.elapsed() >= d) {
-                break;
+                // The fetchers ended (they do not, short of a panic).
+                Ok(None) => break,
+                Err(_) if opts.idle_exit.is_some_and(|d| last_message.elapsed() >= d) => break,
+                Err(_) => {}
             }
             if last_retention.elapsed() >= Duration::from_secs(60) {
                 let now = std::time::SystemTime::now()

@@ -72,11 +72,13 @@ impl Emitter {
         }
         let (key, indicator_key) = if self.keyed { crate::analysis::partition_keys(&json) } else { (0, 0) };
         let encoded = Arc::new(Encoded { id: e.id.to_string(), kind, input, json, key, indicator_key });
-        let mut taken = false;
-        for s in self.sinks.iter() {
+        // Unsent: some sink was to take the event and none could.
+        let (mut wanted, mut taken) = (false, false);
+        for s in self.sinks.iter().filter(|s| s.takes(&encoded)) {
+            wanted = true;
             taken |= if self.wait.is_zero() { s.send(&encoded) } else { s.send_wait(&encoded, self.wait) };
         }
-        if !taken {
+        if wanted && !taken {
             self.unsent += 1;
         }
     }

@@ -141,6 +141,14 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                     "{at}: partition_by = \"indicator\" needs {{partition}} in subject (e.g. subject = \"sdn.sightings.{{partition}}\")"
                 ));
             }
+            Nats if e.partitions.is_some_and(|n| n > 1)
+                && !e.subject.as_deref().is_some_and(|s| s.contains("{partition}")) =>
+            {
+                return Err(format!(
+                    "{at}: partitions = {} has no effect without {{partition}} in subject (e.g. subject = \"sdn.events.{{partition}}.{{kind}}.{{input}}\")",
+                    e.partitions.unwrap_or(1)
+                ));
+            }
             Nats => Plan::Nats(sinks::nats::NatsConfig {
                 url: e.url.clone().unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
                 stream: e.stream.clone().unwrap_or_else(|| "SDN_EVENTS".into()),
@@ -159,6 +167,15 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
             let same = entries[..i].iter().filter(|o| o.kind == e.kind).count();
             if same == 0 { type_name.to_string() } else { format!("{type_name}-{}", same + 1) }
         });
+        if let Plan::Nats(n) = &plan
+            && let Some(other) = out.iter().find(|p| matches!(&p.plan, Plan::Nats(o) if o.spool_dir == n.spool_dir))
+        {
+            return Err(format!(
+                "{at}: spool = {:?} is sink {:?}'s spool too; give each NATS sink a directory of its own (spool = \"spool/NAME\")",
+                n.spool_dir.display().to_string(),
+                other.name
+            ));
+        }
         if out.iter().any(|p| p.name == name) {
             return Err(format!("{at}: name = {name:?} is used by another sink; give each a different name"));
         }
@@ -204,5 +221,17 @@ mod tests {
         )
         .unwrap();
         assert!(plans("s.toml", &c.sink).unwrap_err().contains("partition_by applies to type = \"nats\" only"));
+        let e = plan("partitions = 2").unwrap_err();
+        assert!(e.contains("partitions = 2 has no effect without {partition} in subject"), "{e}");
+        // Two NATS sinks need two spools.
+        let two = "[[sink]]\ntype = \"nats\"\n[[sink]]\ntype = \"nats\"\nstream = \"B\"\n";
+        let c = sensor::config::Config::parse("s.toml", two).unwrap();
+        let e = plans("s.toml", &c.sink).unwrap_err();
+        assert!(
+            e.starts_with("s.toml: sink[1] (type = \"nats\"): spool = \"spool/nats\" is sink \"nats\"'s spool too"),
+            "{e}"
+        );
+        let c = sensor::config::Config::parse("s.toml", &format!("{two}spool = \"spool/b\"\n")).unwrap();
+        assert_eq!(plans("s.toml", &c.sink).unwrap().len(), 2);
     }
 }

@@ -151,8 +151,9 @@ impl Sink {
         self
     }
 
-    /// Whether the sink takes `event` at all.
-    fn takes(&self, event: &Encoded) -> bool {
+    /// Whether the sink takes `event` at all (`send` passes by the others
+    /// and says true).
+    pub fn takes(&self, event: &Encoded) -> bool {
         !self.indicator_only || event.indicator_key != 0
     }
 
@@ -240,5 +241,35 @@ impl Sink {
 impl Drop for Sink {
     fn drop(&mut self) {
         self.close(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes events until the queue closes, and forgets them.
+    struct Discard;
+
+    impl SinkWorker for Discard {
+        fn run(self: Box<Self>, rx: Receiver<Arc<Encoded>>, _stats: Arc<SinkStats>) {
+            while rx.recv().is_ok() {}
+        }
+    }
+
+    #[test]
+    fn an_indicator_sink_passes_other_events_by() {
+        let mut sink = Sink::spawn("s", 4, Box::new(Discard)).unwrap().indicator_events_only();
+        assert!(sink.wants_key());
+        let rule = Arc::new(Encoded { id: "s:1".into(), kind: "rule", ..Encoded::default() });
+        let intel = Arc::new(Encoded { id: "s:2".into(), kind: "intel", indicator_key: 9, ..Encoded::default() });
+        assert!(!sink.takes(&rule) && sink.takes(&intel));
+        // Passed by: not queued, not dropped.
+        assert!(sink.send(&rule) && sink.send_wait(&rule, Duration::from_millis(1)));
+        assert!(sink.send(&intel));
+        assert_eq!((SinkStats::get(&sink.stats().queued), SinkStats::get(&sink.stats().queue_full)), (1, 0));
+        assert!(sink.close(Duration::from_secs(5)));
+        let plain = Sink::spawn("p", 4, Box::new(Discard)).unwrap();
+        assert!(plain.takes(&rule) && !plain.wants_key());
     }
 }

@@ -610,11 +610,14 @@ impl State {
     }
 
     fn record(&self, ev: &Encoded) -> Record {
-        Record {
-            id: ev.id.clone(),
-            subject: self.w.template.render(ev, self.w.cfg.partitions, self.w.cfg.partition_by),
-            body: ev.json.clone(),
-        }
+        let cfg = &self.w.cfg;
+        // A sighting repeats its event: under the event's own id JetStream
+        // would drop it as a duplicate wherever both share a stream.
+        let id = match cfg.partition_by {
+            PartitionBy::Host => ev.id.clone(),
+            PartitionBy::Indicator => format!("sighting:{}", ev.id),
+        };
+        Record { id, subject: self.w.template.render(ev, cfg.partitions, cfg.partition_by), body: ev.json.clone() }
     }
 
     fn spool_record(&mut self, rec: &Record) {
