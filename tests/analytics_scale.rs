@@ -294,3 +294,54 @@ fn two_partitioned_processes_give_what_one_gives() {
     assert_eq!(by_rule(&comparable(&[&q0, &q1]), "two_sensors"), 5);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `analytics` started before any sensor created its stream waits for it
+/// (sensors create their streams when they first publish), then reads it.
+#[test]
+fn analytics_waits_for_its_stream() {
+    let dir = std::env::temp_dir().join(format!("sdn-analytics-wait-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let nats_port = common::free_tcp_port();
+    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
+    let out = dir.join("out.jsonl");
+    let mut run = common::Guard(
+        Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["analytics", "--nats", &format!("nats://127.0.0.1:{nats_port}"), "--stream", "LATER"])
+            .args(["--subject", "later.>", "--durable", "w", "--idle-exit", "3", "-o"])
+            .arg(&out)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(run.try_wait().unwrap().is_none(), "analytics gave up before the stream existed");
+    let event = r#"{"id":"late:1","ts":"2026-11-29T05:00:00Z","sensor":"late","kind":"intel","input":"packet","match":{"where":"ip.dst","value":"203.0.113.9"},"indicator":{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"},"flow":{"src_ip":"10.0.0.1","dst_ip":"203.0.113.9","proto":"tcp"}}"#;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "LATER".into(),
+            subjects: vec!["later.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        js.publish("later.x", event.into()).await.unwrap().await.unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = run.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "analytics did not exit after the stream went idle");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(run.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("analytics: 1 messages"), "{err}");
+    assert!(std::fs::read_to_string(&out).unwrap().contains("\"late:1\""));
+    std::fs::remove_dir_all(&dir).ok();
+}

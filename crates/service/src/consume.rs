@@ -172,9 +172,11 @@ async fn durable(
     stream: &str,
     subject: &str,
     name: &str,
+    stop: &AtomicBool,
+    give_up: Option<Duration>,
 ) -> anyhow::Result<PullConsumer> {
     use async_nats::jetstream::consumer::{AckPolicy, pull};
-    let s = js.get_stream(stream).await.map_err(|e| anyhow::anyhow!("stream {stream}: {e}"))?;
+    let s = wait_for_stream(js, stream, stop, give_up).await?;
     let mut consumer = s
         .get_or_create_consumer(
             name,
@@ -198,6 +200,38 @@ async fn durable(
         "durable consumer {name:?} exists with subject {filter:?}, not {subject:?}: give each partition its own --durable"
     );
     Ok(consumer)
+}
+
+/// The stream, once it exists: sensors create their streams when they first
+/// publish, so analytics started first waits for them (until stopped, or
+/// `give_up` with `--idle-exit`).
+async fn wait_for_stream(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    stop: &AtomicBool,
+    give_up: Option<Duration>,
+) -> anyhow::Result<async_nats::jetstream::stream::Stream> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        match js.get_stream(stream).await {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND)
+                    && !stop.load(Ordering::Relaxed)
+                    && give_up.is_none_or(|d| start.elapsed() < d) =>
+            {
+                if !told {
+                    tracing::warn!(stream, "stream not found; waiting for a sensor to create it");
+                    told = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => anyhow::bail!("stream {stream}: {e}"),
+        }
+    }
 }
 
 type Message = async_nats::jetstream::Message;
@@ -312,10 +346,10 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         // quiet stream's fetch (which waits for messages up to its expiry)
         // never holds up a busy one.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Source, Vec<Message>)>(2);
-        let events = durable(&js, &opts.stream, &opts.subject, &opts.durable).await?;
+        let events = durable(&js, &opts.stream, &opts.subject, &opts.durable, &stop, opts.idle_exit).await?;
         tokio::spawn(fetcher(events, Source::Events, tx.clone()));
         if let Some(s) = &opts.sightings {
-            let sightings = durable(&js, &s.stream, &s.subject, &s.durable).await?;
+            let sightings = durable(&js, &s.stream, &s.subject, &s.durable, &stop, opts.idle_exit).await?;
             tokio::spawn(fetcher(sightings, Source::Sightings, tx.clone()));
         }
         drop(tx);
