@@ -42,6 +42,10 @@ pub struct Config {
     /// Bound of every keyed table.
     pub max_keys: usize,
     pub correlations: Vec<CorrelationRule>,
+    /// Only the correlation rules run (no throttling, counters, sessions or
+    /// window reports; every event passes): a second engine fed with the
+    /// sightings of rules keyed otherwise than the main engine's partition.
+    pub correlation_only: bool,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             session_idle_s: 60,
             max_keys: 1_000_000,
             correlations: Vec::new(),
+            correlation_only: false,
         }
     }
 }
@@ -211,6 +216,10 @@ impl Engine {
         } else if ts < self.start_ns {
             self.stats.late += 1;
             self.wc.late += 1;
+        }
+        if self.cfg.correlation_only {
+            self.correlate_only(e, out);
+            return true;
         }
         if ts > self.now_ns {
             self.now_ns = ts;
@@ -374,6 +383,25 @@ impl Engine {
             self.refresh_stats();
         }
         pass
+    }
+
+    /// [`Config::correlation_only`]: the indicator's record (the rules'
+    /// state sits beside it) and the rules.
+    #[inline(never)]
+    fn correlate_only(&mut self, e: &EventIn<'_>, out: &mut Vec<Output>) {
+        self.stats.passed += 1;
+        let (host, seq) = (e.host(), self.seq);
+        let mut pre = self.corr.prefetch(e, host);
+        let sensor = self.syms.intern(e.sensor);
+        let hit = e.indicator.as_ref().map(|x| self.inds.hit(x, ind_hash(x), e.ts_ns, seq, &mut self.syms));
+        self.corr.locate(&mut pre);
+        let (ind, tags) = (hit.map(|x| x.0), hit.map(|x| x.1).unwrap_or_default());
+        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq };
+        self.corr.push(&ctx, pre, &self.inds, &mut self.incidents);
+        self.flush_incidents(out);
+        if self.stats.events & 63 == 0 {
+            self.refresh_stats();
+        }
     }
 
     fn flush_incidents(&mut self, out: &mut Vec<Output>) {

@@ -149,6 +149,36 @@ fn multi_sensor() {
     assert_eq!(incidents(&out).len(), 1);
 }
 
+/// `correlation_only` (the sightings engine): the same incidents as an
+/// engine doing everything, and nothing else, across window closes.
+#[test]
+fn correlation_only_gives_the_incidents_alone() {
+    let rules = vec![
+        CorrelationRule::MultiSensor { name: "multi".into(), within_s: 60, sensors: 2 },
+        CorrelationRule::DistinctIndicators { name: "spread".into(), within_s: 60, k: 2 },
+    ];
+    let mut full = Engine::new(Config { correlations: rules.clone(), ..Config::default() });
+    let mut only = Engine::new(Config { correlations: rules, correlation_only: true, ..Config::default() });
+    let values = ["198.51.100.1", "198.51.100.2", "198.51.100.3"];
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for n in 0..40i64 {
+        let v = values[n as usize % 3];
+        let id = format!("e{n}");
+        let mut ev = pkt(&id, n * 7_000, ["10.0.0.5", "10.0.0.6"][n as usize % 2], v, ind(v, "ip", v));
+        ev.sensor = ["edge-1", "edge-2", "edge-3"][n as usize % 3 / 2];
+        full.push(&ev, &mut a);
+        assert!(only.push(&ev, &mut b), "every event passes");
+    }
+    full.finish(&mut a);
+    only.finish(&mut b);
+    let fired: Vec<_> = a.iter().filter_map(|o| if let Output::Incident(i) = o { Some(i) } else { None }).collect();
+    let alone: Vec<_> = b.iter().filter_map(|o| if let Output::Incident(i) = o { Some(i) } else { None }).collect();
+    assert!(fired.len() >= 4, "{}", fired.len());
+    assert_eq!(alone.len(), b.len(), "nothing but incidents");
+    let key = |i: &&Incident| (i.id.clone(), i.events.clone(), i.host);
+    assert_eq!(fired.iter().map(key).collect::<Vec<_>>(), alone.iter().map(key).collect::<Vec<_>>());
+}
+
 #[test]
 fn no_rules_no_incidents() {
     let mut e = Engine::new(Config::default());

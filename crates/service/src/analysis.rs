@@ -66,6 +66,7 @@ pub fn engine_config(file: &str, a: &AnalyticsSection) -> Result<analytics::Conf
         session_idle_s: duration(file, "session_idle", &a.session_idle)?.as_secs().max(1),
         max_keys: a.max_keys,
         correlations,
+        correlation_only: false,
     })
 }
 
@@ -135,7 +136,7 @@ impl Stage {
         let (multi, rest) =
             cfg.correlations.iter().cloned().partition(|r| matches!(r, CorrelationRule::MultiSensor { .. }));
         self.engine = Engine::new(analytics::Config { correlations: rest, ..cfg.clone() });
-        self.sightings = Some(Engine::new(analytics::Config { correlations: multi, ..cfg }));
+        self.sightings = Some(Engine::new(analytics::Config { correlations: multi, correlation_only: true, ..cfg }));
     }
 
     /// The sightings engine's counters (with `split_sightings`).
@@ -158,9 +159,8 @@ impl Stage {
         self.drain(emit);
     }
 
-    /// The sightings engine's incidents join the stage's outputs; its
-    /// windows' reports and summaries are dropped (the host partitions
-    /// report every event).
+    /// The sightings engine's incidents join the stage's outputs (it makes
+    /// nothing else: it runs only its correlation rules).
     fn take_sighting_incidents(&mut self) {
         let incidents = self.sighting_outputs.drain(..).filter(|o| matches!(o, Output::Incident(_)));
         self.outputs.extend(incidents);
