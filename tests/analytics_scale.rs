@@ -345,3 +345,68 @@ fn analytics_waits_for_its_stream() {
     assert!(std::fs::read_to_string(&out).unwrap().contains("\"late:1\""));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The bus path's rate (not a check: run it by hand, in release):
+/// `BUS_EVENTS=200000 cargo test --release --test analytics_scale -- --ignored --nocapture bus_rate`.
+/// `bench analytics`' stream (572 B of JSON an event, the four correlation
+/// rules) is published to a JetStream stream, then one `sdn-sensor
+/// analytics` reads it all: fetch, JSON decoding, engine, output to
+/// /dev/null. Its exit line gives messages/s from the first batch to the
+/// last and the CPU seconds of the whole process.
+#[test]
+#[ignore]
+fn bus_rate() {
+    let n: usize = std::env::var("BUS_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let dir = std::env::temp_dir().join(format!("sdn-analytics-bus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let nats_port = common::free_tcp_port();
+    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
+    let lines = analytics::bench::stream(n);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let published = Instant::now();
+    rt.block_on(async {
+        let client = async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "BUS".into(),
+            subjects: vec!["bus.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut acks = std::collections::VecDeque::new();
+        for l in &lines {
+            acks.push_back(js.publish("bus.e", l.clone().into_bytes().into()).await.unwrap());
+            if acks.len() >= 512 {
+                acks.pop_front().unwrap().await.unwrap();
+            }
+        }
+        for a in acks {
+            a.await.unwrap();
+        }
+    });
+    let published = published.elapsed().as_secs_f64();
+    let cfg = dir.join("analytics.toml");
+    std::fs::write(
+        &cfg,
+        "[analytics]\n\
+         [[analytics.correlation]]\nname = \"dns-connect\"\ntype = \"dns_then_connect\"\nwithin = \"60s\"\n\
+         [[analytics.correlation]]\nname = \"spread\"\ntype = \"distinct_indicators\"\nwithin = \"60s\"\nk = 5\n\
+         [[analytics.correlation]]\nname = \"types\"\ntype = \"distinct_types\"\nwithin = \"60s\"\nk = 3\n\
+         [[analytics.correlation]]\nname = \"multi\"\ntype = \"multi_sensor\"\nwithin = \"60s\"\nk = 3\n",
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["analytics", "--nats", &format!("nats://127.0.0.1:{nats_port}"), "--stream", "BUS"])
+        .args(["--subject", "bus.>", "--durable", "rate", "--idle-exit", "1", "-o", "/dev/null", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    println!("published {n} events in {published:.2} s ({:.0}/s)", n as f64 / published);
+    println!("{}", err.lines().find(|l| l.starts_with("analytics: ")).unwrap_or("no exit line"));
+    assert!(err.contains(&format!("analytics: {n} messages")), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -100,9 +100,14 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         web,
     };
     let stats = service::consume::consume(&opts, stage, stop)?;
+    let rate = stats.rate().map_or(String::new(), |r| format!(", {r:.0} messages/s from the first batch to the last"));
     eprintln!(
-        "analytics: {} messages, {} sightings, {} redeliveries dropped",
-        stats.messages, stats.sightings, stats.duplicates
+        "analytics: {} messages, {} sightings, {} redeliveries dropped; {} batches, {:.2} s of CPU{rate}",
+        stats.messages,
+        stats.sightings,
+        stats.duplicates + stats.sighting_duplicates,
+        stats.batches,
+        stats.cpu_s
     );
     Ok(ExitCode::SUCCESS)
 }
