@@ -295,6 +295,33 @@ fn two_partitioned_processes_give_what_one_gives() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Creates `stream` (subjects `PREFIX.>`) on the local server and publishes
+/// `lines` to `PREFIX.e`, 512 acknowledgements in flight.
+fn publish(port: u16, stream: &str, prefix: &str, lines: &[String]) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(format!("127.0.0.1:{port}")).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: stream.into(),
+            subjects: vec![format!("{prefix}.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut acks = std::collections::VecDeque::new();
+        for l in lines {
+            acks.push_back(js.publish(format!("{prefix}.e"), l.clone().into_bytes().into()).await.unwrap());
+            if acks.len() >= 512 {
+                acks.pop_front().unwrap().await.unwrap();
+            }
+        }
+        for a in acks {
+            a.await.unwrap();
+        }
+    });
+}
+
 /// `analytics` started before any sensor created its stream waits for it
 /// (sensors create their streams when they first publish), then reads it.
 #[test]
@@ -317,19 +344,7 @@ fn analytics_waits_for_its_stream() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(run.try_wait().unwrap().is_none(), "analytics gave up before the stream existed");
     let event = r#"{"id":"late:1","ts":"2026-11-29T05:00:00Z","sensor":"late","kind":"intel","input":"packet","match":{"where":"ip.dst","value":"203.0.113.9"},"indicator":{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"},"flow":{"src_ip":"10.0.0.1","dst_ip":"203.0.113.9","proto":"tcp"}}"#;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap();
-        let js = async_nats::jetstream::new(client);
-        js.create_stream(async_nats::jetstream::stream::Config {
-            name: "LATER".into(),
-            subjects: vec!["later.>".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        js.publish("later.x", event.into()).await.unwrap().await.unwrap();
-    });
+    publish(nats_port, "LATER", "later", &[event.to_string()]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = run.try_wait().unwrap() {
@@ -363,29 +378,8 @@ fn bus_rate() {
     let nats_port = common::free_tcp_port();
     let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
     let lines = analytics::bench::stream(n);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let published = Instant::now();
-    rt.block_on(async {
-        let client = async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap();
-        let js = async_nats::jetstream::new(client);
-        js.create_stream(async_nats::jetstream::stream::Config {
-            name: "BUS".into(),
-            subjects: vec!["bus.>".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let mut acks = std::collections::VecDeque::new();
-        for l in &lines {
-            acks.push_back(js.publish("bus.e", l.clone().into_bytes().into()).await.unwrap());
-            if acks.len() >= 512 {
-                acks.pop_front().unwrap().await.unwrap();
-            }
-        }
-        for a in acks {
-            a.await.unwrap();
-        }
-    });
+    publish(nats_port, "BUS", "bus", &lines);
     let published = published.elapsed().as_secs_f64();
     let cfg = dir.join("analytics.toml");
     std::fs::write(

@@ -18,9 +18,9 @@
 //! nothing held back is lost; the key may then pass again). `Session`
 //! reports come when sessions end, `Incident`s when rules fire.
 
-use crate::correlate::{CorrelationRule, Correlator, Ctx};
+use crate::correlate::{CorrelationRule, Correlator, Ctx, Pre};
 use crate::event::EventIn;
-use crate::indicators::{IndRef, Indicators, ind_hash};
+use crate::indicators::{IndRef, IndTags, Indicators, ind_hash};
 use crate::intern::Syms;
 use crate::lru::Lru;
 use crate::output::*;
@@ -373,8 +373,24 @@ impl Engine {
             self.sessions.hit(k, a, b, ts, out, &mut self.stats.session_reports);
         }
 
-        let (ind, tags) = (ind.map(|x| x.0), ind.map(|x| x.1).unwrap_or_default());
-        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq };
+        self.correlate(e, host, ind, sensor, pre, out);
+        pass
+    }
+
+    /// The correlation rules, once the event's indicator record (`hit`) and
+    /// sensor symbol are known; then the sampled table sizes.
+    #[inline(always)]
+    fn correlate(
+        &mut self,
+        e: &EventIn<'_>,
+        host: Option<IpAddr>,
+        hit: Option<(IndRef, IndTags)>,
+        sensor: u32,
+        pre: Pre,
+        out: &mut Vec<Output>,
+    ) {
+        let (ind, tags) = (hit.map(|x| x.0), hit.map(|x| x.1).unwrap_or_default());
+        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq: self.seq };
         self.corr.push(&ctx, pre, &self.inds, &mut self.incidents);
         self.flush_incidents(out);
         // Table sizes are sampled, not kept per event (they cost a few
@@ -382,7 +398,6 @@ impl Engine {
         if self.stats.events & 63 == 0 {
             self.refresh_stats();
         }
-        pass
     }
 
     /// [`Config::correlation_only`]: the indicator's record (the rules'
@@ -395,13 +410,7 @@ impl Engine {
         let sensor = self.syms.intern(e.sensor);
         let hit = e.indicator.as_ref().map(|x| self.inds.hit(x, ind_hash(x), e.ts_ns, seq, &mut self.syms));
         self.corr.locate(&mut pre);
-        let (ind, tags) = (hit.map(|x| x.0), hit.map(|x| x.1).unwrap_or_default());
-        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq };
-        self.corr.push(&ctx, pre, &self.inds, &mut self.incidents);
-        self.flush_incidents(out);
-        if self.stats.events & 63 == 0 {
-            self.refresh_stats();
-        }
+        self.correlate(e, host, hit, sensor, pre, out);
     }
 
     fn flush_incidents(&mut self, out: &mut Vec<Output>) {
