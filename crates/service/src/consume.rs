@@ -137,7 +137,7 @@ pub struct ConsumeStats {
     pub sighting_duplicates: u64,
     /// Batches handed to the stage (each committed and acknowledged).
     pub batches: u64,
-    /// When the first and the last batch arrived.
+    /// When the first batch arrived and the last was done.
     pub first_batch: Option<Instant>,
     pub last_batch: Option<Instant>,
     /// CPU seconds of the process while consuming (all its threads:
@@ -146,8 +146,8 @@ pub struct ConsumeStats {
 }
 
 impl ConsumeStats {
-    /// Messages (both streams) a second from the first batch to the last
-    /// (the first batch's own time is not counted: a lower bound).
+    /// Messages (both streams) a second, from the arrival of the first
+    /// batch to the end of the last.
     pub fn rate(&self) -> Option<f64> {
         let span = self.last_batch?.duration_since(self.first_batch?).as_secs_f64();
         (span > 0.0).then(|| (self.messages + self.sightings) as f64 / span)
@@ -191,20 +191,24 @@ async fn durable(
     name: &str,
     stop: &AtomicBool,
     give_up: Option<Duration>,
-) -> anyhow::Result<PullConsumer> {
+) -> anyhow::Result<Option<PullConsumer>> {
     use async_nats::jetstream::consumer::{AckPolicy, pull};
-    let s = wait_for_stream(js, stream, stop, give_up).await?;
+    let Some(s) = wait_for_stream(js, stream, stop, give_up).await? else { return Ok(None) };
     let mut consumer = s
         .get_or_create_consumer(
             name,
             pull::Config {
                 durable_name: Some(name.to_string()),
                 filter_subject: subject.to_string(),
-                // Each process (partition) has its own durable, so
-                // acknowledging a batch's last message acknowledges just
-                // that process's batch (with Explicit acks a lazy
-                // consumer stalls).
-                ack_policy: AckPolicy::All,
+                // Each message is acknowledged once its batch is
+                // committed. (With `All`, one ack covers every earlier
+                // message: after a restart, newer messages come before
+                // the redelivery of those in flight at the stop, and their
+                // ack would drop them unprocessed.)
+                ack_policy: AckPolicy::Explicit,
+                // Room for the batch being processed and the next ones
+                // (the server's default, 1000, is one batch: no overlap).
+                max_ack_pending: 4 * BATCH as i64,
                 ..Default::default()
             },
         )
@@ -216,28 +220,28 @@ async fn durable(
         filter == subject,
         "durable consumer {name:?} exists with subject {filter:?}, not {subject:?}: give each partition its own --durable"
     );
-    Ok(consumer)
+    Ok(Some(consumer))
 }
 
 /// The stream, once it exists: sensors create their streams when they first
-/// publish, so analytics started first waits for them (until stopped, or
-/// `give_up` with `--idle-exit`).
+/// publish, so analytics started first waits for them (`None` when stopped
+/// meanwhile; an error after `give_up`, with `--idle-exit`).
 async fn wait_for_stream(
     js: &async_nats::jetstream::Context,
     stream: &str,
     stop: &AtomicBool,
     give_up: Option<Duration>,
-) -> anyhow::Result<async_nats::jetstream::stream::Stream> {
+) -> anyhow::Result<Option<async_nats::jetstream::stream::Stream>> {
     use async_nats::jetstream::ErrorCode;
     use async_nats::jetstream::context::GetStreamErrorKind;
     let start = Instant::now();
     let mut told = false;
     loop {
         match js.get_stream(stream).await {
-            Ok(s) => return Ok(s),
+            Ok(s) => return Ok(Some(s)),
+            Err(_) if stop.load(Ordering::Relaxed) => return Ok(None),
             Err(e)
                 if matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND)
-                    && !stop.load(Ordering::Relaxed)
                     && give_up.is_none_or(|d| start.elapsed() < d) =>
             {
                 if !told {
@@ -256,8 +260,11 @@ type Message = async_nats::jetstream::Message;
 const BATCH: usize = 1000;
 type PullConsumer = async_nats::jetstream::consumer::Consumer<async_nats::jetstream::consumer::pull::Config>;
 
+/// A batch and the consumer it came from, or why a consumer stopped.
+type Fetched = Result<(Source, Vec<Message>), String>;
+
 /// Which consumer a batch came from.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Source {
     Events,
     Sightings,
@@ -269,7 +276,7 @@ enum Source {
 /// stream gives full batches (the stage commits, flushes and acknowledges
 /// once a batch: handing over whatever happened to be ready made batches
 /// of ~120 at full speed), a quiet one at most 5 ms of delay.
-async fn fetcher(consumer: PullConsumer, source: Source, tx: tokio::sync::mpsc::Sender<(Source, Vec<Message>)>) {
+async fn fetcher(consumer: PullConsumer, source: Source, tx: tokio::sync::mpsc::Sender<Fetched>) {
     use futures_util::FutureExt;
     let mut messages = loop {
         match consumer.stream().max_messages_per_batch(BATCH).messages().await {
@@ -291,7 +298,11 @@ async fn fetcher(consumer: PullConsumer, source: Source, tx: tokio::sync::mpsc::
                 tracing::warn!(error = %e, "pull stream");
                 continue;
             }
-            Ok(None) => return,
+            // Deleted consumer, a limit the durable sets, ...: the end.
+            Ok(None) => {
+                let _ = tx.send(Err(format!("the {source:?} consumer's pull stream ended"))).await;
+                return;
+            }
             Err(_) if tx.is_closed() => return,
             Err(_) => continue,
         };
@@ -313,20 +324,31 @@ async fn fetcher(consumer: PullConsumer, source: Source, tx: tokio::sync::mpsc::
                 _ => break,
             }
         }
-        if tx.send((source, batch)).await.is_err() {
+        if tx.send(Ok((source, batch))).await.is_err() {
             return;
         }
     }
 }
 
+/// Acknowledges every message of each committed batch, in order.
+async fn acker(mut batches: tokio::sync::mpsc::Receiver<Vec<Message>>) {
+    while let Some(batch) = batches.recv().await {
+        for m in &batch {
+            if let Err(e) = m.ack().await {
+                tracing::warn!(error = %e, "ack failed; the message will be redelivered");
+                break;
+            }
+        }
+    }
+}
+
 /// Whether a consumer has messages not yet delivered or not yet
-/// acknowledged (a failed look-up counts as none).
+/// acknowledged (a failed look-up counts as some: wait and ask again).
 async fn undelivered(consumers: &[PullConsumer]) -> bool {
     for c in consumers {
-        if let Ok(i) = c.get_info().await
-            && (i.num_pending > 0 || i.num_ack_pending > 0)
-        {
-            return true;
+        match c.get_info().await {
+            Ok(i) if i.num_pending == 0 && i.num_ack_pending == 0 => {}
+            _ => return true,
         }
     }
     false
@@ -406,20 +428,30 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
     let result: anyhow::Result<()> = rt.block_on(async {
         let client =
             async_nats::connect(opts.url.as_str()).await.map_err(|e| anyhow::anyhow!("nats {}: {e}", opts.url))?;
-        let js = async_nats::jetstream::new(client);
+        let js = async_nats::jetstream::new(client.clone());
         // Each consumer is read by a task of its own, one batch ahead: a
         // quiet stream's fetch (which waits for messages up to its expiry)
         // never holds up a busy one.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<(Source, Vec<Message>)>(2);
-        let events = durable(&js, &opts.stream, &opts.subject, &opts.durable, &stop, opts.idle_exit).await?;
-        let mut consumers = vec![events.clone()];
-        tokio::spawn(fetcher(events, Source::Events, tx.clone()));
+        // Both durables first: nothing is pulled while one is missing.
+        let Some(events) = durable(&js, &opts.stream, &opts.subject, &opts.durable, &stop, opts.idle_exit).await?
+        else {
+            return Ok(());
+        };
+        let mut consumers = vec![(events, Source::Events)];
         if let Some(s) = &opts.sightings {
-            let sightings = durable(&js, &s.stream, &s.subject, &s.durable, &stop, opts.idle_exit).await?;
-            consumers.push(sightings.clone());
-            tokio::spawn(fetcher(sightings, Source::Sightings, tx.clone()));
+            let Some(c) = durable(&js, &s.stream, &s.subject, &s.durable, &stop, opts.idle_exit).await? else {
+                return Ok(());
+            };
+            consumers.push((c, Source::Sightings));
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(2);
+        let (acks, to_ack) = tokio::sync::mpsc::channel::<Vec<Message>>(4);
+        let acker = tokio::spawn(acker(to_ack));
+        for (c, source) in &consumers {
+            tokio::spawn(fetcher(c.clone(), *source, tx.clone()));
         }
         drop(tx);
+        let consumers: Vec<PullConsumer> = consumers.into_iter().map(|(c, _)| c).collect();
         // Sightings repeat their events' ids: de-duplicated on their own.
         let mut recent_sightings = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
         let mut last_message = Instant::now();
@@ -429,8 +461,10 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         }
         while !stop.load(Ordering::Relaxed) {
             match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
-                Ok(Some((source, batch))) => {
+                Ok(Some(Err(why))) => anyhow::bail!("{why}"),
+                Ok(Some(Ok((source, batch)))) => {
                     stats.batches += 1;
+                    stats.first_batch.get_or_insert_with(Instant::now);
                     for m in &batch {
                         match source {
                             Source::Events => {
@@ -456,26 +490,23 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                     }
                     // Acknowledged only once what the batch produced is
                     // written and committed: a crash before means
-                    // redelivery (at least once). A failed commit leaves the
-                    // batch unacknowledged; a later commit's ack covers it
-                    // (acks are cumulative, per consumer).
+                    // redelivery (at least once), as does a failed commit
+                    // (the server sends them again after its ack wait).
                     let committed = stage.commit();
                     outputs.flush()?;
-                    if committed
-                        && let Some(m) = batch.last()
-                        && let Err(e) = m.ack().await
-                    {
-                        tracing::warn!(error = %e, "ack failed; the batch will be redelivered");
+                    // Acknowledged (and dropped) on the worker thread,
+                    // while this one goes on with the next batch.
+                    if committed {
+                        let _ = acks.send(batch).await;
                     }
                     last_message = Instant::now();
-                    stats.first_batch.get_or_insert(last_message);
                     stats.last_batch = Some(last_message);
                     if let Some(s) = &served {
                         s.publish(&stats, &stage);
                     }
                 }
-                // The fetchers ended (they do not, short of a panic).
-                Ok(None) => break,
+                // The fetchers ended (they report why first; a panic).
+                Ok(None) => anyhow::bail!("the consumers stopped"),
                 // Idle: unless a consumer still has messages on their way.
                 Err(_) if opts.idle_exit.is_some_and(|d| last_message.elapsed() >= d) => {
                     if !undelivered(&consumers).await {
@@ -493,6 +524,10 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                 last_retention = Instant::now();
             }
         }
+        // The last acknowledgements leave before the runtime goes.
+        drop(acks);
+        let _ = tokio::time::timeout(Duration::from_secs(2), acker).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
         anyhow::Ok(())
     });
     // Whatever ended the loop, the open windows are closed and written.
