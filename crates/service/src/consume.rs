@@ -22,8 +22,9 @@ pub struct ConsumeOptions {
     pub stream: String,
     /// Subject filter of this process, e.g. `sdn.events.0.>` (partition 0).
     pub subject: String,
-    /// Durable consumer name: processes with the same name share work;
-    /// a restarted process continues where it stopped.
+    /// Durable consumer name: a restarted process continues where it
+    /// stopped. (Two processes on one durable would split a host's events
+    /// between them: one durable per partition.)
     pub durable: String,
     /// Passing events, summaries and incidents, as JSON lines (stdout
     /// without).
