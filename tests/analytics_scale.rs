@@ -73,6 +73,7 @@ struct Outcome {
     reports: Vec<Value>,
     /// Sightings read (from the exit line).
     sightings: u64,
+    stderr: String,
 }
 
 fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, durable: &str, config: &Path) -> Outcome {
@@ -99,7 +100,7 @@ fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, dura
         .lines()
         .find_map(|l| l.strip_prefix("analytics: ")?.split(", ").nth(1)?.strip_suffix(" sightings")?.parse().ok())
         .unwrap_or_else(|| panic!("no exit line: {stderr}"));
-    Outcome { lines: read(&out), reports: read(&reports), sightings }
+    Outcome { lines: read(&out), reports: read(&reports), sightings, stderr: stderr.to_string() }
 }
 
 /// What must not depend on how the stream was split.
@@ -292,6 +293,9 @@ fn two_partitioned_processes_give_what_one_gives() {
     let q0 = analytics(&dir, nats_port, "sdn.events.0.>", None, "q0", &cfg);
     let q1 = analytics(&dir, nats_port, "sdn.events.1.>", None, "q1", &cfg);
     assert_eq!(by_rule(&comparable(&[&q0, &q1]), "two_sensors"), 5);
+    // Each says so; the one that takes everything does not.
+    assert!(q0.stderr.contains("give --sightings"), "{}", q0.stderr);
+    assert!(!all.stderr.contains("give --sightings"), "{}", all.stderr);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -357,6 +361,7 @@ fn analytics_waits_for_its_stream() {
     std::io::Read::read_to_string(run.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{err}");
     assert!(err.contains("analytics: 1 messages"), "{err}");
+    assert!(err.contains("stream not found; waiting for a sensor to create it"), "{err}");
     assert!(std::fs::read_to_string(&out).unwrap().contains("\"late:1\""));
     std::fs::remove_dir_all(&dir).ok();
 }

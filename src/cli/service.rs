@@ -48,6 +48,9 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         Some(p) => (p.display().to_string(), sensor::config::Config::load(p)?),
         None => ("(defaults)".to_string(), Default::default()),
     };
+    // Its warnings (a stream not there yet, failed fetches or acks) go to
+    // stderr as `run`'s do, by `[log]`.
+    service::logging::init(&config.log)?;
     let section = &config.analytics;
     let base = a.config.as_deref().and_then(std::path::Path::parent).unwrap_or(std::path::Path::new("."));
     let web = service::consume::analytics_web(&file, base, &config)?;

@@ -139,6 +139,11 @@ impl Stage {
         self.sightings = Some(Engine::new(analytics::Config { correlations: multi, correlation_only: true, ..cfg }));
     }
 
+    /// Whether the main engine runs a multi-sensor rule (not split off).
+    pub fn has_multi_sensor(&self) -> bool {
+        self.engine.config().correlations.iter().any(|r| matches!(r, CorrelationRule::MultiSensor { .. }))
+    }
+
     /// The sightings engine's counters (with `split_sightings`).
     pub fn sighting_stats(&self) -> Option<&analytics::EngineStats> {
         self.sightings.as_ref().map(Engine::stats)

@@ -182,9 +182,9 @@ impl Recent {
     }
 }
 
-/// The durable pull consumer `name` on `stream`, created if missing; one
-/// that exists with another filter is refused (each partition needs its
-/// own durable).
+/// The durable pull consumer `name` on `stream`, created if missing (one
+/// that exists with another filter is refused: each partition needs its
+/// own durable), and whether `subject` takes the whole stream.
 async fn durable(
     js: &async_nats::jetstream::Context,
     stream: &str,
@@ -192,9 +192,11 @@ async fn durable(
     name: &str,
     stop: &AtomicBool,
     give_up: Option<Duration>,
-) -> anyhow::Result<Option<PullConsumer>> {
+) -> anyhow::Result<Option<(PullConsumer, bool)>> {
     use async_nats::jetstream::consumer::{AckPolicy, pull};
     let Some(s) = wait_for_stream(js, stream, stop, give_up).await? else { return Ok(None) };
+    // A filter narrower than the stream's subjects: one partition of it.
+    let whole = s.cached_info().config.subjects.iter().any(|x| x == subject);
     let mut consumer = s
         .get_or_create_consumer(
             name,
@@ -221,7 +223,7 @@ async fn durable(
         filter == subject,
         "durable consumer {name:?} exists with subject {filter:?}, not {subject:?}: give each partition its own --durable"
     );
-    Ok(Some(consumer))
+    Ok(Some((consumer, whole)))
 }
 
 /// The stream, once it exists: sensors create their streams when they first
@@ -434,13 +436,20 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         // quiet stream's fetch (which waits for messages up to its expiry)
         // never holds up a busy one.
         // Both durables first: nothing is pulled while one is missing.
-        let Some(events) = durable(&js, &opts.stream, &opts.subject, &opts.durable, &stop, opts.idle_exit).await?
+        let Some((events, whole)) =
+            durable(&js, &opts.stream, &opts.subject, &opts.durable, &stop, opts.idle_exit).await?
         else {
             return Ok(());
         };
+        if !whole && opts.sightings.is_none() && stage.has_multi_sensor() {
+            tracing::warn!(
+                subject = %opts.subject,
+                "a multi_sensor rule over one partition of the events sees only its hosts' sightings; give --sightings (docs/CONFIG.md)"
+            );
+        }
         let mut consumers = vec![(events, Source::Events)];
         if let Some(s) = &opts.sightings {
-            let Some(c) = durable(&js, &s.stream, &s.subject, &s.durable, &stop, opts.idle_exit).await? else {
+            let Some((c, _)) = durable(&js, &s.stream, &s.subject, &s.durable, &stop, opts.idle_exit).await? else {
                 return Ok(());
             };
             consumers.push((c, Source::Sightings));
