@@ -154,6 +154,17 @@ fn comparable(outcomes: &[&Outcome]) -> Comparable {
     c
 }
 
+/// A fresh directory for the test `tag` and a JetStream server storing in
+/// it: (directory, port, server).
+fn with_nats(tag: &str) -> (PathBuf, u16, common::NatsServer) {
+    let dir = std::env::temp_dir().join(format!("sdn-analytics-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = common::free_tcp_port();
+    let nats = common::NatsServer::start(port, &dir.join("js"));
+    (dir, port, nats)
+}
+
 /// One sensor (`run` named `sensor`) publishes `records` to both streams,
 /// and stops once both acknowledged every event.
 fn sensor(dir: &Path, nats_port: u16, feed: &Path, sensor: &str, records: &[(Ipv4Addr, Ipv4Addr)]) {
@@ -225,11 +236,7 @@ spool = "{}"
 
 #[test]
 fn two_partitioned_processes_give_what_one_gives() {
-    let dir = std::env::temp_dir().join(format!("sdn-analytics-scale-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let nats_port = common::free_tcp_port();
-    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
+    let (dir, nats_port, _nats) = with_nats("scale");
     let feed = dir.join("feed.csv");
     let rows: String = LISTED.iter().chain(&SPLIT).enumerate().map(|(i, a)| format!("{i},ip,c2,{a},,\n")).collect();
     std::fs::write(&feed, format!("id,type,threat_type,ip,dns,value\n{rows}")).unwrap();
@@ -330,11 +337,7 @@ fn publish(port: u16, stream: &str, prefix: &str, lines: &[String]) {
 /// (sensors create their streams when they first publish), then reads it.
 #[test]
 fn analytics_waits_for_its_stream() {
-    let dir = std::env::temp_dir().join(format!("sdn-analytics-wait-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let nats_port = common::free_tcp_port();
-    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
+    let (dir, nats_port, _nats) = with_nats("wait");
     let out = dir.join("out.jsonl");
     let mut run = common::Guard(
         Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
@@ -377,11 +380,7 @@ fn analytics_waits_for_its_stream() {
 #[ignore]
 fn bus_rate() {
     let n: usize = std::env::var("BUS_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let dir = std::env::temp_dir().join(format!("sdn-analytics-bus-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let nats_port = common::free_tcp_port();
-    let _nats = common::NatsServer::start(nats_port, &dir.join("js"));
+    let (dir, nats_port, _nats) = with_nats("bus");
     let lines = analytics::bench::stream(n);
     let published = Instant::now();
     publish(nats_port, "BUS", "bus", &lines);
