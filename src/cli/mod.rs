@@ -61,7 +61,7 @@ pub struct AnalyticsArgs {
     /// Sightings this process takes, e.g. sdn.sightings.0 for partition 0 of a sink with partition_by = "indicator" and subject "sdn.sightings.{partition}": the multi_sensor rules then run over these (split by indicator) instead of over --subject (split by host). Its durable consumer is the --durable name with "-sightings".
     #[arg(long, value_name = "FILTER")]
     pub sightings: Option<String>,
-    /// JetStream stream of the sightings (a stream of its own: its events keep their ids, which JetStream de-duplicates per stream).
+    /// JetStream stream of the sightings (best a stream of its own, whose subjects no events consumer's filter takes).
     #[arg(long, value_name = "NAME", default_value = "SDN_SIGHTINGS", requires = "sightings")]
     pub sightings_stream: String,
     /// Configuration file: its [analytics] section (window, throttle, correlations, store) and [http] (with a store: the dashboard, API and /metrics on that address).

@@ -60,11 +60,9 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let name = a.sensor.clone().unwrap_or_else(|| format!("analytics@{}", service::run::hostname()));
-    let cfg_has_multi_sensor =
-        cfg.correlations.iter().any(|r| matches!(r, analytics::CorrelationRule::MultiSensor { .. }));
     let mut stage = service::analysis::Stage::new(cfg, &name, store);
     let sightings = match a.sightings {
-        Some(_) if !cfg_has_multi_sensor => {
+        Some(_) if !stage.has_multi_sensor() => {
             eprintln!("sdn-sensor: note: --sightings ignored: {file} has no multi_sensor correlation");
             None
         }

@@ -87,9 +87,9 @@ pub struct Stage {
     engine: Engine,
     /// `analytics --sightings`: the multi-sensor rules, over the sightings
     /// stream (intel events split by indicator) instead of `engine`'s
-    /// events (split by host). Only its incidents are kept.
+    /// events (split by host). It runs only its rules, so it makes only
+    /// incidents, which join `outputs`.
     sightings: Option<Engine>,
-    sighting_outputs: Vec<Output>,
     sensor: String,
     outputs: Vec<Output>,
     line: Vec<u8>,
@@ -115,7 +115,6 @@ impl Stage {
         Stage {
             engine: Engine::new(cfg),
             sightings: None,
-            sighting_outputs: Vec::new(),
             sensor: sensor.to_string(),
             outputs: Vec::new(),
             line: Vec::with_capacity(1024),
@@ -156,19 +155,11 @@ impl Stage {
         let Some(engine) = &mut self.sightings else { return };
         match analytics::parse_event(json) {
             Ok(parsed) if parsed.event().kind == "intel" => {
-                engine.push(&parsed.event(), &mut self.sighting_outputs);
+                engine.push(&parsed.event(), &mut self.outputs);
             }
             _ => self.unreadable += 1,
         }
-        self.take_sighting_incidents();
         self.drain(emit);
-    }
-
-    /// The sightings engine's incidents join the stage's outputs (it makes
-    /// nothing else: it runs only its correlation rules).
-    fn take_sighting_incidents(&mut self) {
-        let incidents = self.sighting_outputs.drain(..).filter(|o| matches!(o, Output::Incident(_)));
-        self.outputs.extend(incidents);
     }
 
     /// Derived events are also published to the live stream.
@@ -212,8 +203,7 @@ impl Stage {
     pub fn advance(&mut self, now_ns: i64, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.advance(now_ns, &mut self.outputs);
         if let Some(s) = &mut self.sightings {
-            s.advance(now_ns, &mut self.sighting_outputs);
-            self.take_sighting_incidents();
+            s.advance(now_ns, &mut self.outputs);
         }
         self.drain(emit);
     }
@@ -244,8 +234,7 @@ impl Stage {
     pub fn finish(&mut self, emit: &mut dyn FnMut(&[u8], Line)) {
         self.engine.finish(&mut self.outputs);
         if let Some(s) = &mut self.sightings {
-            s.finish(&mut self.sighting_outputs);
-            self.take_sighting_incidents();
+            s.finish(&mut self.outputs);
         }
         self.drain(emit);
         self.commit();

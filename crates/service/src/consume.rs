@@ -163,6 +163,10 @@ struct Recent {
 }
 
 impl Recent {
+    fn new() -> Self {
+        Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 }
+    }
+
     /// False for an id seen lately; a message without one always passes.
     fn first_time(&mut self, id: &[u8]) -> bool {
         if id.is_empty() {
@@ -423,7 +427,7 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         None => None,
     };
     let mut stats = ConsumeStats::default();
-    let mut recent = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
+    let mut recent = Recent::new();
     let cpu = cpu_time::ProcessTime::try_now().ok();
     // The connection and the fetchers on a worker thread, the stage on this
     // one: reading the next batch overlaps processing this one.
@@ -432,9 +436,6 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         let client =
             async_nats::connect(opts.url.as_str()).await.map_err(|e| anyhow::anyhow!("nats {}: {e}", opts.url))?;
         let js = async_nats::jetstream::new(client.clone());
-        // Each consumer is read by a task of its own, one batch ahead: a
-        // quiet stream's fetch (which waits for messages up to its expiry)
-        // never holds up a busy one.
         // Both durables first: nothing is pulled while one is missing.
         let Some((events, whole)) =
             durable(&js, &opts.stream, &opts.subject, &opts.durable, &stop, opts.idle_exit).await?
@@ -457,13 +458,15 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(2);
         let (acks, to_ack) = tokio::sync::mpsc::channel::<Vec<Message>>(4);
         let acker = tokio::spawn(acker(to_ack));
+        // Each consumer is read by a task of its own, a batch or two
+        // ahead: a quiet stream never holds up a busy one.
         for (c, source) in &consumers {
             tokio::spawn(fetcher(c.clone(), *source, tx.clone()));
         }
         drop(tx);
         let consumers: Vec<PullConsumer> = consumers.into_iter().map(|(c, _)| c).collect();
         // Sightings repeat their events' ids: de-duplicated on their own.
-        let mut recent_sightings = Recent { set: HashSet::new(), order: VecDeque::new(), cap: 1 << 20 };
+        let mut recent_sightings = Recent::new();
         let mut last_message = Instant::now();
         let mut last_retention = Instant::now();
         if let Some(s) = &served {
@@ -502,10 +505,10 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                     // written and committed: a crash before means
                     // redelivery (at least once), as does a failed commit
                     // (the server sends them again after its ack wait).
+                    // The acks (and the drop) on the worker thread, while
+                    // this one goes on with the next batch.
                     let committed = stage.commit();
                     outputs.flush()?;
-                    // Acknowledged (and dropped) on the worker thread,
-                    // while this one goes on with the next batch.
                     if committed {
                         let _ = acks.send(batch).await;
                     }

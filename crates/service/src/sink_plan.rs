@@ -94,6 +94,7 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
         };
         let url =
             || e.url.clone().ok_or_else(|| format!("{at}: url is required (e.g. url = \"tcp://127.0.0.1:10001\")"));
+        let partitioned = e.subject.as_deref().is_some_and(|s| s.contains("{partition}"));
         let plan = match e.kind {
             Jsonl => {
                 let path =
@@ -134,16 +135,12 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                 },
                 bind: e.bind.unwrap_or(false),
             }),
-            Nats if e.partition_by == Some(PartitionBy::Indicator)
-                && !e.subject.as_deref().is_some_and(|s| s.contains("{partition}")) =>
-            {
+            Nats if e.partition_by == Some(PartitionBy::Indicator) && !partitioned => {
                 return Err(format!(
                     "{at}: partition_by = \"indicator\" needs {{partition}} in subject (e.g. subject = \"sdn.sightings.{{partition}}\")"
                 ));
             }
-            Nats if e.partitions.is_some_and(|n| n > 1)
-                && !e.subject.as_deref().is_some_and(|s| s.contains("{partition}")) =>
-            {
+            Nats if e.partitions.is_some_and(|n| n > 1) && !partitioned => {
                 return Err(format!(
                     "{at}: partitions = {} has no effect without {{partition}} in subject (e.g. subject = \"sdn.events.{{partition}}.{{kind}}.{{input}}\")",
                     e.partitions.unwrap_or(1)
