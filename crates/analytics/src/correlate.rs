@@ -51,11 +51,12 @@
 
 use crate::event::EventIn;
 use crate::indicators::{IndRef, IndTags, Indicators};
-use crate::intern::OTHER;
+use crate::intern::{OTHER, Syms};
 use crate::lru::Lru;
 use crate::output::Incident;
-use crate::util::{HASH, InlineStr, IpKey, copy_short, hash_of, push_hex16, push_int, push_ip};
-use hashbrown::{HashMap, HashSet};
+use crate::packed_id::{EventId, PackedId, Unpacked};
+use crate::util::{HASH, IpKey, hash_of, push_hex16, push_int, push_ip};
+use hashbrown::HashSet;
 use std::net::IpAddr;
 
 /// The largest `k` (or `sensors`) of a rule: every key keeps `k` entries,
@@ -71,8 +72,7 @@ pub enum CorrelationRule {
 }
 
 /// The DNS event behind a `(host, address)` pair. Its id is kept apart, in
-/// [`Dns::ids`]: it is read only when a connection matches, and inside the
-/// node it made each node 144 bytes instead of 80.
+/// [`Dns::ids`]: it is read only when a connection matches.
 #[derive(Clone, Default)]
 struct DnsRec {
     ts: i64,
@@ -141,7 +141,8 @@ impl PairFilter {
 struct Dns {
     t: Lru<(IpKey, IpKey), DnsRec>,
     /// The DNS event's id, by the pair's slot.
-    ids: Vec<InlineStr>,
+    ids: Vec<PackedId>,
+    unpacked: Unpacked,
     filter: PairFilter,
 }
 
@@ -158,30 +159,27 @@ struct Ent {
 /// two lines.
 type Line = [Ent; 4];
 
-/// The event id and indicator of an entry: written on updates and read when
-/// firing only. Ids up to 47 bytes inline; longer ones (`len == LONG`) in
-/// [`Group::long`] under the entry's index.
-#[derive(Clone, Copy)]
-#[repr(C)]
+/// The event id and indicator of an entry (24 bytes): written on updates
+/// and read when firing only. Ids that do not pack are in
+/// [`Group::unpacked`] under the entry's index.
+#[derive(Clone, Copy, Default)]
 struct Cold {
-    ind: IndRef,
-    len: u8,
-    buf: [u8; 47],
+    ind_hash: u64,
+    ind_slot: u32,
+    id: PackedId,
 }
 
-const LONG: u8 = u8::MAX;
+impl Cold {
+    fn ind(&self) -> IndRef {
+        IndRef { slot: self.ind_slot, hash: self.ind_hash }
+    }
+}
 
 /// What an event writes into the cold entries of the rules recording it.
 #[derive(Clone, Copy)]
 struct ColdIn<'e> {
     ind: IndRef,
-    id: &'e str,
-}
-
-impl Default for Cold {
-    fn default() -> Self {
-        Cold { ind: IndRef::default(), len: 0, buf: [0; 47] }
-    }
+    id: EventId<'e>,
 }
 
 /// The per-key state of a group of rules (host-keyed or indicator-keyed),
@@ -196,7 +194,7 @@ struct Group {
     cstride: usize,
     lines: Vec<Line>,
     cold: Vec<Cold>,
-    long: Long,
+    unpacked: Unpacked,
     /// Rules of the group (their indices in `Correlator::rules`).
     rules: Vec<usize>,
 }
@@ -208,7 +206,7 @@ impl Group {
             cstride: 0,
             lines: Vec::new(),
             cold: Vec::new(),
-            long: HashMap::with_hasher(HASH),
+            unpacked: Unpacked::with_hasher(HASH),
             rules: Vec::new(),
         }
     }
@@ -254,7 +252,7 @@ impl Group {
         cutoff: i64,
         new: ColdIn<'_>,
     ) -> usize {
-        let Group { lines, cold, long, .. } = self;
+        let Group { lines, cold, unpacked, .. } = self;
         let (h, es) = flat(lines)[hdr..hdr + 1 + k].split_first_mut().expect("k >= 1");
         let cold = &mut cold[cbase..cbase + k];
         let mut len = (h.tag as usize).min(k);
@@ -269,7 +267,7 @@ impl Group {
                 len -= 1;
                 if j != len {
                     es[j] = es[len];
-                    move_cold(cold, long, cbase, len, j);
+                    move_cold(cold, unpacked, cbase, len, j);
                 }
                 continue;
             }
@@ -285,7 +283,7 @@ impl Group {
             Some(j) => {
                 if now >= es[j].ts {
                     es[j].ts = now;
-                    set_cold(cold, long, cbase, j, new);
+                    set_cold(cold, unpacked, cbase, j, new);
                 }
             }
             None => {
@@ -293,11 +291,11 @@ impl Group {
                     len -= 1;
                     if oldest != len {
                         es[oldest] = es[len];
-                        move_cold(cold, long, cbase, len, oldest);
+                        move_cold(cold, unpacked, cbase, len, oldest);
                     }
                 }
                 es[len] = Ent { ts: now, tag };
-                set_cold(cold, long, cbase, len, new);
+                set_cold(cold, unpacked, cbase, len, new);
                 len += 1;
             }
         }
@@ -342,18 +340,10 @@ impl Group {
         }
     }
 
-    fn id(&self, i: usize) -> &str {
-        let c = &self.cold[i];
-        if c.len == LONG {
-            self.long.get(&i).map_or("", |s| s)
-        } else {
-            // Only ever filled from a &str, cut at its own length.
-            std::str::from_utf8(&c.buf[..c.len as usize]).unwrap_or("")
-        }
+    fn id(&self, i: usize, syms: &Syms) -> String {
+        self.cold[i].id.get(&self.unpacked, i, syms)
     }
 }
-
-type Long = HashMap<usize, Box<str>, foldhash::fast::FixedState>;
 
 /// All entries of a group, as one slice.
 #[inline]
@@ -361,33 +351,20 @@ fn flat(lines: &mut [Line]) -> &mut [Ent] {
     lines.as_flattened_mut()
 }
 
-/// Entry `j` of `cold` (which starts at index `base` of the group: long ids
-/// are kept under their group index), written in place: the id copied
-/// straight into it (copied into a staging entry first, then the entry
-/// copied, the second copy read bytes the first had just written
-/// piecewise, a store-forwarding stall of ~5 % of the engine's time).
+/// Entry `j` of `cold` (which starts at index `base` of the group: ids that
+/// do not pack are kept under their group index), written in place.
 #[inline]
-fn set_cold(cold: &mut [Cold], long: &mut Long, base: usize, j: usize, c: ColdIn<'_>) {
+fn set_cold(cold: &mut [Cold], unpacked: &mut Unpacked, base: usize, j: usize, c: ColdIn<'_>) {
     let e = &mut cold[j];
-    e.ind = c.ind;
-    if let Some(buf) = e.buf.get_mut(..c.id.len()) {
-        copy_short(buf, c.id.as_bytes());
-        e.len = c.id.len() as u8;
-    } else {
-        e.len = LONG;
-        long.insert(base + j, c.id.into());
-    }
+    (e.ind_hash, e.ind_slot) = (c.ind.hash, c.ind.slot);
+    c.id.store(&mut e.id, unpacked, base + j);
 }
 
 #[inline]
-fn move_cold(cold: &mut [Cold], long: &mut Long, base: usize, from: usize, to: usize) {
+fn move_cold(cold: &mut [Cold], unpacked: &mut Unpacked, base: usize, from: usize, to: usize) {
     let c = cold[from];
     cold[to] = c;
-    if c.len == LONG
-        && let Some(s) = long.remove(&(base + from))
-    {
-        long.insert(base + to, s);
-    }
+    c.id.moved(unpacked, base + from, base + to);
 }
 
 struct Rule {
@@ -432,6 +409,15 @@ pub(crate) struct Ctx<'e, 'a> {
     pub window_start_ns: i64,
     /// Window sequence number (recency refreshed once per window).
     pub seq: u64,
+    /// The engine's symbols (the sensor's name of a packed event id).
+    pub syms: &'e Syms,
+}
+
+impl<'e> Ctx<'e, '_> {
+    #[inline(always)]
+    fn id(&self) -> EventId<'e> {
+        EventId::new(self.e.id, self.e.sensor, self.sensor)
+    }
 }
 
 /// The keys and hashes computed by [`Correlator::prefetch`]: the host's
@@ -488,7 +474,12 @@ impl Correlator {
         ind_group.seal();
         Correlator {
             rules,
-            dns: (n_dns > 0).then(|| Dns { t: Lru::new(cap), ids: Vec::new(), filter: PairFilter::new() }),
+            dns: (n_dns > 0).then(|| Dns {
+                t: Lru::new(cap),
+                ids: Vec::new(),
+                unpacked: Unpacked::with_hasher(HASH),
+                filter: PairFilter::new(),
+            }),
             n_dns,
             hosts: Lru::new(if host_group.rules.is_empty() { 1 } else { cap }),
             host_group,
@@ -609,7 +600,7 @@ impl Correlator {
             _ => None,
         };
         // What every rule recording the event writes (the id copied once).
-        let cold = ind.map(|(_, r)| ColdIn { ind: r, id: c.e.id });
+        let cold = ind.map(|(_, r)| ColdIn { ind: r, id: c.id() });
         for ri in 0..self.rules.len() {
             match self.rules[ri].kind {
                 DNS => {
@@ -682,6 +673,7 @@ impl Correlator {
         if e.input == "dns" {
             if e.indicator.is_some() || e.rule.is_some() {
                 let hk = IpKey::from(host);
+                let id = c.id();
                 for &addr in e.answer_addrs {
                     let key = (hk, IpKey::from(addr));
                     let h = hash_of(&key);
@@ -696,9 +688,9 @@ impl Correlator {
                     };
                     *d.t.get_mut(slot) = DnsRec { ts: e.ts_ns, ind: c.ind, seq: c.seq };
                     if slot as usize >= d.ids.len() {
-                        d.ids.resize(slot as usize + 1, InlineStr::default());
+                        d.ids.resize(slot as usize + 1, PackedId::ELSEWHERE);
                     }
-                    d.ids[slot as usize].set(e.id);
+                    id.store(&mut d.ids[slot as usize], &mut d.unpacked, slot as usize);
                     if d.t.len() * 16 > d.filter.bits.len() * 64 {
                         d.filter.rebuild(&d.t);
                     } else {
@@ -713,7 +705,7 @@ impl Correlator {
         let slot = d.t.find_with(h, |k| *k == key)?;
         let r = d.t.get(slot);
         // The same event twice never fires.
-        if d.ids[slot as usize].as_str() == e.id {
+        if c.id().is_in(d.ids[slot as usize], &d.unpacked, slot as usize) {
             return None;
         }
         Some((r.ts, r.ind, slot))
@@ -743,7 +735,8 @@ impl Correlator {
             }
             let suffix = rind.map(|i| i.hash);
             let Some(d) = &self.dns else { return };
-            let ids = vec![d.ids[slot as usize].as_str().to_string(), e.id.to_string()];
+            let dns_id = d.ids[slot as usize].get(&d.unpacked, slot as usize, c.syms);
+            let ids = vec![dns_id, e.id.to_string()];
             out.push(self.incident(ri, c, inds, ids, &ind_refs, Some(host), suffix));
         }
     }
@@ -798,20 +791,17 @@ impl Correlator {
     ) {
         let g = if by_ind { &self.ind_group } else { &self.host_group };
         let e0 = hdr + 1;
-        // Ordered in place: only the outputs' own strings are allocated.
-        let mut order = [0u8; MAX_K];
-        let order = &mut order[..len];
-        order.iter_mut().enumerate().for_each(|(j, o)| *o = j as u8);
-        let at = |j: u8| (g.ent(e0 + j as usize).ts, g.id(cbase + j as usize));
-        order.sort_unstable_by(|&a, &b| at(a).cmp(&at(b)));
+        // (time, id, indicator), oldest first, ties by id.
+        let mut es: Vec<(i64, String, IndRef)> =
+            (0..len).map(|j| (g.ent(e0 + j).ts, g.id(cbase + j, c.syms), g.cold[cbase + j].ind())).collect();
+        es.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut refs: Vec<Option<IndRef>> = Vec::with_capacity(len);
         let mut ids = Vec::with_capacity(len);
-        for &j in order.iter() {
-            let r = Some(g.cold[cbase + j as usize].ind);
-            if !refs.iter().any(|x| x.map(|x| x.hash) == r.map(|r| r.hash)) {
-                refs.push(r);
+        for (_, id, r) in es {
+            if !refs.iter().any(|x| x.map(|x| x.hash) == Some(r.hash)) {
+                refs.push(Some(r));
             }
-            ids.push(g.id(cbase + j as usize).to_string());
+            ids.push(id);
         }
         out.push(self.incident(ri, c, inds, ids, &refs, fire_host, suffix));
     }

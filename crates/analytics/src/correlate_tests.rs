@@ -37,6 +37,8 @@ fn model(es: &mut Vec<(i64, u64, String)>, k: usize, tag: u64, now: i64, cutoff:
 #[test]
 fn record_matches_its_model() {
     let mut next = xorshift(0x51f1);
+    let mut syms = Syms::new(4);
+    let sensor = syms.intern("edge-1");
     for k in [1usize, 2, 3, 5, 8] {
         let mut g = Group::new();
         let (hdr, cbase) = g.add(0, k);
@@ -46,18 +48,24 @@ fn record_matches_its_model() {
         let mut now = 1_000i64;
         for i in 0..5_000 {
             let r = next();
-            // Times mostly forward, sometimes back; a few tags; some ids long.
+            // Times mostly forward, sometimes back; a few tags; most ids
+            // packed, some not (short or long).
             now += (r % 7) as i64 - 1;
             let tag = (r >> 8) % (k as u64 + 3);
             let cutoff = now - 1 - ((r >> 16) % 12) as i64;
-            let id = if (r >> 24).is_multiple_of(9) { format!("{i:060}") } else { format!("e{i}") };
+            let id = match (r >> 24) % 9 {
+                0 => format!("{i:060}"),
+                1 => format!("e{i}"),
+                _ => format!("edge-1:{:016x}", r >> 20),
+            };
             let ind = IndRef { slot: i, hash: r };
-            let len = g.record(hdr, cbase, k, tag, now, cutoff, ColdIn { ind, id: &id });
+            let len =
+                g.record(hdr, cbase, k, tag, now, cutoff, ColdIn { ind, id: EventId::new(&id, "edge-1", sensor) });
             model(&mut want, k, tag, now, cutoff, &id);
             let got: Vec<(i64, u64, String)> = (0..len)
                 .map(|j| {
                     let e = g.ent(hdr + 1 + j);
-                    (e.ts, e.tag, g.id(cbase + j).to_string())
+                    (e.ts, e.tag, g.id(cbase + j, &syms))
                 })
                 .collect();
             assert_eq!(got, want, "k {k}, event {i}");

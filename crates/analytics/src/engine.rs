@@ -390,9 +390,12 @@ impl Engine {
         out: &mut Vec<Output>,
     ) {
         let (ind, tags) = (hit.map(|x| x.0), hit.map(|x| x.1).unwrap_or_default());
-        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq: self.seq };
+        let ctx = Ctx { e, host, ind, tags, sensor, window_start_ns: self.start_ns, seq: self.seq, syms: &self.syms };
         self.corr.push(&ctx, pre, &self.inds, &mut self.incidents);
-        self.flush_incidents(out);
+        // Most events fire nothing: the drain's setup is skipped.
+        if !self.incidents.is_empty() {
+            self.flush_incidents(out);
+        }
         // Table sizes are sampled, not kept per event (they cost a few
         // loads each); advance and finish refresh them too.
         if self.stats.events & 63 == 0 {

@@ -34,6 +34,7 @@ mod indicators;
 mod intern;
 mod lru;
 pub mod output;
+mod packed_id;
 mod saving;
 mod scan;
 pub mod sessions;

@@ -149,6 +149,40 @@ fn multi_sensor() {
     assert_eq!(incidents(&out).len(), 1);
 }
 
+/// Ids as sensors make them (`SENSOR:` + 16 hex digits, which the rules
+/// keep packed) come back in incidents exactly as they went in, beside ids
+/// of any other shape; ties in time are ordered by the ids' text.
+#[test]
+fn sensor_made_ids_come_back_unchanged() {
+    let rules = vec![
+        CorrelationRule::DnsThenConnect { name: "dns-connect".into(), within_s: 30 },
+        CorrelationRule::DistinctIndicators { name: "spread".into(), within_s: 60, k: 3 },
+        CorrelationRule::MultiSensor { name: "multi".into(), within_s: 60, sensors: 2 },
+    ];
+    let mut e = Engine::new(Config { correlations: rules, ..Config::default() });
+    let mut out = Vec::new();
+    let (a, b) = (ind("1", "ip", "198.51.100.1"), ind("2", "ip", "198.51.100.2"));
+    let d = "edge-1:00000000000000f0";
+    e.push(&dns(d, 0, "10.0.0.5", "www.evil.example", &["198.51.100.1"]), &mut out);
+    // The same id again (a duplicate delivery) never fires.
+    e.push(&pkt(d, 500, "10.0.0.5", "198.51.100.1", a), &mut out);
+    assert!(incidents(&out).is_empty());
+    // Two events at one instant: ordered by id, a packed one ("edge-1:…")
+    // after an unpacked one ("e…") whatever the order they came in.
+    e.push(&pkt("edge-1:00000000000000ff", 1000, "10.0.0.5", "198.51.100.1", a), &mut out);
+    e.push(&pkt("e-2", 1000, "10.0.0.5", "198.51.100.2", b), &mut out);
+    // Upper-case hex would not come back the same: kept as a string.
+    let mut other = pkt("edge-2:00000000000000AB", 2000, "10.0.0.6", "198.51.100.2", b);
+    other.sensor = "edge-2";
+    e.push(&other, &mut out);
+    let inc = incidents(&out);
+    let by_rule = |r: &str| inc.iter().find(|i| i.rule == r).map(|i| i.events.clone());
+    assert_eq!(by_rule("dns-connect").unwrap(), [d, "edge-1:00000000000000ff"]);
+    assert_eq!(by_rule("multi").unwrap(), ["e-2", "edge-2:00000000000000AB"]);
+    // The DNS event's domain, then the two addresses at one instant.
+    assert_eq!(by_rule("spread").unwrap(), [d, "e-2", "edge-1:00000000000000ff"]);
+}
+
 /// `correlation_only` (the sightings engine): the same incidents as an
 /// engine doing everything, and nothing else, across window closes.
 #[test]
