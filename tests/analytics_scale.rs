@@ -369,6 +369,61 @@ fn analytics_waits_for_its_stream() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A partition that no process takes, and a durable that nobody reads,
+/// are each reported (the stream fills silently otherwise); the subjects
+/// this process takes are not.
+#[test]
+fn partitions_without_a_reader_are_reported() {
+    let (dir, nats_port, _nats) = with_nats("coverage");
+    let event = |id: usize| {
+        format!(
+            r#"{{"id":"cov:{id}","ts":"2026-11-29T05:00:00Z","sensor":"cov","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"10.0.0.{id}","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
+        )
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap());
+        let stream = js
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "COV".into(),
+                subjects: vec!["cov.>".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for (i, subject) in ["cov.0.e", "cov.0.e", "cov.1.e", "cov.1.e", "cov.2.e"].into_iter().enumerate() {
+            js.publish(subject, event(i).into_bytes().into()).await.unwrap().await.unwrap();
+        }
+        // Partition 2's durable, left behind by a process that stopped.
+        stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some("gone".into()),
+                filter_subject: "cov.2.>".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+    let run = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["analytics", "--nats", &format!("nats://127.0.0.1:{nats_port}"), "--stream", "COV"])
+        .args(["--subject", "cov.0.>", "--durable", "p0", "--partition-check", "1", "--idle-exit", "4"])
+        .args(["-o", "/dev/null"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("analytics: 2 messages"), "{err}");
+    let uncovered: Vec<&str> = err.lines().filter(|l| l.contains("no consumer takes these subjects")).collect();
+    assert_eq!(uncovered.len(), 1, "told once: {err}");
+    assert!(uncovered[0].contains("cov.1.e (2 messages)"), "{err}");
+    assert!(!uncovered[0].contains("cov.0.e") && !uncovered[0].contains("cov.2.e"), "{err}");
+    let stalled: Vec<&str> = err.lines().filter(|l| l.contains("consumer not read since the last check")).collect();
+    assert_eq!(stalled.len(), 1, "told once: {err}");
+    assert!(stalled[0].contains("gone") && stalled[0].contains("pending=1"), "{err}");
+    assert!(!err.contains("consumer=p0"), "this process reads its own durable: {err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The bus path's rate (not a check: run it by hand, in release):
 /// `BUS_EVENTS=200000 cargo test --release --test analytics_scale -- --ignored --nocapture bus_rate`.
 /// `bench analytics`' stream (572 B of JSON an event, the four correlation

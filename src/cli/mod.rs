@@ -79,6 +79,9 @@ pub struct AnalyticsArgs {
     /// Name in the ids of the events this process makes (default: analytics@HOST).
     #[arg(long, value_name = "NAME")]
     pub sensor: Option<String>,
+    /// Every SECONDS (the first time after at most 60), warn about subjects of the streams that hold messages no consumer takes (a partition without a process) and consumers with messages waiting that nobody reads; 0: never.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub partition_check: f64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -80,6 +80,12 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         Some(s) if !(s.is_finite() && s > 0.0) => anyhow::bail!("--idle-exit {s}: give a number of seconds > 0"),
         s => s.map(Duration::from_secs_f64),
     };
+    let partition_check = match a.partition_check {
+        s if !(s.is_finite() && s >= 0.0) => {
+            anyhow::bail!("--partition-check {s}: give a number of seconds (0: never)")
+        }
+        s => (s > 0.0).then(|| Duration::from_secs_f64(s)),
+    };
     let durable = a.durable.clone().unwrap_or_else(|| {
         let s: String =
             a.subject.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
@@ -99,6 +105,7 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         reports: a.reports,
         idle_exit,
         web,
+        partition_check,
     };
     let stats = service::consume::consume(&opts, stage, stop)?;
     let rate = stats.rate().map_or(String::new(), |r| format!(", {r:.0} messages/s from the first batch to the last"));

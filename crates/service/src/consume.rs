@@ -37,6 +37,10 @@ pub struct ConsumeOptions {
     /// The sightings this process takes (the multi-sensor rules' input,
     /// split by indicator), when the stage was split for them.
     pub sightings: Option<Sightings>,
+    /// How often to look for partitions no consumer takes and consumers
+    /// nobody reads ([`crate::coverage`]); the first look after at most a
+    /// minute.
+    pub partition_check: Option<Duration>,
 }
 
 /// A second durable consumer, on the sightings stream.
@@ -465,6 +469,12 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
         }
         drop(tx);
         let consumers: Vec<PullConsumer> = consumers.into_iter().map(|(c, _)| c).collect();
+        let watcher = opts.partition_check.map(|every| {
+            let streams = std::iter::once(opts.stream.clone()).chain(opts.sightings.iter().map(|s| s.stream.clone()));
+            let metrics = served.as_ref().map(|s| Arc::clone(&s.metrics));
+            let first = every.min(Duration::from_secs(60));
+            tokio::spawn(crate::coverage::watch(js.clone(), streams.collect(), first, every, metrics))
+        });
         // Sightings repeat their events' ids: de-duplicated on their own.
         let mut recent_sightings = Recent::new();
         let mut last_message = Instant::now();
@@ -536,6 +546,9 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                 stage.enforce_retention(now);
                 last_retention = Instant::now();
             }
+        }
+        if let Some(w) = watcher {
+            w.abort();
         }
         // The last acknowledgements leave before the runtime goes.
         drop(acks);

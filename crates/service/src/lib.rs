@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod capture_worker;
 pub mod consume;
+pub mod coverage;
 pub mod emit;
 pub mod http;
 pub mod logging;
