@@ -424,6 +424,77 @@ fn partitions_without_a_reader_are_reported() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A durable made by an older version (one acknowledgement covering every
+/// earlier message, which dropped messages after a restart) is made again
+/// with one per message, and continues after its last acknowledged message.
+#[test]
+fn an_old_durable_is_made_again_where_it_stood() {
+    use async_nats::jetstream::consumer::{AckPolicy, pull};
+    let (dir, nats_port, _nats) = with_nats("upgrade");
+    let lines: Vec<String> = (0..5)
+        .map(|i| {
+            format!(
+                r#"{{"id":"up:{i}","ts":"2026-11-29T05:00:0{i}Z","sensor":"up","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"10.0.0.{i}","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
+            )
+        })
+        .collect();
+    publish(nats_port, "UPG", "upg", &lines);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let policy = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async {
+            let js = async_nats::jetstream::new(async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap());
+            let s = js.get_stream("UPG").await.unwrap();
+            let mut c: async_nats::jetstream::consumer::PullConsumer = s.get_consumer("old").await.unwrap();
+            c.info().await.unwrap().config.ack_policy
+        })
+    };
+    // The old kind: two messages read, the second acknowledged (and with
+    // it the first).
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap());
+        let s = js.get_stream("UPG").await.unwrap();
+        let c = s
+            .create_consumer(pull::Config {
+                durable_name: Some("old".into()),
+                filter_subject: "upg.>".into(),
+                ack_policy: AckPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut batch = c.fetch().max_messages(2).messages().await.unwrap();
+        let mut last = None;
+        while let Some(m) = futures_util::StreamExt::next(&mut batch).await {
+            last = Some(m.unwrap());
+        }
+        last.unwrap().double_ack().await.unwrap();
+    });
+    assert_eq!(policy(&rt), AckPolicy::All);
+    let analytics = || {
+        let out = dir.join("out.jsonl");
+        let run = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+            .args(["analytics", "--nats", &format!("nats://127.0.0.1:{nats_port}"), "--stream", "UPG"])
+            .args(["--subject", "upg.>", "--durable", "old", "--idle-exit", "2", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&run.stderr).to_string();
+        assert!(run.status.success(), "{err}");
+        (err, std::fs::read_to_string(&out).unwrap())
+    };
+    let (err, out) = analytics();
+    assert!(err.contains("made again with one per message"), "{err}");
+    assert!(err.contains("analytics: 3 messages"), "{err}");
+    let ids: Vec<&str> = ["up:0", "up:1", "up:2", "up:3", "up:4"].into_iter().filter(|i| out.contains(i)).collect();
+    assert_eq!(ids, ["up:2", "up:3", "up:4"]);
+    assert_eq!(policy(&rt), AckPolicy::Explicit);
+    // Once only: the next start finds it as it is now, all read.
+    let (err, _) = analytics();
+    assert!(!err.contains("made again"), "{err}");
+    assert!(err.contains("analytics: 0 messages"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The bus path's rate (not a check: run it by hand, in release):
 /// `BUS_EVENTS=200000 cargo test --release --test analytics_scale -- --ignored --nocapture bus_rate`.
 /// `bench analytics`' stream (572 B of JSON an event, the four correlation

@@ -201,36 +201,46 @@ async fn durable(
     stop: &AtomicBool,
     give_up: Option<Duration>,
 ) -> anyhow::Result<Option<(PullConsumer, bool)>> {
-    use async_nats::jetstream::consumer::{AckPolicy, pull};
+    use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
     let Some(s) = wait_for_stream(js, stream, stop, give_up).await? else { return Ok(None) };
     // A filter narrower than the stream's subjects: one partition of it.
     let whole = s.cached_info().config.subjects.iter().any(|x| x == subject);
-    let mut consumer = s
-        .get_or_create_consumer(
-            name,
-            pull::Config {
-                durable_name: Some(name.to_string()),
-                filter_subject: subject.to_string(),
-                // Each message is acknowledged once its batch is
-                // committed. (With `All`, one ack covers every earlier
-                // message: after a restart, newer messages come before
-                // the redelivery of those in flight at the stop, and their
-                // ack would drop them unprocessed.)
-                ack_policy: AckPolicy::Explicit,
-                // Room for the batch being processed and the next ones
-                // (the server's default, 1000, is one batch: no overlap).
-                max_ack_pending: 4 * BATCH as i64,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("consumer {name}: {e}"))?;
-    let filter =
-        consumer.info().await.map_err(|e| anyhow::anyhow!("consumer {name}: {e}"))?.config.filter_subject.clone();
+    let config = pull::Config {
+        durable_name: Some(name.to_string()),
+        filter_subject: subject.to_string(),
+        // Each message is acknowledged once its batch is committed. (With
+        // `All`, one ack covers every earlier message: after a restart,
+        // newer messages come before the redelivery of those in flight at
+        // the stop, and their ack would drop them unprocessed.)
+        ack_policy: AckPolicy::Explicit,
+        // Room for the batch being processed and the next ones (the
+        // server's default, 1000, is one batch: no overlap).
+        max_ack_pending: 4 * BATCH as i64,
+        ..Default::default()
+    };
+    let failed = |e: &dyn std::fmt::Display| anyhow::anyhow!("consumer {name}: {e}");
+    let mut consumer = s.get_or_create_consumer(name, config.clone()).await.map_err(|e| failed(&e))?;
+    let info = consumer.info().await.map_err(|e| failed(&e))?.clone();
     anyhow::ensure!(
-        filter == subject,
-        "durable consumer {name:?} exists with subject {filter:?}, not {subject:?}: give each partition its own --durable"
+        info.config.filter_subject == subject,
+        "durable consumer {name:?} exists with subject {:?}, not {subject:?}: give each partition its own --durable",
+        info.config.filter_subject
     );
+    if info.config.ack_policy != AckPolicy::Explicit {
+        // Made by an older version (`All`: see above). The policy cannot
+        // change in place, so the durable is made again, starting after
+        // its last acknowledged message (what was in flight is delivered
+        // again: at least once, as ever).
+        let start_sequence = info.ack_floor.stream_sequence + 1;
+        s.delete_consumer(name).await.map_err(|e| failed(&e))?;
+        let again = pull::Config { deliver_policy: DeliverPolicy::ByStartSequence { start_sequence }, ..config };
+        consumer = s.create_consumer(again).await.map_err(|e| failed(&e))?;
+        tracing::warn!(
+            consumer = name,
+            start_sequence,
+            "durable consumer made by an older version (one acknowledgement for many) made again with one per message; it continues after its last acknowledged message"
+        );
+    }
     Ok(Some((consumer, whole)))
 }
 
