@@ -45,9 +45,12 @@
 //! Table statistics count each rule's view (a shared table counts once per
 //! rule using it), as if every rule had its own table.
 //!
-//! XXX (kept as it was): an entry evicted to make room passes its "fired in
-//! window" mark to the key that takes its place, so that key does not fire
-//! again in the window where the evicted one fired.
+//! A record evicted to make room takes its "fired in window" marks with it:
+//! the key that takes its place fires as any new key would. (It used to
+//! inherit them, and so missed its own incident in the window where the
+//! evicted key had fired.) The evicted key, if it comes back in the same
+//! window, may fire again: with the same incident id, which the store and
+//! JetStream's de-duplication take once.
 
 use crate::event::EventIn;
 use crate::indicators::{IndRef, IndTags, Indicators};
@@ -327,16 +330,11 @@ impl Group {
         }
     }
 
-    /// Empties every rule's entries of `slot` (a new key), keeping the
-    /// "fired" marks (see the XXX above).
-    fn reset(&mut self, slot: u32, rules: &[Rule], marks_too: bool) {
+    /// Empties every rule's entries and "fired" marks of `slot` (a new key).
+    fn reset(&mut self, slot: u32, rules: &[Rule]) {
         for i in 0..self.rules.len() {
             let h = slot as usize * self.stride + rules[self.rules[i]].off;
-            let e = self.ent_mut(h);
-            e.tag = 0;
-            if marks_too {
-                e.ts = 0;
-            }
+            *self.ent_mut(h) = Ent::default();
         }
     }
 
@@ -635,11 +633,10 @@ impl Correlator {
                 s
             }
             None => {
-                let (s, ev) = self.hosts.insert_new(h, key, ());
+                let (s, _) = self.hosts.insert_new(h, key, ());
                 g.ensure(s);
-                // A recycled record keeps the evicted key's marks (see the
-                // XXX above); a new one starts from nothing.
-                g.reset(s, &self.rules, ev.is_none());
+                // A recycled record starts from nothing, as a new one.
+                g.reset(s, &self.rules);
                 s
             }
         };
@@ -655,7 +652,7 @@ impl Correlator {
         let base = r.slot as usize * g.stride;
         if g.ent(base).tag != r.hash {
             g.ent_mut(base).tag = r.hash;
-            g.reset(r.slot, &self.rules, false);
+            g.reset(r.slot, &self.rules);
         }
         At { slot: r.slot }
     }

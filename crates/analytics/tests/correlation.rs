@@ -183,6 +183,43 @@ fn sensor_made_ids_come_back_unchanged() {
     assert_eq!(by_rule("spread").unwrap(), [d, "e-2", "edge-1:00000000000000ff"]);
 }
 
+/// A key whose record took the place of an evicted one (a full table)
+/// fires as a new key would, in the window where the evicted key fired:
+/// the evicted key's "fired" mark goes with it.
+#[test]
+fn a_recycled_record_fires_for_its_new_key() {
+    let rules = vec![
+        CorrelationRule::DistinctIndicators { name: "spread".into(), within_s: 60, k: 2 },
+        CorrelationRule::MultiSensor { name: "multi".into(), within_s: 60, sensors: 2 },
+    ];
+    // One key per table: each new host or indicator evicts the last.
+    let mut e = Engine::new(Config { correlations: rules, max_keys: 1, ..Config::default() });
+    let mut out = Vec::new();
+    let (a, b) = (ind("1", "ip", "198.51.100.1"), ind("2", "ip", "198.51.100.2"));
+    let on = |mut ev: EventIn<'static>, sensor: &'static str| {
+        ev.sensor = sensor;
+        ev
+    };
+    // Host .5 fires (two values), on indicator b from two sensors too.
+    e.push(&on(pkt("h5-a", 0, "10.0.0.5", "198.51.100.1", a), "edge-1"), &mut out);
+    e.push(&on(pkt("h5-b", 1000, "10.0.0.5", "198.51.100.2", b), "edge-1"), &mut out);
+    e.push(&on(pkt("h5-b2", 1500, "10.0.0.5", "198.51.100.2", b), "edge-2"), &mut out);
+    // Host .6 takes the host record, indicator a the indicator record.
+    e.push(&on(pkt("h6-b", 2000, "10.0.0.6", "198.51.100.2", b), "edge-1"), &mut out);
+    e.push(&on(pkt("h6-a", 3000, "10.0.0.6", "198.51.100.1", a), "edge-1"), &mut out);
+    e.push(&on(pkt("h6-a2", 3500, "10.0.0.6", "198.51.100.1", a), "edge-2"), &mut out);
+    let fired: Vec<(String, Vec<String>)> = incidents(&out).iter().map(|i| (i.id.clone(), i.events.clone())).collect();
+    let ids: Vec<&str> = fired.iter().map(|(id, _)| id.as_str()).collect();
+    assert!(ids.contains(&"analytics:spread:1795928400:10.0.0.5"), "{fired:?}");
+    assert!(ids.contains(&"analytics:spread:1795928400:10.0.0.6"), "{fired:?}");
+    let multi: Vec<&Vec<String>> =
+        fired.iter().filter(|(id, _)| id.starts_with("analytics:multi:")).map(|x| &x.1).collect();
+    assert_eq!(multi.len(), 2, "{fired:?}");
+    assert_eq!(multi[1], &["h6-a", "h6-a2"]);
+    e.finish(&mut Vec::new());
+    assert!(e.stats().correlation.evictions > 0);
+}
+
 /// `correlation_only` (the sightings engine): the same incidents as an
 /// engine doing everything, and nothing else, across window closes.
 #[test]
