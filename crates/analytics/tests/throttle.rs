@@ -53,6 +53,27 @@ fn five_hundred_events_one_key_in_a_minute() {
     assert_eq!(st.passed + st.suppressed, st.events);
 }
 
+/// A summary describes what it held back: its `flow` and `match` are
+/// those of the first event held back, not of one that passed.
+#[test]
+fn the_summary_shows_the_first_event_held_back() {
+    let mut e = Engine::new(Config { throttle_first: 2, ..Config::default() });
+    let mut out = Vec::new();
+    let i = ind("7", "ip", "10.1.1.10");
+    for n in 0..5u16 {
+        let mut ev = pkt("e", i64::from(n) * 100, "10.0.0.5", "10.1.1.10", i);
+        ev.src_port = Some(40_000 + n);
+        ev.value = ["10.1.1.10", "10.1.1.10", "10.1.1.10 (2)", "10.1.1.10 (3)", "x"][n as usize];
+        e.push(&ev, &mut out);
+    }
+    e.finish(&mut out);
+    let s = summaries(&out);
+    assert_eq!(s.len(), 1);
+    assert_eq!((s[0].suppressed, s[0].first_ns), (3, at(200)));
+    assert_eq!(s[0].flow.as_ref().unwrap().src_port, Some(40_002));
+    assert_eq!(s[0].value, "10.1.1.10 (2)");
+}
+
 #[test]
 fn keys_are_host_indicator_where() {
     let cfg = Config { throttle_first: 1, ..Config::default() };
