@@ -404,12 +404,6 @@ mod tests {
         assert!(s.suppressed > 0 && s.incidents > 0, "{s:?}");
     }
 
-    #[test]
-    fn the_chase_measures_something() {
-        let ns = chase_ns(1);
-        assert!(ns.is_finite() && ns > 0.0, "{ns}");
-    }
-
     /// `cargo test -p sdn-analytics --release -- --ignored bench --nocapture`
     #[test]
     #[ignore]

@@ -49,8 +49,9 @@
 //! the key that takes its place fires as any new key would. (It used to
 //! inherit them, and so missed its own incident in the window where the
 //! evicted key had fired.) The evicted key, if it comes back in the same
-//! window, may fire again: with the same incident id, which the store and
-//! JetStream's de-duplication take once.
+//! window, may fire again, with the same incident id: the store keeps one
+//! (by id), as does JetStream within its duplicate window; an output file
+//! gets both lines.
 
 use crate::event::EventIn;
 use crate::indicators::{IndRef, IndTags, Indicators};
@@ -361,8 +362,9 @@ fn set_cold(cold: &mut [Cold], unpacked: &mut Unpacked, base: usize, j: usize, c
 #[inline]
 fn move_cold(cold: &mut [Cold], unpacked: &mut Unpacked, base: usize, from: usize, to: usize) {
     let c = cold[from];
+    let replaced = cold[to].id;
     cold[to] = c;
-    c.id.moved(unpacked, base + from, base + to);
+    c.id.moved(unpacked, base + from, base + to, replaced);
 }
 
 struct Rule {
@@ -701,7 +703,9 @@ impl Correlator {
         let (key, h) = pair?;
         let slot = d.t.find_with(h, |k| *k == key)?;
         let r = d.t.get(slot);
-        // The same event twice never fires.
+        // The same event twice never fires. (Compared packed: an id packed
+        // under one sensor name and the same string from an event naming
+        // another sensor are not the same event here.)
         if c.id().is_in(d.ids[slot as usize], &d.unpacked, slot as usize) {
             return None;
         }

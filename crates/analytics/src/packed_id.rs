@@ -53,13 +53,16 @@ impl PackedId {
         s
     }
 
-    /// Moves the entry at `from` to `to` (the map entry with it).
+    /// This entry moved from `from` to `to`, over `replaced`: the map
+    /// entries follow.
     #[inline]
-    pub fn moved(self, unpacked: &mut Unpacked, from: usize, to: usize) {
-        if self.is_elsewhere()
-            && let Some(s) = unpacked.remove(&from)
-        {
-            unpacked.insert(to, s);
+    pub fn moved(self, unpacked: &mut Unpacked, from: usize, to: usize, replaced: PackedId) {
+        if self.is_elsewhere() {
+            if let Some(s) = unpacked.remove(&from) {
+                unpacked.insert(to, s);
+            }
+        } else if replaced.is_elsewhere() {
+            unpacked.remove(&to);
         }
     }
 }
@@ -201,9 +204,13 @@ mod tests {
         EventId::new("edge-1:0000000000000002", "edge-1", edge).store(&mut slots[1], &mut unpacked, 1);
         assert_eq!(unpacked.len(), 2);
         assert!(!EventId::new("edge-1:00000A0000000001", "edge-1", edge).is_in(slots[1], &unpacked, 1));
-        // Moved with its entry.
-        slots[3].moved(&mut unpacked, 3, 1);
+        // Moved with its entry (over slot 1's, packed since).
+        slots[3].moved(&mut unpacked, 3, 1, slots[1]);
         assert_eq!(slots[3].get(&unpacked, 1, &syms), "edge-1:0a0000000001");
+        assert_eq!(unpacked.len(), 2);
+        // A packed one moved over an unpacked one: the map entry goes.
+        slots[0].moved(&mut unpacked, 0, 2, slots[2]);
+        assert_eq!(unpacked.len(), 1);
         // The overflow symbol never packs (it names no sensor).
         assert!(EventId::new("x:0000000000000002", "x", OTHER).packed.is_none());
     }

@@ -164,8 +164,10 @@ fn sensor_made_ids_come_back_unchanged() {
     let (a, b) = (ind("1", "ip", "198.51.100.1"), ind("2", "ip", "198.51.100.2"));
     let d = "edge-1:00000000000000f0";
     e.push(&dns(d, 0, "10.0.0.5", "www.evil.example", &["198.51.100.1"]), &mut out);
-    // The same id again (a duplicate delivery) never fires.
+    // The same id again (a duplicate delivery) never fires, packed or not.
     e.push(&pkt(d, 500, "10.0.0.5", "198.51.100.1", a), &mut out);
+    e.push(&dns("dns-x", 600, "10.0.0.9", "www.evil.example", &["198.51.100.1"]), &mut out);
+    e.push(&pkt("dns-x", 700, "10.0.0.9", "198.51.100.1", a), &mut out);
     assert!(incidents(&out).is_empty());
     // Two events at one instant: ordered by id, a packed one ("edge-1:…")
     // after an unpacked one ("e…") whatever the order they came in.

@@ -230,16 +230,36 @@ async fn durable(
         // Made by an older version (`All`: see above). The policy cannot
         // change in place, so the durable is made again, starting after
         // its last acknowledged message (what was in flight is delivered
-        // again: at least once, as ever).
+        // again: at least once, as ever). Only on a stream that keeps its
+        // messages by limits: under interest or work-queue retention,
+        // deleting the consumer would let the server drop them.
+        use async_nats::jetstream::stream::RetentionPolicy;
         let start_sequence = info.ack_floor.stream_sequence + 1;
-        s.delete_consumer(name).await.map_err(|e| failed(&e))?;
-        let again = pull::Config { deliver_policy: DeliverPolicy::ByStartSequence { start_sequence }, ..config };
-        consumer = s.create_consumer(again).await.map_err(|e| failed(&e))?;
-        tracing::warn!(
-            consumer = name,
-            start_sequence,
-            "durable consumer made by an older version (one acknowledgement for many) made again with one per message; it continues after its last acknowledged message"
-        );
+        if s.cached_info().config.retention != RetentionPolicy::Limits {
+            tracing::warn!(
+                consumer = name,
+                "durable consumer acknowledges many messages at once (made by an older version), which can drop messages after a restart; the stream's retention is not by limits, so it is left as it is: delete it and start again (it should continue from stream sequence {start_sequence})"
+            );
+        } else {
+            // Said first: if the process dies between the delete and the
+            // create, the operator knows where the consumer stood.
+            tracing::warn!(
+                consumer = name,
+                start_sequence,
+                "durable consumer made by an older version (one acknowledgement for many): making it again with one per message, from after its last acknowledged message"
+            );
+            s.delete_consumer(name).await.map_err(|e| failed(&e))?;
+            let again = pull::Config { deliver_policy: DeliverPolicy::ByStartSequence { start_sequence }, ..config };
+            // Create-only: another process that made it meanwhile wins, and
+            // this one takes what it made.
+            consumer = match s.create_consumer_strict(again).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(consumer = name, error = %e, "making the durable again failed; taking it as it is now");
+                    s.get_consumer(name).await.map_err(|e| failed(&e))?
+                }
+            };
+        }
     }
     Ok(Some((consumer, whole)))
 }

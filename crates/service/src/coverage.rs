@@ -6,9 +6,14 @@
 //! Two findings, each logged once when it appears (again after it
 //! cleared) and kept as a gauge on `/metrics`:
 //! - a subject holding messages that no consumer's filter takes;
-//! - a consumer with messages waiting that nobody has read since the last
-//!   check (durables outlive their processes: a stopped process still
-//!   "covers" its partition).
+//! - a consumer with messages waiting that nobody has read or acknowledged
+//!   since the last check, and nobody is pulling from (durables outlive
+//!   their processes: a stopped process still "covers" its partition).
+//!
+//! What it cannot tell: any consumer counts, so one that takes the whole
+//! stream (an archiver, say) covers every partition; and after the
+//! partitions change, subjects of the old layout that still hold messages
+//! are reported until those age out of the stream.
 
 use async_nats::jetstream::Context;
 use futures_util::StreamExt;
@@ -51,8 +56,9 @@ const MAX_SUBJECTS: usize = 10_000;
 /// The state kept between checks of one stream.
 #[derive(Default)]
 pub struct Checker {
-    /// Per consumer: its delivered stream sequence at the last check.
-    delivered: HashMap<String, u64>,
+    /// Per consumer: its delivered and acknowledged stream sequences at the
+    /// last check.
+    seen: HashMap<String, (u64, u64)>,
     told_uncovered: HashSet<String>,
     told_stalled: HashSet<String>,
 }
@@ -67,12 +73,13 @@ impl Checker {
             let (subject, n) = x.map_err(|e| anyhow::anyhow!("stream {stream}: {e}"))?;
             subjects.push((subject, n as u64));
             if subjects.len() >= MAX_SUBJECTS {
+                tracing::info!(stream, "partition check: only the first {MAX_SUBJECTS} subjects looked at");
                 break;
             }
         }
         let mut filters = Vec::new();
         let mut consumers = s.consumers();
-        let mut delivered = HashMap::new();
+        let mut seen = HashMap::new();
         let mut found = Found::default();
         while let Some(c) = consumers.next().await {
             let c = c.map_err(|e| anyhow::anyhow!("stream {stream}: consumers: {e}"))?;
@@ -81,14 +88,18 @@ impl Checker {
             } else {
                 filters.extend(c.config.filter_subjects.iter().cloned());
             }
-            let seq = c.delivered.stream_sequence;
-            // Waiting, nobody pulling, and not one delivered since last time.
-            if c.num_pending > 0 && c.num_waiting == 0 && self.delivered.get(&c.name) == Some(&seq) {
-                found.stalled.push((c.name.clone(), c.num_pending));
+            let at = (c.delivered.stream_sequence, c.ack_floor.stream_sequence);
+            // Messages waiting (new or unacknowledged), nobody pulling, and
+            // none delivered or acknowledged since last time. (A live
+            // process holds a pull request open, and acknowledges as it
+            // commits.)
+            let waiting = c.num_pending + c.num_ack_pending as u64;
+            if waiting > 0 && c.num_waiting == 0 && self.seen.get(&c.name) == Some(&at) {
+                found.stalled.push((c.name.clone(), waiting));
             }
-            delivered.insert(c.name, seq);
+            seen.insert(c.name, at);
         }
-        self.delivered = delivered;
+        self.seen = seen;
         found.uncovered =
             subjects.into_iter().filter(|(subject, _)| !filters.iter().any(|f| subject_matches(f, subject))).collect();
         found.uncovered.sort();
@@ -120,7 +131,7 @@ impl Checker {
                     stream,
                     consumer = %c,
                     pending = n,
-                    "consumer not read since the last check, with messages waiting: is its analytics process running?"
+                    "consumer not read since the last check, with messages waiting: is its analytics process running (or stuck)?"
                 );
             }
         }
@@ -140,17 +151,22 @@ pub async fn watch(
     let mut checkers: Vec<Checker> = streams.iter().map(|_| Checker::default()).collect();
     tokio::time::sleep(first).await;
     loop {
-        let (mut uncovered, mut stalled) = (0, 0);
+        let (mut uncovered, mut stalled, mut failed) = (0, 0, false);
         for (stream, checker) in streams.iter().zip(&mut checkers) {
             match checker.check(&js, stream).await {
                 Ok(f) => {
                     uncovered += f.uncovered.len();
                     stalled += f.stalled.len();
                 }
-                Err(e) => tracing::warn!(error = %e, "partition check failed"),
+                Err(e) => {
+                    // E.g. no permission to list consumers: said at every
+                    // check, and the gauges keep their last values.
+                    tracing::warn!(error = %e, "partition check failed");
+                    failed = true;
+                }
             }
         }
-        if let Some(m) = &metrics {
+        if let Some(m) = metrics.as_ref().filter(|_| !failed) {
             let mut v = Vec::new();
             let mut s = crate::metrics::Samples { out: &mut v, labels: Vec::new() };
             s.gauge(
