@@ -166,8 +166,9 @@ fn with_nats(tag: &str) -> (PathBuf, u16, common::NatsServer) {
 }
 
 /// One sensor (`run` named `sensor`) publishes `records` to both streams,
-/// and stops once both acknowledged every event.
-fn sensor(dir: &Path, nats_port: u16, feed: &Path, sensor: &str, records: &[(Ipv4Addr, Ipv4Addr)]) {
+/// up to `batch` events a message, and stops once both acknowledged every
+/// event.
+fn sensor(dir: &Path, nats_port: u16, feed: &Path, sensor: &str, records: &[(Ipv4Addr, Ipv4Addr)], batch: usize) {
     let (http, netflow) = (common::free_tcp_port(), common::free_udp_port());
     let cfg = dir.join(format!("{sensor}.toml"));
     std::fs::write(
@@ -193,6 +194,7 @@ url = "nats://127.0.0.1:{nats_port}"
 stream = "SDN_EVENTS"
 subject = "sdn.events.{{partition}}.{{kind}}.{{input}}"
 partitions = 2
+batch = {batch}
 spool = "{}"
 
 [[sink]]
@@ -203,6 +205,7 @@ stream = "SDN_SIGHTINGS"
 subject = "sdn.sightings.{{partition}}"
 partitions = 2
 partition_by = "indicator"
+batch = {batch}
 spool = "{}"
 "#,
             dir.join(format!("spool-{sensor}-events")).display(),
@@ -221,11 +224,17 @@ spool = "{}"
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let page = common::http_get(http, "/metrics").unwrap_or_default();
-        let acked =
-            |sink: &str| common::metric(&page, "sdn_sink_detail", &format!("name=\"acked_total\",sink=\"{sink}\""));
+        // Events acknowledged (a batch's ack counts its events).
+        let acked = |sink: &str| common::metric(&page, "sdn_sink_delivered_total", &format!("sink=\"{sink}\""));
         if acked("events") >= expected && acked("sightings") >= expected {
             // Every one of them, once: intel events only, all intel.
             assert_eq!((acked("events"), acked("sightings")), (expected, expected));
+            let messages = common::metric(&page, "sdn_sink_detail", "name=\"acked_total\",sink=\"events\"");
+            if batch == 1 {
+                assert_eq!(messages, expected, "one event a message");
+            } else {
+                assert!(messages < expected, "{messages} messages for {expected} events");
+            }
             break;
         }
         assert!(Instant::now() < deadline, "{sensor} did not publish {expected} events twice:\n{page}");
@@ -260,11 +269,12 @@ fn two_partitioned_processes_give_what_one_gives() {
     let (split_s, split_t) = (in_partition(0, 3), in_partition(1, 4));
     let split: Vec<Ipv4Addr> = SPLIT.iter().map(|a| a.parse().unwrap()).collect();
     records.extend(split.iter().map(|&a| (split_s, a)));
-    sensor(&dir, nats_port, &feed, "edge-s", &records);
+    sensor(&dir, nats_port, &feed, "edge-s", &records, 1);
     // Sensor t: one host per listed address, once; and the SPLIT ones.
     let mut records: Vec<_> = (0..5u8).map(|h| (Ipv4Addr::new(10, 2, 0, h), listed[h as usize])).collect();
     records.extend(split.iter().map(|&a| (split_t, a)));
-    sensor(&dir, nats_port, &feed, "edge-t", &records);
+    // Sensor t sends batches: the stream holds both kinds of message.
+    sensor(&dir, nats_port, &feed, "edge-t", &records, 16);
 
     let cfg = dir.join("analytics.toml");
     std::fs::write(
@@ -284,6 +294,14 @@ fn two_partitioned_processes_give_what_one_gives() {
     assert!(p0.sightings > 0 && p1.sightings > 0, "{} {}", p0.sightings, p1.sightings);
     assert_eq!(p0.sightings + p1.sightings, 292 + 7, "every intel event once");
     assert_eq!(all.sightings, 0);
+    // "analytics: N messages (E events), ...": t's batches held several.
+    let counts = all.stderr.lines().find_map(|l| {
+        let (m, rest) = l.strip_prefix("analytics: ")?.split_once(" messages (")?;
+        Some((m.parse::<u64>().ok()?, rest.split_once(" events)")?.0.parse::<u64>().ok()?))
+    });
+    let (messages, events) = counts.unwrap_or_else(|| panic!("no exit line: {}", all.stderr));
+    assert_eq!(events, 292 + 7, "every intel event once: {}", all.stderr);
+    assert!(messages < events, "{}", all.stderr);
     let by_rule = |c: &Comparable, rule: &str| c.incidents.iter().filter(|i| i.0 == rule).count();
     assert_eq!(by_rule(&single, "three_indicators"), 40, "one incident per host of sensor s");
     // Every listed address was reported by both sensors.
@@ -496,7 +514,7 @@ fn an_old_durable_is_made_again_where_it_stood() {
 }
 
 /// The bus path's rate (not a check: run it by hand, in release):
-/// `BUS_EVENTS=200000 cargo test --release --test analytics_scale -- --ignored --nocapture bus_rate`.
+/// `BUS_EVENTS=200000 [BUS_BATCH=64] cargo test --release --test analytics_scale -- --ignored --nocapture bus_rate`.
 /// `bench analytics`' stream (572 B of JSON an event, the four correlation
 /// rules) is published to a JetStream stream, then one `sdn-sensor
 /// analytics` reads it all: fetch, JSON decoding, engine, output to
@@ -506,8 +524,11 @@ fn an_old_durable_is_made_again_where_it_stood() {
 #[ignore]
 fn bus_rate() {
     let n: usize = std::env::var("BUS_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    // BUS_BATCH=64: the events go 64 to a message, as a sensor's NATS sink
+    // with `batch = 64` sends them.
+    let batch: usize = std::env::var("BUS_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
     let (dir, nats_port, _nats) = with_nats("bus");
-    let lines = analytics::bench::stream(n);
+    let lines: Vec<String> = analytics::bench::stream(n).chunks(batch).map(|c| c.join("\n")).collect();
     let published = Instant::now();
     publish(nats_port, "BUS", "bus", &lines);
     let published = published.elapsed().as_secs_f64();
@@ -531,6 +552,6 @@ fn bus_rate() {
     assert!(run.status.success(), "{err}");
     println!("published {n} events in {published:.2} s ({:.0}/s)", n as f64 / published);
     println!("{}", err.lines().find(|l| l.starts_with("analytics: ")).unwrap_or("no exit line"));
-    assert!(err.contains(&format!("analytics: {n} messages")), "{err}");
+    assert!(err.contains(&format!("analytics: {} messages ({n} events)", lines.len())), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

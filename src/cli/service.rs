@@ -108,10 +108,13 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         partition_check,
     };
     let stats = service::consume::consume(&opts, stage, stop)?;
-    let rate = stats.rate().map_or(String::new(), |r| format!(", {r:.0} messages/s from the first batch to the last"));
+    let rate = stats.rate().map_or(String::new(), |(m, e)| {
+        format!(", {m:.0} messages/s ({e:.0} events/s) from the first batch to the last")
+    });
     eprintln!(
-        "analytics: {} messages, {} sightings, {} redeliveries dropped; {} batches, {:.2} s of CPU{rate}",
+        "analytics: {} messages ({} events), {} sightings, {} redeliveries dropped; {} batches, {:.2} s of CPU{rate}",
         stats.messages,
+        stats.events,
         stats.sightings,
         stats.duplicates + stats.sighting_duplicates,
         stats.batches,

@@ -180,6 +180,9 @@ pub struct SinkEntry {
     /// (then only `intel` events are published: the sightings stream of
     /// the multi-sensor correlation when analytics scale out).
     pub partition_by: Option<PartitionBy>,
+    /// nats: events a message holds at most (default 1); more go as JSON
+    /// lines, sent when full or 5 ms after their first event.
+    pub batch: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

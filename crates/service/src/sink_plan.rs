@@ -89,6 +89,7 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
         only("spool_limit", e.spool_limit.is_some(), &[Nats], "\"nats\"")?;
         only("partitions", e.partitions.is_some(), &[Nats], "\"nats\"")?;
         only("partition_by", e.partition_by.is_some(), &[Nats], "\"nats\"")?;
+        only("batch", e.batch.is_some(), &[Nats], "\"nats\"")?;
         let size = |key: &str, v: &Option<String>| -> Result<Option<u64>, String> {
             v.as_deref().map(|s| parse_size(s).map_err(|m| format!("{at}: {key} = {m}"))).transpose()
         };
@@ -140,6 +141,9 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                     "{at}: partition_by = \"indicator\" needs {{partition}} in subject (e.g. subject = \"sdn.sightings.{{partition}}\")"
                 ));
             }
+            Nats if e.batch == Some(0) => {
+                return Err(format!("{at}: batch = 0: give the events a message holds at most (1: one a message)"));
+            }
             Nats if e.partitions.is_some_and(|n| n > 1) && !partitioned => {
                 return Err(format!(
                     "{at}: partitions = {} has no effect without {{partition}} in subject (e.g. subject = \"sdn.events.{{partition}}.{{kind}}.{{input}}\")",
@@ -153,6 +157,7 @@ pub fn plans(file: &str, entries: &[SinkEntry]) -> Result<Vec<SinkPlan>, String>
                 spool_dir: e.spool.clone().unwrap_or_else(|| PathBuf::from("spool/nats")),
                 spool_limit: size("spool_limit", &e.spool_limit)?.unwrap_or(1 << 30),
                 max_pending_acks: 256,
+                batch: e.batch.unwrap_or(1),
                 partitions: e.partitions.unwrap_or(1).max(1),
                 partition_by: match e.partition_by.unwrap_or_default() {
                     PartitionBy::Host => sinks::nats::PartitionBy::Host,
@@ -230,5 +235,19 @@ mod tests {
         );
         let c = sensor::config::Config::parse("s.toml", &format!("{two}spool = \"spool/b\"\n")).unwrap();
         assert_eq!(plans("s.toml", &c.sink).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn batches() {
+        let p = plan("batch = 100").unwrap();
+        let Plan::Nats(n) = &p[0].plan else { panic!("not nats") };
+        assert_eq!(n.batch, 100);
+        let p = plan("").unwrap();
+        let Plan::Nats(n) = &p[0].plan else { panic!("not nats") };
+        assert_eq!(n.batch, 1, "one event a message unless asked");
+        let e = plan("batch = 0").unwrap_err();
+        assert!(e.starts_with("s.toml: sink[0] (type = \"nats\"): batch = 0: give the events a message holds"), "{e}");
+        let c = sensor::config::Config::parse("s.toml", "[[sink]]\ntype = \"jsonl\"\npath = \"x\"\nbatch = 5").unwrap();
+        assert!(plans("s.toml", &c.sink).unwrap_err().contains("batch applies to type = \"nats\" only"));
     }
 }

@@ -30,6 +30,7 @@
 //! acknowledged after a replay; `duplicates_total` the PubAcks that said
 //! the stream had the message already.
 
+mod batch;
 pub mod spool;
 
 use crate::{Encoded, ExtraCounters, Sink, SinkStats, SinkWorker};
@@ -82,6 +83,9 @@ pub struct NatsConfig {
     /// (then the sink publishes only `intel` events: the sightings the
     /// multi-sensor correlation needs, split by indicator).
     pub partition_by: PartitionBy,
+    /// Events a message holds at most (1: one event a message, its id the
+    /// message id); more are sent as JSON lines ([`batch`]).
+    pub batch: usize,
 }
 
 /// The key of `{partition}`.
@@ -303,6 +307,9 @@ fn validate(cfg: &NatsConfig) -> Result<(Vec<async_nats::ServerAddr>, SubjectTem
     if cfg.max_pending_acks == 0 {
         return err("max_pending_acks must be at least 1".into());
     }
+    if cfg.batch == 0 {
+        return err("batch must be at least 1 (one event a message)".into());
+    }
     if cfg.spool_dir.as_os_str().is_empty() {
         return err("spool_dir is empty".into());
     }
@@ -353,6 +360,8 @@ enum Origin {
 struct Inflight {
     ack: AckFuture,
     origin: Origin,
+    /// Events the message holds.
+    events: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -424,13 +433,17 @@ struct State {
     client_down: Arc<tokio::sync::Notify>,
     /// Some client has been connected (the next connection is a reconnect).
     ever_up: Arc<AtomicBool>,
+    /// Events waiting for others to share a message with (`batch` > 1).
+    batcher: Option<batch::Batcher>,
 }
 
 impl State {
     fn new(w: NatsWorker, stats: Arc<SinkStats>, arx: tokio::sync::mpsc::Receiver<Arc<Encoded>>) -> State {
         let mode = if w.spool.is_drained() { Mode::Direct } else { Mode::Spool };
         let window = w.cfg.max_pending_acks;
+        let batcher = (w.cfg.batch > 1).then(|| batch::Batcher::new(w.cfg.batch));
         State {
+            batcher,
             w,
             stats,
             arx,
@@ -558,6 +571,7 @@ impl State {
             let can_recv = self.open && (self.mode == Mode::Spool || self.inflight.len() < self.window);
             let can_replay = self.mode == Mode::Spool && self.inflight.len() < self.window && self.w.spool.has_unread();
             let has_inflight = !self.inflight.is_empty();
+            let batch_due = self.batcher.as_ref().and_then(batch::Batcher::next_due);
             let (retry_at, deadline, open) = (self.retry_at, self.deadline, self.open);
             let down = Arc::clone(&self.client_down);
             // Unbiased: a busy queue must not starve the replay.
@@ -568,8 +582,18 @@ impl State {
                     None => {
                         self.open = false;
                         self.deadline = Instant::now() + SHUTDOWN_GRACE;
+                        // The last batches go now.
+                        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
+                            self.dispatch(rec).await;
+                        }
                     }
                 },
+                _ = tokio::time::sleep_until(batch_due.unwrap_or(deadline)), if batch_due.is_some() => {
+                    let due = self.batcher.as_mut().map(|b| b.due(Instant::now())).unwrap_or_default();
+                    for rec in due {
+                        self.dispatch(rec).await;
+                    }
+                }
                 _ = tokio::time::sleep_until(retry_at), if can_replay => self.replay().await,
                 _ = tokio::time::sleep_until(deadline), if !open => {}
                 _ = down.notified() => {}
@@ -586,6 +610,9 @@ impl State {
                 self.spool_record(&rec);
             }
         }
+        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
+            self.spool_record(&rec);
+        }
         let _ = self.w.spool.sync();
         self.update_spool_gauge();
         if let Some(c) = self.client.take() {
@@ -600,6 +627,9 @@ impl State {
             if let Origin::Direct(rec) = inf.origin {
                 self.spool_record(&rec);
             }
+        }
+        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
+            self.spool_record(&rec);
         }
         while let Some(ev) = self.arx.blocking_recv() {
             let rec = self.record(&ev);
@@ -621,15 +651,16 @@ impl State {
     }
 
     fn spool_record(&mut self, rec: &Record) {
+        let events = batch::events_in(rec);
         match self.w.spool.append(rec) {
             Ok(true) => add(&self.w.nats.spooled, 1),
             Ok(false) => {
-                add(&self.w.nats.spool_full_drops, 1);
-                SinkStats::add(&self.stats.failed, 1);
+                add(&self.w.nats.spool_full_drops, events);
+                SinkStats::add(&self.stats.failed, events);
             }
             Err(_) => {
                 add(&self.w.nats.spool_errors, 1);
-                SinkStats::add(&self.stats.failed, 1);
+                SinkStats::add(&self.stats.failed, events);
                 SinkStats::add(&self.stats.errors, 1);
             }
         }
@@ -637,6 +668,18 @@ impl State {
 
     async fn on_event(&mut self, ev: Arc<Encoded>) {
         let rec = self.record(&ev);
+        match &mut self.batcher {
+            None => self.dispatch(rec).await,
+            Some(b) => {
+                for rec in b.add(rec, Instant::now()) {
+                    self.dispatch(rec).await;
+                }
+            }
+        }
+    }
+
+    /// A message (one event, or a batch) to the stream, or to the spool.
+    async fn dispatch(&mut self, rec: Record) {
         if self.mode == Mode::Spool {
             self.spool_record(&rec);
             self.update_spool_gauge();
@@ -648,11 +691,12 @@ impl State {
         if !self.stream_ready && !self.ensure_stream().await {
             return self.fail_direct(Some(rec));
         }
+        let events = batch::events_in(&rec);
         match self.publish(&rec).await {
-            Ok(ack) => self.inflight.push_back(Inflight { ack, origin: Origin::Direct(rec) }),
+            Ok(ack) => self.inflight.push_back(Inflight { ack, origin: Origin::Direct(rec), events }),
             Err(PublishErrorKind::MaxPayloadExceeded) => {
                 self.error();
-                SinkStats::add(&self.stats.failed, 1);
+                SinkStats::add(&self.stats.failed, events);
             }
             Err(_) => self.fail_direct(Some(rec)),
         }
@@ -693,7 +737,7 @@ impl State {
             Ok(ack) => {
                 if let Some(ack) = &ack {
                     add(&self.w.nats.acked, 1);
-                    SinkStats::add(&self.stats.delivered, 1);
+                    SinkStats::add(&self.stats.delivered, inf.events);
                     if ack.duplicate {
                         add(&self.w.nats.duplicates, 1);
                     }
@@ -751,13 +795,15 @@ impl State {
                     break;
                 }
             };
+            let events = batch::events_in(&rec);
             match self.publish(&rec).await {
-                Ok(ack) => self.inflight.push_back(Inflight { ack, origin: Origin::Spool(pos) }),
+                Ok(ack) => self.inflight.push_back(Inflight { ack, origin: Origin::Spool(pos), events }),
                 Err(PublishErrorKind::MaxPayloadExceeded) => {
                     // Never publishable: acknowledged in its turn as dropped.
                     self.error();
-                    SinkStats::add(&self.stats.failed, 1);
-                    self.inflight.push_back(Inflight { ack: Box::pin(async { Ok(None) }), origin: Origin::Spool(pos) });
+                    SinkStats::add(&self.stats.failed, events);
+                    let ack = Box::pin(async { Ok(None) });
+                    self.inflight.push_back(Inflight { ack, origin: Origin::Spool(pos), events });
                 }
                 Err(_) => return self.fail_replay(),
             }
@@ -854,6 +900,7 @@ mod tests {
             spool_dir: "spool".into(),
             spool_limit: 1 << 20,
             max_pending_acks: 1,
+            batch: 1,
             partitions: 2,
             partition_by: PartitionBy::Indicator,
         };

@@ -102,6 +102,7 @@ fn config(port: u16, spool: &Path) -> NatsConfig {
         spool_dir: spool.to_path_buf(),
         spool_limit: 1 << 30,
         max_pending_acks: 256,
+        batch: 1,
         partitions: 1,
         partition_by: Default::default(),
     }
@@ -361,6 +362,58 @@ fn spool_survives_a_restart() {
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "seg"))
         .count();
     assert_eq!(left, 0, "spool segments left behind");
+}
+
+/// Batches (`batch` > 1): a first run with no server spools them, the next
+/// replays them and publishes the rest; every event arrives once, in order
+/// within its subject, and a message holds several.
+#[test]
+fn batches_spool_replay_and_keep_order_per_subject() {
+    const N: u64 = 5_000;
+    const M: u64 = 3_000;
+    let store = TempDir::new("batch-store");
+    let spool = TempDir::new("batch-spool");
+    let port = free_port();
+    let cfg = NatsConfig { batch: 64, ..config(port, spool.path()) };
+    let mut sink = nats::spawn("nats", (N + M) as usize, cfg.clone()).unwrap();
+    let sent: Vec<_> = (0..N + M).map(|i| event("edge-3", i)).collect();
+    for e in &sent[..N as usize] {
+        assert!(sink.send(e));
+    }
+    assert!(sink.close(Duration::from_secs(60)));
+    report("batches, first run", &sink);
+    let spooled = counter(&sink, "spooled_total");
+    assert!(spooled > 0 && spooled < N, "{spooled} messages spooled for {N} events");
+    drop(sink);
+
+    let _server = Server::start(port, store.path());
+    let mut sink = nats::spawn("nats", (N + M) as usize, cfg).unwrap();
+    for e in &sent[N as usize..] {
+        assert!(sink.send(e));
+    }
+    wait_for("every event acked", Duration::from_secs(120), || SinkStats::get(&sink.stats().delivered) >= N + M);
+    assert!(sink.close(Duration::from_secs(60)));
+    report("batches, second run", &sink);
+    assert_eq!(SinkStats::get(&sink.stats().delivered), N + M);
+    assert_eq!(SinkStats::get(&sink.stats().failed), 0);
+    let got = consume(port);
+    assert!(got.len() < (N + M) as usize / 10, "{} messages for {} events", got.len(), N + M);
+    // Each message's lines are events of one subject, in the order sent.
+    let mut by_input: std::collections::BTreeMap<&str, Vec<Vec<u8>>> = Default::default();
+    for g in &got {
+        let lines: Vec<&[u8]> = g.body.split(|&b| b == b'\n').collect();
+        if lines.len() > 1 {
+            assert!(g.id.starts_with("batch:edge-3:"), "{}", g.id);
+        }
+        for l in lines {
+            let input = if sent.iter().any(|e| e.json == l && e.input == "dns") { "dns" } else { "packet" };
+            by_input.entry(input).or_default().push(l.to_vec());
+        }
+    }
+    for input in ["dns", "packet"] {
+        let want: Vec<Vec<u8>> = sent.iter().filter(|e| e.input == input).map(|e| e.json.clone()).collect();
+        assert_eq!(by_input.get(input), Some(&want), "{input} events out of order, missing or repeated");
+    }
 }
 
 #[test]

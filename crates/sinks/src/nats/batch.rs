@@ -1,0 +1,147 @@
+//! Several events to one message: a NATS message costs the server and each
+//! consumer about the same whatever it holds (a consumer here reads
+//! ~250k messages a second, BENCHMARKS.md), so a sensor that publishes
+//! more than that sends its events in batches.
+//!
+//! A batch holds events of one subject (so partitions and consumers'
+//! filters work as before), as JSON lines: the events joined by `\n`.
+//! It is sent when it holds `max_events`, when the next event would take
+//! it past [`MAX_BYTES`], or [`LINGER`] after its first event, whichever
+//! comes first. Its message id is `batch:` and the ids of its first and
+//! last events (`batch:FIRST..LAST`), the same whenever the batch is sent
+//! again (from the spool), so JetStream's duplicate window still drops a
+//! re-sent copy.
+
+use super::spool::Record;
+use std::collections::HashMap;
+use tokio::time::{Duration, Instant};
+
+/// The most a batch's body holds (the server's default `max_payload` is
+/// 1 MiB); an event larger than this is a batch of its own.
+pub const MAX_BYTES: usize = 512 * 1024;
+/// How long an event may wait for others.
+pub const LINGER: Duration = Duration::from_millis(5);
+
+struct Open {
+    first_id: String,
+    last_id: String,
+    body: Vec<u8>,
+    events: u64,
+    since: Instant,
+}
+
+impl Open {
+    fn into_record(self, subject: String) -> Record {
+        let id = if self.events == 1 { self.first_id } else { format!("batch:{}..{}", self.first_id, self.last_id) };
+        Record { id, subject, body: self.body }
+    }
+}
+
+/// The open batches, one per subject.
+pub struct Batcher {
+    max_events: u64,
+    open: HashMap<String, Open>,
+}
+
+impl Batcher {
+    pub fn new(max_events: usize) -> Self {
+        Batcher { max_events: max_events.max(1) as u64, open: HashMap::new() }
+    }
+
+    /// Adds an event's record; returns the batches it completes (the one
+    /// it closes by size, before or with it).
+    pub fn add(&mut self, rec: Record, now: Instant) -> Vec<Record> {
+        let mut done = Vec::new();
+        if let Some(o) = self.open.get(&rec.subject)
+            && o.body.len() + 1 + rec.body.len() > MAX_BYTES
+            && let Some(o) = self.open.remove(&rec.subject)
+        {
+            done.push(o.into_record(rec.subject.clone()));
+        }
+        let o = self.open.entry(rec.subject.clone()).or_insert_with(|| Open {
+            first_id: rec.id.clone(),
+            last_id: String::new(),
+            body: Vec::with_capacity(rec.body.len() * 8),
+            events: 0,
+            since: now,
+        });
+        if o.events > 0 {
+            o.body.push(b'\n');
+        }
+        o.body.extend_from_slice(&rec.body);
+        o.last_id = rec.id;
+        o.events += 1;
+        if o.events >= self.max_events
+            && let Some(o) = self.open.remove(&rec.subject)
+        {
+            done.push(o.into_record(rec.subject));
+        }
+        done
+    }
+
+    /// When the oldest open batch is due.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.open.values().map(|o| o.since + LINGER).min()
+    }
+
+    /// The batches due at `now`, oldest first.
+    pub fn due(&mut self, now: Instant) -> Vec<Record> {
+        let mut due: Vec<(Instant, String)> =
+            self.open.iter().filter(|(_, o)| o.since + LINGER <= now).map(|(s, o)| (o.since, s.clone())).collect();
+        due.sort();
+        due.into_iter().filter_map(|(_, s)| self.open.remove(&s).map(|o| o.into_record(s))).collect()
+    }
+
+    /// Every open batch, oldest first (the queue closed, or the worker
+    /// stops).
+    pub fn take_all(&mut self) -> Vec<Record> {
+        let mut all: Vec<(Instant, String, Open)> = self.open.drain().map(|(s, o)| (o.since, s, o)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        all.into_iter().map(|(_, s, o)| o.into_record(s)).collect()
+    }
+}
+
+/// Events in a record's body (a batch: its lines).
+pub fn events_in(rec: &Record) -> u64 {
+    if rec.id.starts_with("batch:") { rec.body.iter().filter(|&&b| b == b'\n').count() as u64 + 1 } else { 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, subject: &str, body: &str) -> Record {
+        Record { id: id.into(), subject: subject.into(), body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn batches_close_by_count_by_size_and_by_time() {
+        let t0 = Instant::now();
+        let mut b = Batcher::new(3);
+        assert!(b.add(rec("s:1", "a", "{1}"), t0).is_empty());
+        assert!(b.add(rec("s:2", "b", "{2}"), t0).is_empty());
+        assert!(b.add(rec("s:3", "a", "{3}"), t0).is_empty());
+        let done = b.add(rec("s:4", "a", "{4}"), t0);
+        assert_eq!(done.len(), 1);
+        assert_eq!((done[0].id.as_str(), done[0].subject.as_str()), ("batch:s:1..s:4", "a"));
+        assert_eq!(done[0].body, b"{1}\n{3}\n{4}");
+        assert_eq!(events_in(&done[0]), 3);
+        // Subject b is due after the linger; a lone event keeps its own id.
+        assert_eq!(b.next_due(), Some(t0 + LINGER));
+        assert!(b.due(t0 + LINGER / 2).is_empty());
+        let due = b.due(t0 + LINGER);
+        assert_eq!((due.len(), due[0].id.as_str(), events_in(&due[0])), (1, "s:2", 1));
+        assert_eq!(b.next_due(), None);
+        // By size: the event that would overflow starts the next batch.
+        let big = "x".repeat(MAX_BYTES / 2);
+        assert!(b.add(rec("s:5", "a", &big), t0).is_empty());
+        let done = b.add(rec("s:6", "a", &big), t0);
+        assert_eq!((done.len(), done[0].id.as_str()), (1, "s:5"));
+        let rest = b.take_all();
+        assert_eq!((rest.len(), rest[0].id.as_str()), (1, "s:6"));
+        // One event a message: every record passes through as it is.
+        let mut one = Batcher::new(1);
+        let done = one.add(rec("s:7", "a", "{7}"), t0);
+        assert_eq!((done[0].id.as_str(), done[0].body.as_slice()), ("s:7", b"{7}".as_slice()));
+    }
+}
