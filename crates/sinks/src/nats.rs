@@ -2,11 +2,12 @@
 //!
 //! Each event is published to `subject` (a template) with the header
 //! `Nats-Msg-Id` = the event id, so the stream's duplicate window drops a
-//! copy that is sent again. Publishes are pipelined: up to
+//! copy that is sent again; with `batch` > 1, the events of a subject go
+//! several to a message ([`batch`]). Publishes are pipelined: up to
 //! `max_pending_acks` wait for their PubAck at once.
 //!
 //! Order and delivery: events reach the stream in the order they were
-//! queued, at least once. When the server is away or a publish or its ack
+//! queued (batched: in that order within each subject), at least once. When the server is away or a publish or its ack
 //! fails (or takes longer than `PUBLISH_TIMEOUT`), the events whose acks
 //! were outstanding and every later event go to the on-disk spool
 //! ([`spool`]); while the spool holds anything, new events are appended to
