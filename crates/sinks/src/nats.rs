@@ -3,7 +3,7 @@
 //! Each event is published to `subject` (a template) with the header
 //! `Nats-Msg-Id` = the event id, so the stream's duplicate window drops a
 //! copy that is sent again; with `batch` > 1, the events of a subject go
-//! several to a message ([`batch`]). Publishes are pipelined: up to
+//! several to a message (the `batch` module). Publishes are pipelined: up to
 //! `max_pending_acks` wait for their PubAck at once.
 //!
 //! Order and delivery: events reach the stream in the order they were
@@ -85,7 +85,7 @@ pub struct NatsConfig {
     /// multi-sensor correlation needs, split by indicator).
     pub partition_by: PartitionBy,
     /// Events a message holds at most (1: one event a message, its id the
-    /// message id); more are sent as JSON lines ([`batch`]).
+    /// message id); more are sent as JSON lines (the `batch` module).
     pub batch: usize,
 }
 
