@@ -339,8 +339,14 @@ fn publish(port: u16, stream: &str, prefix: &str, lines: &[String]) {
         .await
         .unwrap();
         let mut acks = std::collections::VecDeque::new();
-        for l in lines {
-            acks.push_back(js.publish(format!("{prefix}.e"), l.clone().into_bytes().into()).await.unwrap());
+        for (i, l) in lines.iter().enumerate() {
+            // Several lines: a batch, as a sensor's NATS sink names them.
+            let mut headers = async_nats::HeaderMap::new();
+            if l.contains('\n') {
+                headers.insert("Nats-Msg-Id", format!("batch:{i}").as_str());
+            }
+            let send = js.publish_with_headers(format!("{prefix}.e"), headers, l.clone().into_bytes().into());
+            acks.push_back(send.await.unwrap());
             if acks.len() >= 512 {
                 acks.pop_front().unwrap().await.unwrap();
             }

@@ -181,7 +181,8 @@ pub struct SinkEntry {
     /// the multi-sensor correlation when analytics scale out).
     pub partition_by: Option<PartitionBy>,
     /// nats: events a message holds at most (default 1); more go as JSON
-    /// lines, sent when full or 5 ms after their first event.
+    /// lines, sent when full, at 512 KiB (or the server's `max_payload`)
+    /// or 5 ms after their first event.
     pub batch: Option<usize>,
 }
 

@@ -168,7 +168,7 @@ impl ConsumeStats {
     }
 }
 
-/// Event ids seen lately (bounded): a redelivered message is dropped.
+/// Message ids seen lately (bounded): a redelivered message is dropped.
 struct Recent {
     set: HashSet<u64>,
     order: VecDeque<u64>,
@@ -410,14 +410,15 @@ async fn undelivered(consumers: &[PullConsumer]) -> bool {
     false
 }
 
-/// The message's `Nats-Msg-Id` (empty without one: never a duplicate).
-/// The events of a message: one, or a sensor's batch of JSON lines
-/// (`batch` in the NATS sink's settings).
-fn events_of(payload: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The events of a message: one, or, when its id says it is a sensor's
+/// batch (`batch:...`, `batch` in the NATS sink's settings), its JSON
+/// lines. (Only then: another publisher's pretty-printed event stays one.)
+fn events_of<'a>(id: &[u8], payload: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
     // memchr: a batch is tens of kB, scanned byte by byte a tenth of the
     // stage's time.
     let mut from = 0;
-    let ends = memchr::memchr_iter(b'\n', payload).chain(std::iter::once(payload.len()));
+    let batch = id.starts_with(b"batch:");
+    let ends = memchr::memchr_iter(b'\n', payload).filter(move |_| batch).chain(std::iter::once(payload.len()));
     ends.map(move |end| {
         let line = &payload[from..end];
         from = end + 1;
@@ -426,6 +427,7 @@ fn events_of(payload: &[u8]) -> impl Iterator<Item = &[u8]> {
     .filter(|l| !l.is_empty())
 }
 
+/// The message's `Nats-Msg-Id` (empty without one: never a duplicate).
 fn msg_id(m: &async_nats::jetstream::Message) -> &[u8] {
     m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map_or(&[][..], |v| v.as_str().as_bytes())
 }
@@ -553,7 +555,7 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                             Source::Events => {
                                 stats.messages += 1;
                                 if recent.first_time(msg_id(m)) {
-                                    for event in events_of(&m.payload) {
+                                    for event in events_of(msg_id(m), &m.payload) {
                                         stats.events += 1;
                                         if let Some(s) = &served {
                                             s.live.publish(event);
@@ -567,7 +569,7 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                             Source::Sightings => {
                                 stats.sighting_messages += 1;
                                 if recent_sightings.first_time(msg_id(m)) {
-                                    for event in events_of(&m.payload) {
+                                    for event in events_of(msg_id(m), &m.payload) {
                                         stats.sightings += 1;
                                         stage.push_sighting(event, &mut |line, kind| outputs.write(line, kind));
                                     }
@@ -634,10 +636,14 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
 mod tests {
     #[test]
     fn a_message_holds_one_event_or_lines_of_them() {
-        let lines = |p: &[u8]| super::events_of(p).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>();
-        assert_eq!(lines(b"{\"a\":1}"), ["{\"a\":1}"]);
-        assert_eq!(lines(b"{1}\n{2}\n{3}"), ["{1}", "{2}", "{3}"]);
-        assert_eq!(lines(b"{1}\n\n{2}\n"), ["{1}", "{2}"]);
-        assert!(lines(b"").is_empty());
+        let lines = |id: &str, p: &[u8]| {
+            super::events_of(id.as_bytes(), p).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(lines("s:1", b"{\"a\":1}"), ["{\"a\":1}"]);
+        assert_eq!(lines("batch:s:1..s:3:3:0", b"{1}\n{2}\n{3}"), ["{1}", "{2}", "{3}"]);
+        assert_eq!(lines("batch:x", b"{1}\n\n{2}\n"), ["{1}", "{2}"]);
+        // Not a batch: a pretty-printed event stays whole.
+        assert_eq!(lines("s:2", b"{\n  \"a\": 1\n}"), ["{\n  \"a\": 1\n}"]);
+        assert!(lines("batch:x", b"").is_empty());
     }
 }

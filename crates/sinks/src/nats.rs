@@ -554,7 +554,8 @@ impl State {
         self.connect().await;
         loop {
             if !self.open {
-                let idle = self.inflight.is_empty() && (self.mode == Mode::Direct || !self.connected());
+                let batched = self.batcher.as_ref().is_some_and(|b| b.next_due().is_some());
+                let idle = self.inflight.is_empty() && !batched && (self.mode == Mode::Direct || !self.connected());
                 if idle || Instant::now() >= self.deadline {
                     self.finish().await;
                     return true;
@@ -572,7 +573,18 @@ impl State {
             let can_recv = self.open && (self.mode == Mode::Spool || self.inflight.len() < self.window);
             let can_replay = self.mode == Mode::Spool && self.inflight.len() < self.window && self.w.spool.has_unread();
             let has_inflight = !self.inflight.is_empty();
-            let batch_due = self.batcher.as_ref().and_then(batch::Batcher::next_due);
+            // Once the queue closed, every open batch is due; all wait
+            // while the window is full.
+            let batch_due = match &self.batcher {
+                Some(b) if self.inflight.len() < self.window || self.mode == Mode::Spool => {
+                    if self.open {
+                        b.next_due()
+                    } else {
+                        b.next_due().map(|_| Instant::now())
+                    }
+                }
+                _ => None,
+            };
             let (retry_at, deadline, open) = (self.retry_at, self.deadline, self.open);
             let down = Arc::clone(&self.client_down);
             // Unbiased: a busy queue must not starve the replay.
@@ -583,14 +595,12 @@ impl State {
                     None => {
                         self.open = false;
                         self.deadline = Instant::now() + SHUTDOWN_GRACE;
-                        // The last batches go now.
-                        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
-                            self.dispatch(rec).await;
-                        }
                     }
                 },
                 _ = tokio::time::sleep_until(batch_due.unwrap_or(deadline)), if batch_due.is_some() => {
-                    let due = self.batcher.as_mut().map(|b| b.due(Instant::now())).unwrap_or_default();
+                    let room = self.window.saturating_sub(self.inflight.len()).max(1);
+                    let now = if self.open { Instant::now() } else { Instant::now() + batch::LINGER };
+                    let due = self.batcher.as_mut().map(|b| b.due(now, room)).unwrap_or_default();
                     for rec in due {
                         self.dispatch(rec).await;
                     }
@@ -744,6 +754,11 @@ impl State {
                     }
                 }
                 if let Origin::Spool(pos) = inf.origin {
+                    if ack.is_none() {
+                        // Never publishable (counted here, once: a rewind
+                        // before this point reads it again).
+                        SinkStats::add(&self.stats.failed, inf.events);
+                    }
                     if ack.is_some() {
                         add(&self.w.nats.spool_replayed, 1);
                     }
@@ -802,7 +817,6 @@ impl State {
                 Err(PublishErrorKind::MaxPayloadExceeded) => {
                     // Never publishable: acknowledged in its turn as dropped.
                     self.error();
-                    SinkStats::add(&self.stats.failed, events);
                     let ack = Box::pin(async { Ok(None) });
                     self.inflight.push_back(Inflight { ack, origin: Origin::Spool(pos), events });
                 }
@@ -835,6 +849,10 @@ impl State {
         };
         let ok = matches!(tokio::time::timeout(PUBLISH_TIMEOUT, ensure).await, Ok(Some(())));
         self.stream_ready = ok;
+        // Batches stay within what this server takes (room for headers).
+        if let (Some(b), Some(c)) = (&mut self.batcher, &self.client) {
+            b.limit_bytes(c.server_info().max_payload.saturating_sub(4096));
+        }
         ok
     }
 

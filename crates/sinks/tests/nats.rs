@@ -261,11 +261,23 @@ fn round_trip_in_order() {
 
 #[test]
 fn outage_loses_nothing_and_keeps_order() {
-    let store = TempDir::new("outage-store");
-    let spool = TempDir::new("outage-spool");
+    outage(1, OUTAGE);
+}
+
+/// The same with batches: an open batch and batches in flight when the
+/// server goes, spooled, replayed (a batch re-sent keeps its id, so
+/// JetStream drops the copy), then back to direct publishing.
+#[test]
+fn outage_with_batches_loses_nothing() {
+    outage(64, Duration::from_secs(5));
+}
+
+fn outage(batch: usize, outage: Duration) {
+    let store = TempDir::new(&format!("outage-store-{batch}"));
+    let spool = TempDir::new(&format!("outage-spool-{batch}"));
     let port = free_port();
     let mut server = Server::start(port, store.path());
-    let mut sink = nats::spawn("nats", 500_000, config(port, spool.path())).unwrap();
+    let mut sink = nats::spawn("nats", 500_000, NatsConfig { batch, ..config(port, spool.path()) }).unwrap();
     wait_for("connection", Duration::from_secs(20), || counter(&sink, "connected") == 1);
 
     let stop = AtomicBool::new(false);
@@ -293,7 +305,7 @@ fn outage_loses_nothing_and_keeps_order() {
         let before = count.load(Ordering::Relaxed);
         server.kill();
         eprintln!("outage: server killed after {before} events");
-        std::thread::sleep(OUTAGE);
+        std::thread::sleep(outage);
         let during = count.load(Ordering::Relaxed) - before;
         let spooled_in_outage = counter(&sink, "spooled_total");
         server.restart();
@@ -314,14 +326,40 @@ fn outage_loses_nothing_and_keeps_order() {
     let read = got.len();
     let (unique, dups) = dedup(got);
     eprintln!(
-        "outage: {} events sent, {read} read back, {} unique, {dups} duplicates in the stream, \
+        "outage: {} events sent, {read} messages read back, {} unique, {dups} duplicates in the stream, \
          {} spooled, {} duplicate acks",
         sent.len(),
         unique.len(),
         counter(&sink, "spooled_total"),
         counter(&sink, "duplicates_total"),
     );
-    assert_same(&unique, &sent);
+    if batch == 1 {
+        assert_same(&unique, &sent);
+    } else {
+        assert!(unique.len() < sent.len() / 8, "{} messages for {} events", unique.len(), sent.len());
+        assert_same_per_input(&unique, &sent);
+    }
+}
+
+/// Batched messages: every event once, in the order sent within its
+/// subject (here: its input).
+fn assert_same_per_input(got: &[Got], sent: &[Arc<Encoded>]) {
+    let input: std::collections::HashMap<&[u8], &str> = sent.iter().map(|e| (e.json.as_slice(), e.input)).collect();
+    let mut by_input: std::collections::BTreeMap<&str, Vec<&[u8]>> = Default::default();
+    for g in got {
+        let lines: Vec<&[u8]> = g.body.split(|&b| b == b'\n').collect();
+        if lines.len() > 1 {
+            assert!(g.id.starts_with("batch:"), "{}", g.id);
+        }
+        for l in lines {
+            by_input.entry(input.get(l).copied().unwrap_or("unknown")).or_default().push(l);
+        }
+    }
+    for i in ["dns", "packet"] {
+        let want: Vec<&[u8]> = sent.iter().filter(|e| e.input == i).map(|e| e.json.as_slice()).collect();
+        assert_eq!(by_input.get(i), Some(&want), "{i} events out of order, missing or repeated");
+    }
+    assert_eq!(by_input.len(), 2, "events sent by no one");
 }
 
 #[test]
@@ -398,22 +436,7 @@ fn batches_spool_replay_and_keep_order_per_subject() {
     assert_eq!(SinkStats::get(&sink.stats().failed), 0);
     let got = consume(port);
     assert!(got.len() < (N + M) as usize / 10, "{} messages for {} events", got.len(), N + M);
-    // Each message's lines are events of one subject, in the order sent.
-    let mut by_input: std::collections::BTreeMap<&str, Vec<Vec<u8>>> = Default::default();
-    for g in &got {
-        let lines: Vec<&[u8]> = g.body.split(|&b| b == b'\n').collect();
-        if lines.len() > 1 {
-            assert!(g.id.starts_with("batch:edge-3:"), "{}", g.id);
-        }
-        for l in lines {
-            let input = if sent.iter().any(|e| e.json == l && e.input == "dns") { "dns" } else { "packet" };
-            by_input.entry(input).or_default().push(l.to_vec());
-        }
-    }
-    for input in ["dns", "packet"] {
-        let want: Vec<Vec<u8>> = sent.iter().filter(|e| e.input == input).map(|e| e.json.clone()).collect();
-        assert_eq!(by_input.get(input), Some(&want), "{input} events out of order, missing or repeated");
-    }
+    assert_same_per_input(&got, &sent);
 }
 
 #[test]

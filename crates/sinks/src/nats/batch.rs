@@ -6,11 +6,14 @@
 //! A batch holds events of one subject (so partitions and consumers'
 //! filters work as before), as JSON lines: the events joined by `\n`.
 //! It is sent when it holds `max_events`, when the next event would take
-//! it past [`MAX_BYTES`], or [`LINGER`] after its first event, whichever
-//! comes first. Its message id is `batch:` and the ids of its first and
-//! last events (`batch:FIRST..LAST`), the same whenever the batch is sent
-//! again (from the spool), so JetStream's duplicate window still drops a
-//! re-sent copy.
+//! it past [`MAX_BYTES`] (or the server's `max_payload`, if smaller), or
+//! [`LINGER`] after its first event, whichever comes first. A batch of one
+//! keeps its event's id as message id; a larger one's is
+//! `batch:FIRST..LAST:N:HASH` (first and last event ids, events, a hash of
+//! the body), the same whenever the batch is sent again (the spool keeps
+//! it byte for byte), so JetStream's duplicate window still drops a re-sent
+//! copy, and two batches with the same ends but other events in between
+//! are not taken for each other.
 
 use super::spool::Record;
 use std::collections::HashMap;
@@ -32,20 +35,34 @@ struct Open {
 
 impl Open {
     fn into_record(self, subject: String) -> Record {
-        let id = if self.events == 1 { self.first_id } else { format!("batch:{}..{}", self.first_id, self.last_id) };
+        let id = if self.events == 1 {
+            self.first_id
+        } else {
+            format!("batch:{}..{}:{}:{:016x}", self.first_id, self.last_id, self.events, fnv1a(&self.body))
+        };
         Record { id, subject, body: self.body }
     }
+}
+
+fn fnv1a(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// The open batches, one per subject.
 pub struct Batcher {
     max_events: u64,
+    max_bytes: usize,
     open: HashMap<String, Open>,
 }
 
 impl Batcher {
     pub fn new(max_events: usize) -> Self {
-        Batcher { max_events: max_events.max(1) as u64, open: HashMap::new() }
+        Batcher { max_events: max_events.max(1) as u64, max_bytes: MAX_BYTES, open: HashMap::new() }
+    }
+
+    /// The server takes messages up to `bytes` (later batches stay within).
+    pub fn limit_bytes(&mut self, bytes: usize) {
+        self.max_bytes = bytes.clamp(1, MAX_BYTES);
     }
 
     /// Adds an event's record; returns the batches it completes (the one
@@ -53,7 +70,7 @@ impl Batcher {
     pub fn add(&mut self, rec: Record, now: Instant) -> Vec<Record> {
         let mut done = Vec::new();
         if let Some(o) = self.open.get(&rec.subject)
-            && o.body.len() + 1 + rec.body.len() > MAX_BYTES
+            && o.body.len() + 1 + rec.body.len() > self.max_bytes
             && let Some(o) = self.open.remove(&rec.subject)
         {
             done.push(o.into_record(rec.subject.clone()));
@@ -84,11 +101,12 @@ impl Batcher {
         self.open.values().map(|o| o.since + LINGER).min()
     }
 
-    /// The batches due at `now`, oldest first.
-    pub fn due(&mut self, now: Instant) -> Vec<Record> {
+    /// The batches due at `now`, oldest first, at most `max`.
+    pub fn due(&mut self, now: Instant, max: usize) -> Vec<Record> {
         let mut due: Vec<(Instant, String)> =
             self.open.iter().filter(|(_, o)| o.since + LINGER <= now).map(|(s, o)| (o.since, s.clone())).collect();
         due.sort();
+        due.truncate(max);
         due.into_iter().filter_map(|(_, s)| self.open.remove(&s).map(|o| o.into_record(s))).collect()
     }
 
@@ -123,13 +141,14 @@ mod tests {
         assert!(b.add(rec("s:3", "a", "{3}"), t0).is_empty());
         let done = b.add(rec("s:4", "a", "{4}"), t0);
         assert_eq!(done.len(), 1);
-        assert_eq!((done[0].id.as_str(), done[0].subject.as_str()), ("batch:s:1..s:4", "a"));
+        assert_eq!(done[0].subject, "a");
+        assert!(done[0].id.starts_with("batch:s:1..s:4:3:"), "{}", done[0].id);
         assert_eq!(done[0].body, b"{1}\n{3}\n{4}");
         assert_eq!(events_in(&done[0]), 3);
         // Subject b is due after the linger; a lone event keeps its own id.
         assert_eq!(b.next_due(), Some(t0 + LINGER));
-        assert!(b.due(t0 + LINGER / 2).is_empty());
-        let due = b.due(t0 + LINGER);
+        assert!(b.due(t0 + LINGER / 2, 8).is_empty());
+        let due = b.due(t0 + LINGER, 8);
         assert_eq!((due.len(), due[0].id.as_str(), events_in(&due[0])), (1, "s:2", 1));
         assert_eq!(b.next_due(), None);
         // By size: the event that would overflow starts the next batch.
@@ -139,6 +158,23 @@ mod tests {
         assert_eq!((done.len(), done[0].id.as_str()), (1, "s:5"));
         let rest = b.take_all();
         assert_eq!((rest.len(), rest[0].id.as_str()), (1, "s:6"));
+        // The same ends, other events between: other ids.
+        let mut c = Batcher::new(3);
+        let one =
+            [c.add(rec("s:1", "a", "{1}"), t0), c.add(rec("s:2", "a", "{2}"), t0), c.add(rec("s:3", "a", "{3}"), t0)];
+        let two =
+            [c.add(rec("s:1", "a", "{1}"), t0), c.add(rec("s:x", "a", "{x}"), t0), c.add(rec("s:3", "a", "{3}"), t0)];
+        assert_ne!(one[2][0].id, two[2][0].id);
+        // A smaller max_payload closes batches sooner; due() gives at most
+        // what the window has room for.
+        c.limit_bytes(8);
+        for i in 0..3 {
+            c.add(rec(&format!("s:{i}"), &format!("subject{i}"), "{1234}"), t0);
+        }
+        assert_eq!(c.due(t0 + LINGER, 2).len(), 2);
+        assert_eq!(c.due(t0 + LINGER, 2).len(), 1);
+        assert!(c.add(rec("s:8", "a", "{1234}"), t0).is_empty());
+        assert_eq!(c.add(rec("s:9", "a", "{1234}"), t0).len(), 1, "7 + 1 + 6 bytes > 8");
         // One event a message: every record passes through as it is.
         let mut one = Batcher::new(1);
         let done = one.add(rec("s:7", "a", "{7}"), t0);
