@@ -393,6 +393,50 @@ fn analytics_waits_for_its_stream() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `analytics` hands what it makes (summaries, incidents, reports) to the
+/// configuration's `[[sink]]`s, not the events it read (they are on the
+/// bus already).
+#[test]
+fn analytics_results_go_to_its_sinks() {
+    let (dir, nats_port, _nats) = with_nats("results");
+    let event = |i: usize| {
+        format!(
+            r#"{{"id":"r:{i}","ts":"2026-11-29T05:00:0{i}Z","sensor":"r","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"10.0.0.1","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
+        )
+    };
+    publish(nats_port, "RES", "res", &(0..3).map(event).collect::<Vec<_>>());
+    let (results, out) = (dir.join("results.jsonl"), dir.join("out.jsonl"));
+    let cfg = dir.join("analytics.toml");
+    std::fs::write(
+        &cfg,
+        format!("[analytics]\nthrottle = 1\n\n[[sink]]\ntype = \"jsonl\"\npath = \"{}\"\n", results.display()),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_sdn-sensor"))
+        .args(["analytics", "--nats", &format!("nats://127.0.0.1:{nats_port}"), "--stream", "RES"])
+        .args(["--subject", "res.>", "--durable", "r", "--idle-exit", "2", "--config"])
+        .arg(&cfg)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let read = |p: &PathBuf| -> Vec<Value> {
+        std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (sunk, written) = (read(&results), read(&out));
+    let kinds = |v: &[Value]| v.iter().map(|x| x["kind"].as_str().unwrap_or("report").to_string()).collect::<Vec<_>>();
+    // One event passes, two are held back: the summary goes to the sink,
+    // with the window's reports; the passing event does not.
+    assert_eq!(kinds(&written), ["intel", "summary"]);
+    let sunk_kinds = kinds(&sunk);
+    assert_eq!(sunk_kinds.iter().filter(|k| *k == "summary").count(), 1, "{sunk_kinds:?}");
+    assert!(!sunk_kinds.iter().any(|k| k == "intel"), "{sunk_kinds:?}");
+    assert!(sunk_kinds.iter().any(|k| k == "report"), "{sunk_kinds:?}");
+    assert_eq!(sunk.iter().find(|x| x["kind"] == "summary").unwrap()["summary"]["suppressed"], 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A partition that no process takes, and a durable that nobody reads,
 /// are each reported (the stream fills silently otherwise); the subjects
 /// this process takes are not.

@@ -107,7 +107,11 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         web,
         partition_check,
     };
-    let stats = service::consume::consume(&opts, stage, stop)?;
+    // The configuration's sinks get the summaries, incidents and reports
+    // this process makes (the events it reads are on the bus already).
+    let plans = service::sink_plan::plans(&file, &config.sink).map_err(anyhow::Error::msg)?;
+    let sinks = plans.iter().map(service::sink_plan::SinkPlan::start).collect::<anyhow::Result<Vec<_>>>()?;
+    let stats = service::consume::consume(&opts, stage, sinks, stop)?;
     let rate = stats.rate().map_or(String::new(), |(m, e)| {
         format!(", {m:.0} messages/s ({e:.0} events/s) from the first batch to the last")
     });

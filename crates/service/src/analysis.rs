@@ -299,6 +299,30 @@ impl Stage {
     }
 }
 
+/// What the sinks get of a stage's output line: a derived event (summary,
+/// incident) with its id, kind, input and partition keys; a report when
+/// `reports` (`[analytics] reports_to_sinks`); nothing for a passing event
+/// (the caller has it as it came) or a report kept in the store only.
+pub fn for_sinks(line: &[u8], kind: Line, reports: bool) -> Option<sinks::Encoded> {
+    match kind {
+        Line::Event => None,
+        Line::Derived => {
+            let (id, k, input) = derived_head(line);
+            let (key, indicator_key) = partition_keys(line);
+            Some(sinks::Encoded { id, kind: k, input, json: line.to_vec(), key, indicator_key })
+        }
+        Line::Report if reports => Some(sinks::Encoded {
+            id: format!("report:{:016x}", fnv1a(line)),
+            kind: "report",
+            input: "analytics",
+            json: line.to_vec(),
+            key: 0,
+            indicator_key: 0,
+        }),
+        Line::Report => None,
+    }
+}
+
 /// Id, `kind` and `input` of a derived event (read as JSON: ids may hold
 /// escapes), the last two as the static names sinks use (NATS subjects).
 fn derived_head(line: &[u8]) -> (String, &'static str, &'static str) {
@@ -458,21 +482,11 @@ impl sinks::SinkWorker for StageWorker {
                     send(e);
                 }
             }
-            Line::Derived => {
-                let (id, k, input) = derived_head(line);
-                let (key, indicator_key) = partition_keys(line);
-                send(&Arc::new(sinks::Encoded { id, kind: k, input, json: line.to_vec(), key, indicator_key }));
+            _ => {
+                if let Some(e) = for_sinks(line, kind, reports_to_sinks) {
+                    send(&Arc::new(e));
+                }
             }
-            Line::Report if reports_to_sinks => send(&Arc::new(sinks::Encoded {
-                id: format!("report:{:016x}", fnv1a(line)),
-                kind: "report",
-                input: "analytics",
-                json: line.to_vec(),
-                key: 0,
-                indicator_key: 0,
-            })),
-            // In the store only (and on /metrics through the stats).
-            Line::Report => {}
         };
         let mut last_store = std::time::Instant::now();
         let mut last_retention = std::time::Instant::now();

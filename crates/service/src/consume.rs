@@ -108,7 +108,7 @@ fn serve(w: &AnalyticsWeb, stage: &mut Stage) -> anyhow::Result<Served> {
 }
 
 impl Served {
-    fn publish(&self, stats: &ConsumeStats, stage: &Stage) {
+    fn publish(&self, stats: &ConsumeStats, stage: &Stage, sinks: &[sinks::Sink]) {
         let mut v = Vec::new();
         let mut s = crate::metrics::Samples { out: &mut v, labels: Vec::new() };
         s.counter("sdn_analytics_messages_total", "Messages fetched from the stream.", stats.messages);
@@ -131,6 +131,7 @@ impl Served {
         );
         // (A consumer waits for the store: its `dropped` stays 0.)
         stage.store_metrics(&mut s);
+        crate::emit::sink_samples(sinks, &mut v);
         self.metrics.publish("analytics", v);
     }
 }
@@ -453,10 +454,25 @@ struct Outputs {
     reports: Option<Box<dyn Write + Send>>,
     /// The first write error, reported at the next flush.
     failed: Option<std::io::Error>,
+    /// The configuration's `[[sink]]`s: the summaries and incidents the
+    /// stage makes, and its reports (`reports_to_sinks`); not the events
+    /// that passed, which are on the bus already.
+    sinks: Vec<sinks::Sink>,
+    reports_to_sinks: bool,
 }
 
 impl Outputs {
     fn write(&mut self, line: &[u8], kind: Line) {
+        if !self.sinks.is_empty()
+            && let Some(e) = crate::analysis::for_sinks(line, kind, self.reports_to_sinks)
+        {
+            let e = Arc::new(e);
+            // Waits a little for room (the bus keeps the rest meanwhile);
+            // what still finds a sink's queue full is counted there.
+            for s in &self.sinks {
+                s.send_wait(&e, Duration::from_secs(1));
+            }
+        }
         let w: &mut dyn Write = match (kind, self.reports.as_mut()) {
             (Line::Report, Some(r)) => r.as_mut(),
             (Line::Report, None) => return,
@@ -479,7 +495,14 @@ impl Outputs {
     }
 }
 
-pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -> anyhow::Result<ConsumeStats> {
+/// Reads the stream(s) into `stage` until stopped (or idle, with
+/// `idle_exit`); `sinks` (started) get what the stage makes.
+pub fn consume(
+    opts: &ConsumeOptions,
+    mut stage: Stage,
+    sinks: Vec<sinks::Sink>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<ConsumeStats> {
     let mut outputs = Outputs {
         out: writer(&opts.output)?,
         reports: match &opts.reports {
@@ -487,6 +510,8 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
             None => None,
         },
         failed: None,
+        reports_to_sinks: stage.reports_to_sinks,
+        sinks,
     };
     let served = match &opts.web {
         Some(w) => Some(serve(w, &mut stage)?),
@@ -593,7 +618,7 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
                     last_message = Instant::now();
                     stats.last_batch = Some(last_message);
                     if let Some(s) = &served {
-                        s.publish(&stats, &stage);
+                        s.publish(&stats, &stage, &outputs.sinks);
                     }
                 }
                 // The fetchers ended (they report why first; a panic).
@@ -627,6 +652,10 @@ pub fn consume(opts: &ConsumeOptions, mut stage: Stage, stop: Arc<AtomicBool>) -
     // Whatever ended the loop, the open windows are closed and written.
     stage.finish(&mut |line, kind| outputs.write(line, kind));
     outputs.flush()?;
+    let unfinished = crate::sink_plan::close_all(&mut outputs.sinks, Duration::from_secs(10));
+    if !unfinished.is_empty() {
+        tracing::warn!(sinks = ?unfinished, "sinks not done after 10 s; what they still held is counted as dropped");
+    }
     stats.cpu_s = cpu.and_then(|c| c.try_elapsed().ok()).map_or(0.0, |d| d.as_secs_f64());
     result?;
     Ok(stats)
