@@ -225,6 +225,7 @@ fn bad_settings_are_refused() {
     assert!(nats::spawn("n", 8, NatsConfig { subject: "sdn events".into(), ..good.clone() }).is_err());
     assert!(nats::spawn("n", 8, NatsConfig { stream: "a.b".into(), ..good.clone() }).is_err());
     assert!(nats::spawn("n", 8, NatsConfig { max_pending_acks: 0, ..good.clone() }).is_err());
+    assert!(nats::spawn("n", 8, NatsConfig { batch: 0, ..good.clone() }).is_err());
     assert!(nats::spawn("n", 8, NatsConfig { url: "nats://a:1,".into(), ..good.clone() }).is_err());
     let mut sink = nats::spawn("n", 8, good.clone()).unwrap();
     assert!(nats::spawn("n2", 8, good.clone()).is_err(), "a second sink on the same spool");
