@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod flows;
+pub mod hash;
 pub mod syslogs;
 pub mod time;
 

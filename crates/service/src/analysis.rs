@@ -343,22 +343,8 @@ fn derived_head(line: &[u8]) -> (String, &'static str, &'static str) {
     (h.id, kind, input)
 }
 
-/// FNV-1a: a stable 64-bit hash (the same in every process and version),
-/// for partition keys and the consumer's recent ids.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    fnv1a_from(FNV_OFFSET, bytes)
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// FNV-1a continued from `h` over `bytes`.
-fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
+pub use events::hash::fnv1a;
+use events::hash::{FNV_OFFSET, fnv1a_from};
 
 /// FNV-1a's low bits depend only on the low bits of the bytes it read (a
 /// key modulo 2 is the parity of their lowest bits), so partition keys are

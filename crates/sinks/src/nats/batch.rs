@@ -16,6 +16,7 @@
 //! are not taken for each other.
 
 use super::spool::Record;
+use events::hash::fnv1a;
 use std::collections::HashMap;
 use tokio::time::{Duration, Instant};
 
@@ -42,10 +43,6 @@ impl Open {
         };
         Record { id, subject, body: self.body }
     }
-}
-
-fn fnv1a(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// The open batches, one per subject.
