@@ -107,18 +107,19 @@ impl Batcher {
         due.into_iter().filter_map(|(_, s)| self.open.remove(&s).map(|o| o.into_record(s))).collect()
     }
 
-    /// Every open batch, oldest first (the queue closed, or the worker
-    /// stops).
+    /// Every open batch, oldest first (the worker stops): all are due a
+    /// linger from now.
     pub fn take_all(&mut self) -> Vec<Record> {
-        let mut all: Vec<(Instant, String, Open)> = self.open.drain().map(|(s, o)| (o.since, s, o)).collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        all.into_iter().map(|(_, s, o)| o.into_record(s)).collect()
+        self.due(Instant::now() + LINGER, usize::MAX)
     }
 }
 
-/// Events in a record's body (a batch: its lines).
+/// Events in a record: a batch's count, which its id carries
+/// (`batch:FIRST..LAST:N:HASH`), or 1 (an event's own id, even of a sensor
+/// named `batch`).
 pub fn events_in(rec: &Record) -> u64 {
-    if rec.id.starts_with("batch:") { rec.body.iter().filter(|&&b| b == b'\n').count() as u64 + 1 } else { 1 }
+    let n = rec.id.strip_prefix("batch:").and_then(|id| id.rsplit(':').nth(1)?.parse().ok());
+    n.unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -147,6 +148,7 @@ mod tests {
         assert!(b.due(t0 + LINGER / 2, 8).is_empty());
         let due = b.due(t0 + LINGER, 8);
         assert_eq!((due.len(), due[0].id.as_str(), events_in(&due[0])), (1, "s:2", 1));
+        assert_eq!(events_in(&rec("batch:00000000000000a1", "a", "{}")), 1);
         assert_eq!(b.next_due(), None);
         // By size: the event that would overflow starts the next batch.
         let big = "x".repeat(MAX_BYTES / 2);
