@@ -117,10 +117,10 @@ pub fn analytics(a: AnalyticsArgs) -> anyhow::Result<ExitCode> {
     });
     eprintln!(
         "analytics: {} messages ({} events), {} sightings, {} redeliveries dropped; {} batches, {:.2} s of CPU{rate}",
-        stats.messages,
-        stats.events,
-        stats.sightings,
-        stats.duplicates + stats.sighting_duplicates,
+        stats.events.messages,
+        stats.events.events,
+        stats.sightings.events,
+        stats.events.duplicates + stats.sightings.duplicates,
         stats.batches,
         stats.cpu_s
     );

@@ -111,8 +111,8 @@ impl Served {
     fn publish(&self, stats: &ConsumeStats, stage: &Stage, sinks: &[sinks::Sink]) {
         let mut v = Vec::new();
         let mut s = crate::metrics::Samples { out: &mut v, labels: Vec::new() };
-        s.counter("sdn_analytics_messages_total", "Messages fetched from the stream.", stats.messages);
-        s.counter("sdn_analytics_duplicates_total", "Redelivered messages dropped by event id.", stats.duplicates);
+        s.counter("sdn_analytics_messages_total", "Messages fetched from the stream.", stats.events.messages);
+        s.counter("sdn_analytics_duplicates_total", "Redelivered messages dropped by id.", stats.events.duplicates);
         let e = stage.stats();
         s.counter("sdn_analytics_events_total", "Events through the analytics stage.", e.events);
         s.counter("sdn_analytics_passed_total", "Events that passed throttling.", e.passed);
@@ -122,12 +122,12 @@ impl Served {
         s.counter(
             "sdn_analytics_sightings_total",
             "Sightings (events) read from the sightings stream.",
-            stats.sightings,
+            stats.sightings.events,
         );
         s.counter(
             "sdn_analytics_sighting_duplicates_total",
             "Redelivered sightings dropped by id.",
-            stats.sighting_duplicates,
+            stats.sightings.duplicates,
         );
         // (A consumer waits for the store: its `dropped` stays 0.)
         stage.store_metrics(&mut s);
@@ -136,20 +136,24 @@ impl Served {
     }
 }
 
+/// What one consumer read.
 #[derive(Debug, Default, Clone)]
-pub struct ConsumeStats {
+pub struct Inflow {
+    /// Messages (redeliveries included).
     pub messages: u64,
     /// Events in those messages (more than one a message from a sensor
     /// that batches), redeliveries dropped not counted.
     pub events: u64,
-    /// Redeliveries dropped by event id.
+    /// Redelivered messages dropped by message id.
     pub duplicates: u64,
-    /// Messages of the sightings stream (redeliveries included).
-    pub sighting_messages: u64,
-    /// Sightings in those messages, redeliveries dropped not counted.
-    pub sightings: u64,
-    /// Redelivered sightings dropped by id.
-    pub sighting_duplicates: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ConsumeStats {
+    /// Of the events stream.
+    pub events: Inflow,
+    /// Of the sightings stream.
+    pub sightings: Inflow,
     /// Batches handed to the stage (each committed and acknowledged).
     pub batches: u64,
     /// When the first batch arrived and the last was done.
@@ -165,7 +169,8 @@ impl ConsumeStats {
     /// second, from the arrival of the first batch to the end of the last.
     pub fn rate(&self) -> Option<(f64, f64)> {
         let span = self.last_batch?.duration_since(self.first_batch?).as_secs_f64();
-        (span > 0.0).then(|| ((self.messages + self.sighting_messages) as f64 / span, self.events as f64 / span))
+        let messages = self.events.messages + self.sightings.messages;
+        (span > 0.0).then(|| (messages as f64 / span, self.events.events as f64 / span))
     }
 }
 
@@ -575,32 +580,28 @@ pub fn consume(
                 Ok(Some(Ok((source, batch)))) => {
                     stats.batches += 1;
                     stats.first_batch.get_or_insert_with(Instant::now);
+                    let (inflow, seen) = match source {
+                        Source::Events => (&mut stats.events, &mut recent),
+                        Source::Sightings => (&mut stats.sightings, &mut recent_sightings),
+                    };
                     for m in &batch {
-                        match source {
-                            Source::Events => {
-                                stats.messages += 1;
-                                if recent.first_time(msg_id(m)) {
-                                    for event in events_of(msg_id(m), &m.payload) {
-                                        stats.events += 1;
-                                        if let Some(s) = &served {
-                                            s.live.publish(event);
-                                        }
-                                        stage.push(event, &mut |line, kind| outputs.write(line, kind));
+                        inflow.messages += 1;
+                        let id = msg_id(m);
+                        if !seen.first_time(id) {
+                            inflow.duplicates += 1;
+                            continue;
+                        }
+                        for event in events_of(id, &m.payload) {
+                            inflow.events += 1;
+                            let emit = &mut |line: &[u8], kind| outputs.write(line, kind);
+                            match source {
+                                Source::Events => {
+                                    if let Some(s) = &served {
+                                        s.live.publish(event);
                                     }
-                                } else {
-                                    stats.duplicates += 1;
+                                    stage.push(event, emit);
                                 }
-                            }
-                            Source::Sightings => {
-                                stats.sighting_messages += 1;
-                                if recent_sightings.first_time(msg_id(m)) {
-                                    for event in events_of(msg_id(m), &m.payload) {
-                                        stats.sightings += 1;
-                                        stage.push_sighting(event, &mut |line, kind| outputs.write(line, kind));
-                                    }
-                                } else {
-                                    stats.sighting_duplicates += 1;
-                                }
+                                Source::Sightings => stage.push_sighting(event, emit),
                             }
                         }
                     }
