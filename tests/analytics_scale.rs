@@ -76,6 +76,18 @@ struct Outcome {
     stderr: String,
 }
 
+/// An intel event of sensor `sensor` (id `SENSOR:N`), `second`s after
+/// 05:00:00, from `src` to the listed 203.0.113.9.
+fn intel_line(sensor: &str, n: usize, second: usize, src: &str) -> String {
+    format!(
+        r#"{{"id":"{sensor}:{n}","ts":"2026-11-29T05:00:{second:02}Z","sensor":"{sensor}","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"{src}","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
+    )
+}
+
+fn read_jsonl(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, durable: &str, config: &Path) -> Outcome {
     let out = dir.join(format!("{durable}.jsonl"));
     let reports = dir.join(format!("{durable}.reports.jsonl"));
@@ -91,16 +103,13 @@ fn analytics(dir: &Path, nats: u16, subject: &str, sightings: Option<&str>, dura
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let read = |p: &PathBuf| -> Vec<Value> {
-        std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    };
-    // "analytics: N messages, M sightings, D redeliveries dropped"
+    // "analytics: N messages (E events), M sightings, D redeliveries dropped"
     let stderr = String::from_utf8_lossy(&run.stderr);
     let sightings = stderr
         .lines()
         .find_map(|l| l.strip_prefix("analytics: ")?.split(", ").nth(1)?.strip_suffix(" sightings")?.parse().ok())
         .unwrap_or_else(|| panic!("no exit line: {stderr}"));
-    Outcome { lines: read(&out), reports: read(&reports), sightings, stderr: stderr.to_string() }
+    Outcome { lines: read_jsonl(&out), reports: read_jsonl(&reports), sightings, stderr: stderr.to_string() }
 }
 
 /// What must not depend on how the stream was split.
@@ -374,8 +383,7 @@ fn analytics_waits_for_its_stream() {
     );
     std::thread::sleep(Duration::from_millis(1500));
     assert!(run.try_wait().unwrap().is_none(), "analytics gave up before the stream existed");
-    let event = r#"{"id":"late:1","ts":"2026-11-29T05:00:00Z","sensor":"late","kind":"intel","input":"packet","match":{"where":"ip.dst","value":"203.0.113.9"},"indicator":{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"},"flow":{"src_ip":"10.0.0.1","dst_ip":"203.0.113.9","proto":"tcp"}}"#;
-    publish(nats_port, "LATER", "later", &[event.to_string()]);
+    publish(nats_port, "LATER", "later", &[intel_line("late", 1, 0, "10.0.0.1")]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = run.try_wait().unwrap() {
@@ -399,12 +407,8 @@ fn analytics_waits_for_its_stream() {
 #[test]
 fn analytics_results_go_to_its_sinks() {
     let (dir, nats_port, _nats) = with_nats("results");
-    let event = |i: usize| {
-        format!(
-            r#"{{"id":"r:{i}","ts":"2026-11-29T05:00:0{i}Z","sensor":"r","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"10.0.0.1","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
-        )
-    };
-    publish(nats_port, "RES", "res", &(0..3).map(event).collect::<Vec<_>>());
+    let lines: Vec<String> = (0..3).map(|i| intel_line("r", i, i, "10.0.0.1")).collect();
+    publish(nats_port, "RES", "res", &lines);
     let (results, out) = (dir.join("results.jsonl"), dir.join("out.jsonl"));
     let cfg = dir.join("analytics.toml");
     std::fs::write(
@@ -421,10 +425,7 @@ fn analytics_results_go_to_its_sinks() {
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let read = |p: &PathBuf| -> Vec<Value> {
-        std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    };
-    let (sunk, written) = (read(&results), read(&out));
+    let (sunk, written) = (read_jsonl(&results), read_jsonl(&out));
     let kinds = |v: &[Value]| v.iter().map(|x| x["kind"].as_str().unwrap_or("report").to_string()).collect::<Vec<_>>();
     // One event passes, two are held back: the summary goes to the sink,
     // with the window's reports; the passing event does not.
@@ -443,11 +444,7 @@ fn analytics_results_go_to_its_sinks() {
 #[test]
 fn partitions_without_a_reader_are_reported() {
     let (dir, nats_port, _nats) = with_nats("coverage");
-    let event = |id: usize| {
-        format!(
-            r#"{{"id":"cov:{id}","ts":"2026-11-29T05:00:00Z","sensor":"cov","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"10.0.0.{id}","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
-        )
-    };
+    let event = |id: usize| intel_line("cov", id, 0, &format!("10.0.0.{id}"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let js = async_nats::jetstream::new(async_nats::connect(format!("127.0.0.1:{nats_port}")).await.unwrap());
@@ -499,13 +496,7 @@ fn partitions_without_a_reader_are_reported() {
 fn an_old_durable_is_made_again_where_it_stood() {
     use async_nats::jetstream::consumer::{AckPolicy, pull};
     let (dir, nats_port, _nats) = with_nats("upgrade");
-    let lines: Vec<String> = (0..5)
-        .map(|i| {
-            format!(
-                r#"{{"id":"up:{i}","ts":"2026-11-29T05:00:0{i}Z","sensor":"up","kind":"intel","input":"packet","match":{{"where":"ip.dst","value":"203.0.113.9"}},"indicator":{{"id":"7","type":"ip","value":"203.0.113.9","threat_type":"c2","feed":"f.csv"}},"flow":{{"src_ip":"10.0.0.{i}","dst_ip":"203.0.113.9","proto":"tcp"}}}}"#
-            )
-        })
-        .collect();
+    let lines: Vec<String> = (0..5).map(|i| intel_line("up", i, i, &format!("10.0.0.{i}"))).collect();
     publish(nats_port, "UPG", "upg", &lines);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let policy = |rt: &tokio::runtime::Runtime| {
