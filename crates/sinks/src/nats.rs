@@ -615,15 +615,7 @@ impl State {
     /// The queue is closed and drained: what still waits for an ack goes
     /// to the spool (a replayed record is still in it).
     async fn finish(&mut self) {
-        let left: Vec<Inflight> = self.inflight.drain(..).collect();
-        for inf in left {
-            if let Origin::Direct(rec) = inf.origin {
-                self.spool_record(&rec);
-            }
-        }
-        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
-            self.spool_record(&rec);
-        }
+        self.spool_unsent();
         let _ = self.w.spool.sync();
         self.update_spool_gauge();
         if let Some(c) = self.client.take() {
@@ -633,21 +625,32 @@ impl State {
 
     /// No runtime to be had: everything left goes to the spool.
     fn spool_rest(&mut self) {
-        let left: Vec<Inflight> = self.inflight.drain(..).collect();
-        for inf in left {
-            if let Origin::Direct(rec) = inf.origin {
-                self.spool_record(&rec);
-            }
-        }
-        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
-            self.spool_record(&rec);
-        }
+        self.spool_unsent();
         while let Some(ev) = self.arx.blocking_recv() {
             let rec = self.record(&ev);
             self.spool_record(&rec);
         }
         let _ = self.w.spool.sync();
         self.update_spool_gauge();
+    }
+
+    /// What waits for an ack (a replayed record is still in the spool),
+    /// then the open batches, to the spool.
+    fn spool_unsent(&mut self) {
+        self.spool_inflight();
+        for rec in self.batcher.as_mut().map(batch::Batcher::take_all).unwrap_or_default() {
+            self.spool_record(&rec);
+        }
+    }
+
+    /// The direct publishes still waiting for their acks, to the spool.
+    fn spool_inflight(&mut self) {
+        let left: Vec<Inflight> = self.inflight.drain(..).collect();
+        for inf in left {
+            if let Origin::Direct(rec) = inf.origin {
+                self.spool_record(&rec);
+            }
+        }
     }
 
     fn record(&self, ev: &Encoded) -> Record {
@@ -718,12 +721,7 @@ impl State {
     fn fail_direct(&mut self, rec: Option<Record>) {
         self.error();
         self.stream_ready = false;
-        let left: Vec<Inflight> = self.inflight.drain(..).collect();
-        for inf in left {
-            if let Origin::Direct(r) = inf.origin {
-                self.spool_record(&r);
-            }
-        }
+        self.spool_inflight();
         if let Some(r) = rec {
             self.spool_record(&r);
         }
