@@ -567,7 +567,8 @@ pub fn consume(
             let first = every.min(Duration::from_secs(60));
             tokio::spawn(crate::coverage::watch(js.clone(), streams.collect(), first, every, metrics))
         });
-        // Sightings repeat their events' ids: de-duplicated on their own.
+        // Each stream's recent ids on their own: a busy events stream must
+        // not push the sightings' out of a shared bound.
         let mut recent_sightings = Recent::new();
         let mut last_message = Instant::now();
         let mut last_retention = Instant::now();
